@@ -1,0 +1,44 @@
+"""The event registry: how a write in one app reaches another app against the direction of
+its dependencies. A service emits a named event; handlers run after the transaction commits.
+Handlers are registered explicitly in each app's ``AppConfig.ready()``; there are no signals."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+Handler = Callable[[dict[str, Any]], None]
+
+UNKNOWN_EVENT = "Unknown event {name!r}: declare it in portal.events.EVENTS first."
+
+# Every event the portal emits, with the payload keys its handlers may rely on.
+EVENTS: dict[str, tuple[str, ...]] = {
+    "portal.membership_changed": ("team_id", "user_id"),
+    "portal.customer_saved": ("customer_id",),
+    "portal.north_star_measured": ("measurement_id",),
+}
+
+_handlers: dict[str, list[Handler]] = {}
+
+
+def register(name: str, handler: Handler) -> None:
+    if name not in EVENTS:
+        raise KeyError(UNKNOWN_EVENT.format(name=name))
+    if handler not in _handlers.setdefault(name, []):
+        _handlers[name].append(handler)
+
+
+def unregister(name: str, handler: Handler) -> None:
+    if handler in _handlers.get(name, []):
+        _handlers[name].remove(handler)
+
+
+def emit(name: str, **payload: Any) -> None:
+    """Call every handler of ``name`` once the current transaction commits (at once outside one)."""
+    if name not in EVENTS:
+        raise KeyError(UNKNOWN_EVENT.format(name=name))
+    missing = set(EVENTS[name]) - payload.keys()
+    if missing:
+        raise TypeError(f"Event {name!r} needs {', '.join(sorted(missing))}.")
+    for handler in list(_handlers.get(name, [])):
+        transaction.on_commit(lambda handler=handler: handler(dict(payload)), robust=True)

@@ -1,0 +1,233 @@
+"""The organisation: value streams, teams and memberships, the customer directory and the
+North Star metric. Invariants live in ``Meta.constraints`` so that the database enforces them."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Role(models.TextChoices):
+    """Roles within one team, from least to most privileged."""
+
+    VIEWER = "viewer", "Viewer"
+    AGENT = "agent", "Agent"
+    LEAD = "lead", "Lead"
+    ADMIN = "admin", "Admin"
+
+    @property
+    def rank(self) -> int:
+        return ROLE_ORDER.index(self)
+
+    def at_least(self, minimum: "Role") -> bool:
+        return self.rank >= Role(minimum).rank
+
+
+ROLE_ORDER = [Role.VIEWER, Role.AGENT, Role.LEAD, Role.ADMIN]
+
+
+class ValueStream(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    mission = models.TextField(blank=True, max_length=2000)
+    value_stream = models.ForeignKey(
+        ValueStream, null=True, blank=True, on_delete=models.PROTECT, related_name="teams"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.team}"
+
+
+class Segment(models.TextChoices):
+    SMB = "smb", "Small business"
+    MID_MARKET = "mid_market", "Mid-market"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Account(models.Model):
+    """A customer company. MRR is monthly recurring revenue in the organisation's currency."""
+
+    external_id = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=200)
+    plan = models.CharField(max_length=60, blank=True)
+    segment = models.CharField(max_length=20, choices=Segment.choices, blank=True)
+    mrr = models.DecimalField(
+        "MRR",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="account_unique_name_ci"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="account_unique_external_id",
+            ),
+            models.CheckConstraint(condition=models.Q(mrr__gte=0), name="account_mrr_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountDomain(models.Model):
+    """An e-mail domain that belongs to an account, so that mail from it finds its company."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Tier(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    PRIORITY = "priority", "Priority"
+    VIP = "vip", "VIP"
+
+
+class Customer(models.Model):
+    """A person who uses the product. ``email`` is stored normalised (trimmed, lower case)."""
+
+    external_id = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.STANDARD)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="customer_unique_email_ci"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="customer_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tier__in=Tier.values), name="customer_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+
+class CustomerEmail(models.Model):
+    """A further address of a customer; no address belongs to two customers."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="other_emails")
+    email = models.EmailField(max_length=254)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class NorthStarMetric(models.Model):
+    """The one metric the whole organisation steers by; there is at most one row (id 1)."""
+
+    SINGLETON_ID = 1
+
+    name = models.CharField(max_length=120)
+    definition = models.TextField(max_length=2000, blank=True)
+    unit = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="north_star_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NorthStarMeasurement(models.Model):
+    metric = models.ForeignKey(
+        NorthStarMetric, on_delete=models.CASCADE, related_name="measurements"
+    )
+    measured_on = models.DateField()
+    value = models.DecimalField(max_digits=18, decimal_places=4)
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-measured_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "measured_on"], name="north_star_one_measurement_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measured_on}: {self.value}"

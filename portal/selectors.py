@@ -1,0 +1,161 @@
+"""Reads. Team scoping lives here: a user sees the teams they belong to, superusers all.
+Customers, accounts and the North Star are organisation-wide and readable by every user."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from portal.access import User
+from portal.models import (
+    Account,
+    AccountDomain,
+    Customer,
+    Membership,
+    NorthStarMeasurement,
+    NorthStarMetric,
+    Team,
+    ValueStream,
+)
+
+
+def _visible_team_filter(user: User, prefix: str = "") -> Q:
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return Q()
+    if not (user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}memberships__user": user})
+
+
+def team_list(*, user: User) -> QuerySet[Team]:
+    return (
+        Team.objects.filter(_visible_team_filter(user))
+        .select_related("value_stream")
+        .annotate(member_count=Count("memberships", distinct=True))
+        .order_by("name")
+    )
+
+
+def team_get(*, user: User, slug: str | None = None, pk: int | None = None) -> Team:
+    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    try:
+        return team_list(user=user).get(**lookup)
+    except Team.DoesNotExist as error:
+        raise Http404("No such team.") from error
+
+
+def membership_list(*, user: User, team: Team | None = None) -> QuerySet[Membership]:
+    queryset = Membership.objects.filter(team__in=team_list(user=user).values("pk"))
+    if team is not None:
+        queryset = queryset.filter(team=team)
+    return queryset.select_related("team", "user").order_by("team__name", "user__username")
+
+
+def membership_get(*, user: User, pk: int) -> Membership:
+    try:
+        return membership_list(user=user).get(pk=pk)
+    except Membership.DoesNotExist as error:
+        raise Http404("No such membership.") from error
+
+
+def value_stream_list(*, user: User) -> QuerySet[ValueStream]:
+    if not user.is_authenticated:
+        return ValueStream.objects.none()
+    return ValueStream.objects.annotate(team_count=Count("teams")).order_by("name")
+
+
+def value_stream_get(*, user: User, pk: int) -> ValueStream:
+    try:
+        return value_stream_list(user=user).get(pk=pk)
+    except ValueStream.DoesNotExist as error:
+        raise Http404("No such value stream.") from error
+
+
+def user_lookup_list(*, user: User) -> QuerySet:
+    """Active users a team admin may add to a team (the organisation's directory)."""
+    if not user.is_authenticated:
+        return get_user_model().objects.none()
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def account_list(
+    *, user: User, search: str = "", segment: str = "", plan: str = ""
+) -> QuerySet[Account]:
+    if not user.is_authenticated:
+        return Account.objects.none()
+    queryset = (
+        Account.objects.select_related("owner")
+        .prefetch_related(Prefetch("domains", queryset=AccountDomain.objects.order_by("domain")))
+        .annotate(customer_count=Count("customers", distinct=True))
+    )
+    if search:
+        queryset = queryset.filter(
+            Q(name__icontains=search)
+            | Q(domains__domain__icontains=search)
+            | Q(external_id=search)
+        ).distinct()
+    if segment:
+        queryset = queryset.filter(segment=segment)
+    if plan:
+        queryset = queryset.filter(plan__iexact=plan)
+    return queryset.order_by("name")
+
+
+def account_get(*, user: User, pk: int) -> Account:
+    try:
+        return account_list(user=user).get(pk=pk)
+    except Account.DoesNotExist as error:
+        raise Http404("No such account.") from error
+
+
+def customer_list(
+    *, user: User, search: str = "", tier: str = "", account_id: int | None = None
+) -> QuerySet[Customer]:
+    if not user.is_authenticated:
+        return Customer.objects.none()
+    queryset = Customer.objects.select_related("account").prefetch_related("other_emails")
+    if search:
+        queryset = queryset.filter(
+            Q(name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(other_emails__email__icontains=search)
+            | Q(account__name__icontains=search)
+            | Q(external_id=search)
+        ).distinct()
+    if tier:
+        queryset = queryset.filter(tier=tier)
+    if account_id is not None:
+        queryset = queryset.filter(account_id=account_id)
+    return queryset.order_by("name", "email")
+
+
+def customer_get(*, user: User, pk: int) -> Customer:
+    try:
+        return customer_list(user=user).get(pk=pk)
+    except Customer.DoesNotExist as error:
+        raise Http404("No such customer.") from error
+
+
+def north_star_get(*, user: User) -> NorthStarMetric | None:
+    if not user.is_authenticated:
+        return None
+    return NorthStarMetric.objects.filter(pk=NorthStarMetric.SINGLETON_ID).first()
+
+
+def north_star_measurement_list(
+    *, user: User, date_from=None, date_to=None
+) -> QuerySet[NorthStarMeasurement]:
+    if not user.is_authenticated:
+        return NorthStarMeasurement.objects.none()
+    queryset = NorthStarMeasurement.objects.select_related("recorded_by")
+    if date_from:
+        queryset = queryset.filter(measured_on__gte=date_from)
+    if date_to:
+        queryset = queryset.filter(measured_on__lte=date_to)
+    return queryset.order_by("-measured_on")
+
+
+def north_star_measurement_get(*, user: User, pk: int) -> NorthStarMeasurement:
+    try:
+        return north_star_measurement_list(user=user).get(pk=pk)
+    except NorthStarMeasurement.DoesNotExist as error:
+        raise Http404("No such measurement.") from error
