@@ -27,9 +27,7 @@ def team_roles(user: User) -> dict[int, Role]:
     if roles is None:
         roles = {
             team_id: Role(role)
-            for team_id, role in Membership.objects.filter(user=user).values_list(
-                "team_id", "role"
-            )
+            for team_id, role in Membership.objects.filter(user=user).values_list("team_id", "role")
         }
         setattr(user, _CACHE_ATTRIBUTE, roles)
     return roles

@@ -89,9 +89,7 @@ def account_list(
     )
     if search:
         queryset = queryset.filter(
-            Q(name__icontains=search)
-            | Q(domains__domain__icontains=search)
-            | Q(external_id=search)
+            Q(name__icontains=search) | Q(domains__domain__icontains=search) | Q(external_id=search)
         ).distinct()
     if segment:
         queryset = queryset.filter(segment=segment)

@@ -221,9 +221,7 @@ def membership_update(*, actor: AbstractBaseUser, membership: Membership, role: 
     membership.role = role
     membership.save(update_fields=["role"])
     access.forget_team_roles(membership.user)
-    events.emit(
-        "portal.membership_changed", team_id=membership.team_id, user_id=membership.user_id
-    )
+    events.emit("portal.membership_changed", team_id=membership.team_id, user_id=membership.user_id)
     return membership
 
 

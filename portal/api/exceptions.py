@@ -13,7 +13,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def _as_drf_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(error, "error_dict"):
         return exceptions.ValidationError(
-            {field: [str(m) for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
+            {
+                field: [str(m) for e in errors for m in e.messages]
+                for field, errors in error.error_dict.items()
+            }
         )
     return exceptions.ValidationError({"detail": " ".join(error.messages)})
 
