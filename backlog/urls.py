@@ -1,3 +1,10 @@
+from django.urls import path
+
+from backlog import views
+
 app_name = "backlog"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("backlog/", views.index, name="index"),
+    path("objectives/", views.objectives, name="objectives"),
+]

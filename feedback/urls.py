@@ -1,3 +1,9 @@
+from django.urls import path
+
+from feedback import views
+
 app_name = "feedback"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+]

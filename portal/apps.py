@@ -19,5 +19,7 @@ class PortalConfig(AppConfig):
             Path(settings.CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(
                 parents=True, exist_ok=True
             )
+        # Beat keeps its schedule file there in every setup, the scaled-out one included.
+        Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
         if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             Path(settings.DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

@@ -96,13 +96,20 @@ def read_csv(upload: IO[bytes], required: set[str]) -> Iterator[tuple[int, dict[
     if missing:
         raise ValidationError(MISSING_COLUMNS.format(columns=", ".join(sorted(missing))))
     max_rows = settings.PORTAL_CSV_MAX_ROWS
-    for count, cells in enumerate(reader, start=1):
-        if count > max_rows:
+    # Every record is read before the first is yielded, so that a file with too many rows is
+    # refused before any of its rows is written. A record is numbered by the line it starts
+    # on, which is where a person looks when a quoted value spans several lines.
+    records = []
+    start = reader.line_num + 1
+    for cells in reader:
+        if len(records) >= max_rows:
             raise ValidationError(TOO_MANY_ROWS.format(limit=max_rows))
-        if not any(cell.strip() for cell in cells):
-            continue
+        if any(cell.strip() for cell in cells):
+            records.append((start, cells))
+        start = reader.line_num + 1
+    for line, cells in records:
         row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
-        yield reader.line_num, row
+        yield line, row
 
 
 def _number(value: str, message: str) -> Decimal:
@@ -181,14 +188,21 @@ def accounts_import_csv(*, actor: AbstractBaseUser, upload: IO[bytes]) -> Import
             "external_id": row.get("external_id", ""),
         }
         domains = split_list(row.get("domains", ""))
-        lookup = Q(name__iexact=fields["name"])
+        existing = None
         if fields["external_id"]:
-            lookup = Q(external_id=fields["external_id"])
-        existing = Account.objects.filter(lookup).first()
+            existing = Account.objects.filter(external_id=fields["external_id"]).first()
+        if existing is None:
+            existing = Account.objects.filter(name__lower=fields["name"].lower()).first()
         if existing is None:
             services.account_create(actor=actor, domains=domains, **fields)
             return True
-        services.account_update(actor=actor, account=existing, domains=domains, **fields)
+        # A column the file does not have leaves that field of an existing account alone.
+        services.account_update(
+            actor=actor,
+            account=existing,
+            domains=domains if "domains" in row else None,
+            **{name: value for name, value in fields.items() if name in row},
+        )
         return False
 
     return _run(upload=upload, required={"name"}, import_row=import_row)
@@ -202,7 +216,7 @@ CUSTOMER_COLUMNS = {"email", "name", "account", "tier", "external_id", "other_em
 def _account(value: str) -> Account | None:
     if not value:
         return None
-    account = Account.objects.filter(Q(name__iexact=value) | Q(external_id=value)).first()
+    account = Account.objects.filter(Q(name__lower=value.lower()) | Q(external_id=value)).first()
     if account is None:
         raise ValidationError(UNKNOWN_ACCOUNT.format(name=value))
     return account
@@ -225,22 +239,28 @@ def customers_import_csv(*, actor: AbstractBaseUser, upload: IO[bytes]) -> Impor
             "external_id": row.get("external_id", ""),
         }
         other_emails = split_list(row.get("other_emails", ""))
-        lookup = Q(email__iexact=email) | Q(other_emails__email__iexact=email)
+        existing = None
         if fields["external_id"]:
-            lookup = Q(external_id=fields["external_id"])
-        existing = Customer.objects.filter(lookup).distinct().first()
+            existing = Customer.objects.filter(external_id=fields["external_id"]).first()
+        if existing is None:
+            # Two indexed look-ups: an OR across the join would scan both tables.
+            existing = (
+                Customer.objects.filter(email__lower=email).first()
+                or Customer.objects.filter(other_emails__email__lower=email).first()
+            )
         if existing is None:
             services.customer_create(
                 actor=actor, attributes=attributes, other_emails=other_emails, **fields
             )
             return True
         merged = {**existing.attributes, **attributes}
+        # A column the file does not have leaves that field of an existing customer alone.
         services.customer_update(
             actor=actor,
             customer=existing,
             attributes=merged,
             other_emails=other_emails if "other_emails" in row else None,
-            **fields,
+            **{name: value for name, value in fields.items() if name in row},
         )
         return False
 

@@ -8,6 +8,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+# `field__lower=value` compiles to LOWER(field) = value, which the LOWER(...) unique indexes
+# below serve; `__iexact` compiles to UPPER(...) on PostgreSQL and would scan the table.
+models.CharField.register_lookup(Lower)
+
 
 class Role(models.TextChoices):
     """Roles within one team, from least to most privileged."""
@@ -109,6 +113,7 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="account_name_idx")]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="account_unique_name_ci"),
             models.UniqueConstraint(
@@ -158,6 +163,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "email"]
+        indexes = [models.Index(fields=["name", "email"], name="customer_name_email_idx")]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="customer_unique_email_ci"),
             models.UniqueConstraint(

@@ -23,7 +23,9 @@ def _visible_team_filter(user: User, prefix: str = "") -> Q:
         return Q()
     if not (user.is_authenticated and user.is_active):
         return Q(pk__in=[])
-    return Q(**{f"{prefix}memberships__user": user})
+    # A subquery rather than a join: filtering through the memberships join before the
+    # annotation would make team_list's member_count count only the user's own membership.
+    return Q(**{f"{prefix}pk__in": Membership.objects.filter(user=user).values("team_id")})
 
 
 def team_list(*, user: User) -> QuerySet[Team]:

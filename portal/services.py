@@ -6,7 +6,7 @@ Each function is keyword-only, checks who may act, owns its transaction and rais
 
 import json
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -44,6 +44,7 @@ ACCOUNT_NAME_TAKEN = "An account called {name!r} already exists."
 DOMAIN_INVALID = "{domain!r} is not a valid domain name."
 DOMAIN_TAKEN = "The domain {domain} already belongs to the account {account}."
 MRR_NEGATIVE = "MRR cannot be negative."
+NOT_A_NUMBER = "{value!r} is not a number."
 INVALID_TIER = "Choose one of the tiers: standard, priority, vip."
 INVALID_SEGMENT = "Choose one of the segments: smb, mid_market, enterprise (or leave it empty)."
 ATTRIBUTES_INVALID = (
@@ -98,6 +99,17 @@ def validate_attributes(attributes: Any) -> dict[str, Any]:
     return json.loads(json.dumps(attributes))
 
 
+def to_decimal(value: Any, field: str) -> Decimal:
+    """A finite Decimal from user input, or a ValidationError naming the field."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as error:
+        raise ValidationError({field: NOT_A_NUMBER.format(value=value)}) from error
+    if not number.is_finite():
+        raise ValidationError({field: NOT_A_NUMBER.format(value=value)})
+    return number
+
+
 def _full_clean(instance, exclude: list[str] | None = None) -> None:
     instance.full_clean(exclude=exclude, validate_constraints=False)
 
@@ -113,9 +125,11 @@ def value_stream_create(
     stream = ValueStream(
         name=name.strip(), slug=slug or slugify(name)[:60], description=description
     )
-    _full_clean(stream)
+    # The case-insensitive check comes before full_clean, whose exact-match unique check
+    # would otherwise answer with Django's generic message.
     if ValueStream.objects.filter(name__iexact=stream.name).exists():
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=stream.name)})
+    _full_clean(stream)
     stream.save()
     return stream
 
@@ -127,9 +141,13 @@ def value_stream_update(
     access.require_superuser(actor)
     value_stream.name = name.strip()
     value_stream.description = description
-    _full_clean(value_stream)
-    if ValueStream.objects.filter(name__iexact=value_stream.name).exclude(pk=value_stream.pk):
+    if (
+        ValueStream.objects.filter(name__iexact=value_stream.name)
+        .exclude(pk=value_stream.pk)
+        .exists()
+    ):
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=value_stream.name)})
+    _full_clean(value_stream)
     value_stream.save()
     return value_stream
 
@@ -150,12 +168,14 @@ def team_create(
         mission=mission,
         value_stream=value_stream,
     )
-    _full_clean(team, exclude=["slug"] if not team.slug else None)
-    validate_slug(team.slug)
+    # The uniqueness checks come before full_clean, whose exact-match unique checks would
+    # otherwise answer with Django's generic messages.
     if Team.objects.filter(name__iexact=team.name).exists():
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
     if Team.objects.filter(slug=team.slug).exists():
         raise ValidationError({"slug": TEAM_SLUG_TAKEN.format(slug=team.slug)})
+    _full_clean(team, exclude=["slug"] if not team.slug else None)
+    validate_slug(team.slug)
     team.save()
     return team
 
@@ -173,9 +193,9 @@ def team_update(
     team.name = name.strip()
     team.mission = mission
     team.value_stream = value_stream
-    _full_clean(team)
     if Team.objects.filter(name__iexact=team.name).exclude(pk=team.pk).exists():
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
+    _full_clean(team)
     team.save()
     return team
 
@@ -187,6 +207,17 @@ def _check_role(role: str) -> Role:
     if role not in Role.values:
         raise ValidationError({"role": INVALID_ROLE})
     return Role(role)
+
+
+def _forget_roles(actor: AbstractBaseUser, passed: Membership, locked: Membership) -> None:
+    """Drop cached roles on every in-memory copy of the member this call can reach: the
+    re-read row's user, the user cached on the membership the caller passed, and the actor
+    when they changed their own membership."""
+    access.forget_team_roles(locked.user)
+    if Membership.user.is_cached(passed):
+        access.forget_team_roles(passed.user)
+    if actor.pk == locked.user_id:
+        access.forget_team_roles(actor)
 
 
 def _keeps_an_admin(membership: Membership) -> bool:
@@ -215,12 +246,13 @@ def membership_create(
 def membership_update(*, actor: AbstractBaseUser, membership: Membership, role: str) -> Membership:
     access.require_team_role(actor, membership.team, Role.ADMIN)
     role = _check_role(role)
+    passed = membership
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.ADMIN and role != Role.ADMIN and not _keeps_an_admin(membership):
         raise ValidationError({"role": LAST_ADMIN.format(team=membership.team)})
     membership.role = role
     membership.save(update_fields=["role"])
-    access.forget_team_roles(membership.user)
+    _forget_roles(actor, passed, membership)
     events.emit("portal.membership_changed", team_id=membership.team_id, user_id=membership.user_id)
     return membership
 
@@ -228,11 +260,13 @@ def membership_update(*, actor: AbstractBaseUser, membership: Membership, role: 
 @transaction.atomic
 def membership_delete(*, actor: AbstractBaseUser, membership: Membership) -> None:
     access.require_team_role(actor, membership.team, Role.ADMIN)
+    passed = membership
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.ADMIN and not _keeps_an_admin(membership):
         raise ValidationError(LAST_ADMIN.format(team=membership.team))
     team_id, user_id = membership.team_id, membership.user_id
     membership.delete()
+    _forget_roles(actor, passed, membership)
     events.emit("portal.membership_changed", team_id=team_id, user_id=user_id)
 
 
@@ -266,7 +300,7 @@ def _save_account(account: Account, domains: list[str] | None) -> Account:
         raise ValidationError({"mrr": MRR_NEGATIVE})
     _full_clean(account)
     others = Account.objects.exclude(pk=account.pk)
-    if others.filter(name__iexact=account.name).exists():
+    if others.filter(name__lower=account.name.lower()).exists():
         raise ValidationError({"name": ACCOUNT_NAME_TAKEN.format(name=account.name)})
     if account.external_id and others.filter(external_id=account.external_id).exists():
         raise ValidationError(
@@ -295,7 +329,7 @@ def account_create(
         name=(name or "").strip(),
         plan=plan.strip(),
         segment=segment,
-        mrr=Decimal(str(mrr)),
+        mrr=to_decimal(mrr, "mrr"),
         owner=owner,
         external_id=external_id.strip(),
     )
@@ -316,7 +350,7 @@ def account_update(
         raise TypeError(f"account_update() got unexpected fields: {', '.join(sorted(unknown))}")
     for field, value in fields.items():
         if field == "mrr":
-            value = Decimal(str(value))
+            value = to_decimal(value, "mrr")
         elif isinstance(value, str):
             value = value.strip()
         setattr(account, field, value)
@@ -327,8 +361,9 @@ def account_update(
 
 
 def _check_email_free(email: str, customer: Customer) -> None:
-    taken = Customer.objects.filter(email__iexact=email).exclude(pk=customer.pk).exists() or (
-        CustomerEmail.objects.filter(email__iexact=email).exclude(customer=customer).exists()
+    taken = Customer.objects.filter(email__lower=email).exclude(pk=customer.pk).exists() or (
+        # customer_id rather than customer: a new, unsaved customer may not be used in a filter.
+        CustomerEmail.objects.filter(email__lower=email).exclude(customer_id=customer.pk).exists()
     )
     if taken:
         raise ValidationError({"email": EMAIL_TAKEN.format(email=email)})
@@ -460,7 +495,7 @@ def north_star_measurement_record(
     candidate = NorthStarMeasurement(
         metric=metric,
         measured_on=measured_on,
-        value=Decimal(str(value)),
+        value=to_decimal(value, "value"),
         note=(note or "").strip(),
         recorded_by=actor,
     )

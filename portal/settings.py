@@ -145,6 +145,9 @@ STORAGES = {
         )
     },
 }
+# Debug serves static files straight from STATICFILES_DIRS; the test runner turns DEBUG off
+# after this module is read, so this keeps tests from looking for a collected STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(LOCAL_DIR / "media")))
 
 # Uploads are untrusted: cap what is read into memory and how many fields a form may carry.
@@ -177,8 +180,9 @@ if not DEBUG:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first, so that an anonymous API call answers 401 with WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",

@@ -1,3 +1,45 @@
+from django.urls import path
+
+from portal.views import directory, north_star, pages, settings_area
+
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("teams/switch/", pages.team_switch, name="team_switch"),
+    path("dashboards/", pages.dashboards, name="dashboards"),
+    path("customers/", directory.customer_list, name="customer_list"),
+    path("customers/new/", directory.customer_create, name="customer_create"),
+    path("customers/import/", directory.customer_import, name="customer_import"),
+    path("customers/<int:pk>/", directory.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", directory.customer_edit, name="customer_edit"),
+    path("accounts/", directory.account_list, name="account_list"),
+    path("accounts/new/", directory.account_create, name="account_create"),
+    path("accounts/import/", directory.account_import, name="account_import"),
+    path("accounts/<int:pk>/", directory.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/edit/", directory.account_edit, name="account_edit"),
+    path("north-star/", north_star.north_star, name="north_star"),
+    path("north-star/record/", north_star.north_star_record, name="north_star_record"),
+    path("north-star/edit/", north_star.north_star_edit, name="north_star_edit"),
+    path("north-star/import/", north_star.north_star_import, name="north_star_import"),
+    path("settings/", settings_area.settings_home, name="settings"),
+    path("settings/teams/new/", settings_area.team_create, name="team_create"),
+    path("settings/teams/<slug:slug>/", settings_area.team_settings, name="team_settings"),
+    path("settings/teams/<slug:slug>/members/", settings_area.member_add, name="member_add"),
+    path(
+        "settings/teams/<slug:slug>/members/<int:pk>/",
+        settings_area.member_update,
+        name="member_update",
+    ),
+    path(
+        "settings/teams/<slug:slug>/members/<int:pk>/remove/",
+        settings_area.member_remove,
+        name="member_remove",
+    ),
+    path("settings/value-streams/", settings_area.value_stream_list, name="value_stream_list"),
+    path(
+        "settings/value-streams/<int:pk>/",
+        settings_area.value_stream_edit,
+        name="value_stream_edit",
+    ),
+]

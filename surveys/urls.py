@@ -1,3 +1,9 @@
+from django.urls import path
+
+from surveys import views
+
 app_name = "surveys"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("surveys/", views.index, name="index"),
+]

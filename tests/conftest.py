@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 
 from portal.celery import app as celery_app
 from portal.models import Role
@@ -25,12 +26,16 @@ def require_service(available: bool, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks_and_private_cache(settings):
+def _eager_tasks_private_cache_fast_passwords(settings):
     """Tasks run inline and each test gets an empty in-process cache; the tests that prove
-    the real worker, broker and cache start their own processes."""
+    the real worker, broker and cache start their own processes. Factories hash a password
+    for every user, so a fast hasher keeps the suite quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Local-memory caches with the same location share one store: empty it for each test.
+    cache.clear()
     yield
 
 

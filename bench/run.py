@@ -1,0 +1,92 @@
+"""Run the benchmarks against PostgreSQL: ``python -m bench.run [--quick] [--reps N]``.
+
+``DATABASE_URL`` names the database (default below). It is created when missing, migrated,
+filled with a realistic directory once (reloaded only when the volume changes), vacuumed and
+analysed, and then each benchmark runs the portal's code and a raw-SQL floor in turns, several
+times, reporting the median of each and their ratio. Timing numbers depend on the machine;
+the ratios are the result.
+"""
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench"
+
+
+def _prepare_environment() -> str:
+    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("bench/run.py measures the scaled-out stack: DATABASE_URL must be PostgreSQL.")
+    # Measure the production configuration: debug off (no query log kept in memory).
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "k" * 60)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    return url
+
+
+def _create_database_if_missing(url: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    connection = psycopg2.connect(maintenance)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                print(f"created database {name}")
+    finally:
+        connection.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small volume, for a smoke run")
+    parser.add_argument("--reps", type=int, default=0, help="repetitions (median is reported)")
+    parser.add_argument("--import-rows", type=int, default=0, help="rows per CSV import")
+    options = parser.parse_args(argv)
+
+    url = _prepare_environment()
+    _create_database_if_missing(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import bench_directory
+
+    call_command("migrate", verbosity=0)
+    volume = bench_directory.QUICK if options.quick else bench_directory.FULL
+    if options.import_rows:
+        volume = dataclasses.replace(volume, import_rows=options.import_rows)
+    reps = options.reps or (5 if options.quick else 15)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server_version = cursor.fetchone()[0]
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"PostgreSQL {server_version}; volume: {volume.accounts:,} accounts, "
+        f"{volume.customers:,} customers; {reps} repetitions, median"
+    )
+    started = time.perf_counter()
+    bench_directory.load(volume)
+    print(f"load: {time.perf_counter() - started:.1f} s")
+    results = bench_directory.run(volume, reps=reps)
+    bench_directory.print_table(results)
+    print(f"total: {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""The portal's REST API. Viewsets stay thin: ``get_queryset`` calls a selector, writes call a
+service, and the exception handler turns the services' errors into 400, 403 and 404."""
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.filters import SearchFilter
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from portal import imports, selectors, services
+from portal.api import filters
+from portal.api.permissions import (
+    DirectoryEditorWrites,
+    NorthStarRecorderWrites,
+    SuperuserCreates,
+    SuperuserWrites,
+    TeamAdminChanges,
+)
+from portal.api.serializers import (
+    AccountSerializer,
+    CustomerSerializer,
+    DetailSerializer,
+    ImportReportSerializer,
+    ImportUploadSerializer,
+    MembershipRoleSerializer,
+    MembershipSerializer,
+    NorthStarMeasurementSerializer,
+    NorthStarSerializer,
+    TeamSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    ValueStreamSerializer,
+)
+
+INVALID_CREDENTIALS = "Unable to log in with that username and password."
+NORTH_STAR_NOT_DEFINED = "No North Star metric is defined yet."
+
+class PortalViewSet(GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    lookup_value_regex = "[0-9]+"
+
+
+class ImportMixin:
+    """``POST <resource>/import/`` with a multipart ``file``: one result per row."""
+
+    import_function: Any = None
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={200: ImportReportSerializer, 400: DetailSerializer},
+        description="Import a UTF-8 CSV file; each row is reported with its line number.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=[MultiPartParser, FormParser],
+        serializer_class=ImportUploadSerializer,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_csv(self, request: Request) -> Response:
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        report = type(self).import_function(
+            actor=request.user, upload=upload.validated_data["file"]
+        )
+        return Response(report.as_dict())
+
+
+class ExternalIdCreateMixin:
+    """Creating what already exists under the same ``external_id`` answers 200 with it."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        external_id = serializer.validated_data.get("external_id", "").strip()
+        if external_id:
+            existing = self.get_queryset().filter(external_id=external_id).first()
+            if existing is not None:
+                return Response(self.get_serializer(existing).data, status=status.HTTP_200_OK)
+        self.perform_create(serializer)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+# Teams and memberships -----------------------------------------------------------------------
+
+
+class ValueStreamViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    PortalViewSet,
+):
+    serializer_class = ValueStreamSerializer
+    permission_classes = [IsAuthenticated, SuperuserWrites]
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return selectors.value_stream_list(user=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        stream = services.value_stream_create(
+            actor=self.request.user,
+            name=data["name"],
+            description=data.get("description", ""),
+            slug=data.get("slug", ""),
+        )
+        serializer.instance = selectors.value_stream_get(user=self.request.user, pk=stream.pk)
+
+    def perform_update(self, serializer) -> None:
+        stream, data = serializer.instance, serializer.validated_data
+        services.value_stream_update(
+            actor=self.request.user,
+            value_stream=stream,
+            name=data.get("name", stream.name),
+            description=data.get("description", stream.description),
+        )
+        serializer.instance = selectors.value_stream_get(user=self.request.user, pk=stream.pk)
+
+
+class TeamViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    PortalViewSet,
+):
+    """The teams the user belongs to (superusers: all). Another team's id answers 404."""
+
+    serializer_class = TeamSerializer
+    permission_classes = [IsAuthenticated, SuperuserCreates, TeamAdminChanges]
+    search_fields = ["name", "slug"]
+
+    def get_queryset(self):
+        return selectors.team_list(user=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        team = services.team_create(
+            actor=self.request.user,
+            name=data["name"],
+            slug=data.get("slug", ""),
+            mission=data.get("mission", ""),
+            value_stream=data.get("value_stream"),
+        )
+        serializer.instance = selectors.team_get(user=self.request.user, pk=team.pk)
+
+    def perform_update(self, serializer) -> None:
+        team, data = serializer.instance, serializer.validated_data
+        services.team_update(
+            actor=self.request.user,
+            team=team,
+            name=data.get("name", team.name),
+            mission=data.get("mission", team.mission),
+            value_stream=data.get("value_stream", team.value_stream),
+        )
+        serializer.instance = selectors.team_get(user=self.request.user, pk=team.pk)
+
+
+class MembershipViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    PortalViewSet,
+):
+    """Memberships of the user's teams; the team's admins add, change and remove them."""
+
+    permission_classes = [IsAuthenticated, TeamAdminChanges]
+    filterset_class = filters.MembershipFilter
+    search_fields = ["user__username"]
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return MembershipRoleSerializer
+        return MembershipSerializer
+
+    def get_queryset(self):
+        return selectors.membership_list(user=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        membership = services.membership_create(
+            actor=self.request.user, team=data["team"], user=data["user"], role=data["role"]
+        )
+        serializer.instance = selectors.membership_get(user=self.request.user, pk=membership.pk)
+
+    def perform_update(self, serializer) -> None:
+        membership = serializer.instance
+        services.membership_update(
+            actor=self.request.user,
+            membership=membership,
+            role=serializer.validated_data.get("role", membership.role),
+        )
+        serializer.instance = selectors.membership_get(user=self.request.user, pk=membership.pk)
+
+    def perform_destroy(self, instance) -> None:
+        services.membership_delete(actor=self.request.user, membership=instance)
+
+
+# The directory -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    create=extend_schema(
+        responses={201: CustomerSerializer, 200: CustomerSerializer},
+        description="Creates a customer (201); an existing `external_id` answers 200 with "
+        "the existing customer, unchanged.",
+    )
+)
+class CustomerViewSet(
+    ExternalIdCreateMixin,
+    ImportMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    PortalViewSet,
+):
+    """The organisation's customers: every member reads, agents of any team edit."""
+
+    serializer_class = CustomerSerializer
+    permission_classes = [IsAuthenticated, DirectoryEditorWrites]
+    filterset_class = filters.CustomerFilter
+    search_fields = ["name", "email", "account__name"]
+    import_function = imports.customers_import_csv
+
+    def get_queryset(self):
+        return selectors.customer_list(user=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        customer = services.customer_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = selectors.customer_get(user=self.request.user, pk=customer.pk)
+
+    def perform_update(self, serializer) -> None:
+        fields = dict(serializer.validated_data)
+        customer = services.customer_update(
+            actor=self.request.user,
+            customer=serializer.instance,
+            other_emails=fields.pop("other_emails", None),
+            **fields,
+        )
+        serializer.instance = selectors.customer_get(user=self.request.user, pk=customer.pk)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        responses={201: AccountSerializer, 200: AccountSerializer},
+        description="Creates an account (201); an existing `external_id` answers 200 with "
+        "the existing account, unchanged.",
+    )
+)
+class AccountViewSet(
+    ExternalIdCreateMixin,
+    ImportMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    PortalViewSet,
+):
+    """The organisation's accounts: every member reads, agents of any team edit."""
+
+    serializer_class = AccountSerializer
+    permission_classes = [IsAuthenticated, DirectoryEditorWrites]
+    filterset_class = filters.AccountFilter
+    search_fields = ["name", "domains__domain"]
+    import_function = imports.accounts_import_csv
+
+    def get_queryset(self):
+        return selectors.account_list(user=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        account = services.account_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = selectors.account_get(user=self.request.user, pk=account.pk)
+
+    def perform_update(self, serializer) -> None:
+        fields = dict(serializer.validated_data)
+        account = services.account_update(
+            actor=self.request.user,
+            account=serializer.instance,
+            domains=fields.pop("domains", None),
+            **fields,
+        )
+        serializer.instance = selectors.account_get(user=self.request.user, pk=account.pk)
+
+
+# North Star ----------------------------------------------------------------------------------
+
+
+class NorthStarView(APIView):
+    """The one metric the organisation steers by; superusers define it."""
+
+    permission_classes = [IsAuthenticated, SuperuserWrites]
+    serializer_class = NorthStarSerializer
+
+    @extend_schema(responses={200: NorthStarSerializer, 404: DetailSerializer})
+    def get(self, request: Request) -> Response:
+        metric = selectors.north_star_get(user=request.user)
+        if metric is None:
+            raise NotFound(NORTH_STAR_NOT_DEFINED)
+        return Response(NorthStarSerializer(metric, context={"request": request}).data)
+
+    @extend_schema(request=NorthStarSerializer, responses={200: NorthStarSerializer})
+    def put(self, request: Request) -> Response:
+        return self._set(request, partial=False)
+
+    @extend_schema(request=NorthStarSerializer, responses={200: NorthStarSerializer})
+    def patch(self, request: Request) -> Response:
+        return self._set(request, partial=True)
+
+    def _set(self, request: Request, *, partial: bool) -> Response:
+        metric = selectors.north_star_get(user=request.user)
+        serializer = NorthStarSerializer(
+            metric, data=request.data, partial=partial, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        metric = services.north_star_set(
+            actor=request.user,
+            name=data.get("name", metric.name if metric else ""),
+            definition=data.get("definition", metric.definition if metric else ""),
+            unit=data.get("unit", metric.unit if metric else ""),
+        )
+        return Response(NorthStarSerializer(metric, context={"request": request}).data)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        responses={
+            201: NorthStarMeasurementSerializer,
+            200: OpenApiResponse(
+                NorthStarMeasurementSerializer, description="Replaced that day's value."
+            ),
+        }
+    )
+)
+class NorthStarMeasurementViewSet(
+    ImportMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    PortalViewSet,
+):
+    """One value per day; recording a day again replaces its value. Leads of any team write."""
+
+    serializer_class = NorthStarMeasurementSerializer
+    permission_classes = [IsAuthenticated, NorthStarRecorderWrites]
+    filterset_class = filters.NorthStarMeasurementFilter
+    import_function = imports.north_star_import_csv
+
+    def get_queryset(self):
+        return selectors.north_star_measurement_list(user=self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        measurement, created = services.north_star_measurement_record(
+            actor=request.user,
+            measured_on=data["measured_on"],
+            value=data["value"],
+            note=data.get("note", ""),
+        )
+        return Response(
+            self.get_serializer(measurement).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def perform_destroy(self, instance) -> None:
+        services.north_star_measurement_delete(actor=self.request.user, measurement=instance)
+
+
+# Authentication ------------------------------------------------------------------------------
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token (``Authorization: Token <key>``)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: DetailSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        credentials = TokenRequestSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request._request,
+            username=credentials.validated_data["username"],
+            password=credentials.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise ValidationError({"detail": INVALID_CREDENTIALS})
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

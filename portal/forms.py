@@ -1,0 +1,285 @@
+"""Plain forms for the portal's pages. They parse and cap what a person typed; the services
+decide what is allowed, and their ``ValidationError`` is put back on the form by the view."""
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from portal import selectors, services
+from portal.access import User
+from portal.imports import split_list
+from portal.models import Account, Role, Segment, Tier, ValueStream
+
+ATTRIBUTES_NOT_JSON = 'Attributes must be valid JSON, for example {"plan_seats": 12}.'
+UNKNOWN_USER = "No active user has the username or e-mail {value!r}."
+DATE_RANGE_REVERSED = "The start date must not be after the end date."
+LIST_HELP = "Separate several with commas, spaces or new lines."
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on the named field when the form has
+    one, otherwise as an error of the whole form."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+# Customers and accounts --------------------------------------------------------------------
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name, e-mail, account or external id"}
+        ),
+    )
+    tier = forms.ChoiceField(
+        label="Tier", required=False, choices=[("", "Any tier"), *Tier.choices]
+    )
+    account = forms.ModelChoiceField(
+        label="Account",
+        required=False,
+        queryset=Account.objects.none(),
+        empty_label="Any account",
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.filter(
+            pk__in=selectors.account_list(user=user).values("pk")
+        ).order_by("name")
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name, domain or external id"}
+        ),
+    )
+    segment = forms.ChoiceField(
+        label="Segment", required=False, choices=[("", "Any segment"), *Segment.choices]
+    )
+
+
+class CustomerForm(forms.Form):
+    email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput())
+    name = forms.CharField(label="Name", max_length=200, required=False)
+    account = forms.ModelChoiceField(
+        label="Account", required=False, queryset=Account.objects.none(), empty_label="No account"
+    )
+    tier = forms.ChoiceField(label="Tier", choices=Tier.choices, initial=Tier.STANDARD)
+    external_id = forms.CharField(label="External id", max_length=100, required=False)
+    other_emails = forms.CharField(
+        label="Other e-mail addresses",
+        required=False,
+        max_length=6000,
+        help_text=LIST_HELP,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    attributes = forms.CharField(
+        label="Attributes (JSON object)",
+        required=False,
+        max_length=40000,
+        initial="{}",
+        help_text='Free attributes as a JSON object, for example {"seats": 12, "region": "EU"}.',
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.filter(
+            pk__in=selectors.account_list(user=user).values("pk")
+        ).order_by("name")
+
+    def clean_email(self) -> str:
+        return services.normalize_email(self.cleaned_data["email"])
+
+    def clean_other_emails(self) -> list[str]:
+        return [services.normalize_email(e) for e in split_list(self.cleaned_data["other_emails"])]
+
+    def clean_attributes(self) -> dict[str, Any]:
+        raw = self.cleaned_data["attributes"].strip()
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError as error:
+            raise ValidationError(ATTRIBUTES_NOT_JSON) from error
+        return services.validate_attributes(value)
+
+    @staticmethod
+    def initial_for(customer) -> dict[str, Any]:
+        return {
+            "email": customer.email,
+            "name": customer.name,
+            "account": customer.account_id,
+            "tier": customer.tier,
+            "external_id": customer.external_id,
+            "other_emails": "\n".join(e.email for e in customer.other_emails.all()),
+            "attributes": json.dumps(customer.attributes, indent=2, ensure_ascii=False),
+        }
+
+
+class AccountForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    domains = forms.CharField(
+        label="E-mail domains",
+        required=False,
+        max_length=5000,
+        help_text="For example example.com, example.org. " + LIST_HELP,
+    )
+    plan = forms.CharField(label="Plan", max_length=60, required=False)
+    segment = forms.ChoiceField(
+        label="Segment", required=False, choices=[("", "No segment"), *Segment.choices]
+    )
+    mrr = forms.DecimalField(
+        label="MRR (monthly recurring revenue)",
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        initial=0,
+    )
+    owner = forms.ModelChoiceField(
+        label="Owner", required=False, queryset=Account.objects.none(), empty_label="No owner"
+    )
+    external_id = forms.CharField(label="External id", max_length=100, required=False)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = selectors.user_lookup_list(user=user)
+
+    def clean_domains(self) -> list[str]:
+        return split_list(self.cleaned_data["domains"])
+
+    @staticmethod
+    def initial_for(account) -> dict[str, Any]:
+        return {
+            "name": account.name,
+            "domains": ", ".join(d.domain for d in account.domains.all()),
+            "plan": account.plan,
+            "segment": account.segment,
+            "mrr": account.mrr,
+            "owner": account.owner_id,
+            "external_id": account.external_id,
+        }
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+# North Star --------------------------------------------------------------------------------
+
+
+class NorthStarMetricForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=120)
+    definition = forms.CharField(
+        label="Definition",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What is counted, and why it tells whether customers get value.",
+    )
+    unit = forms.CharField(label="Unit", max_length=40, required=False)
+
+
+class MeasurementForm(forms.Form):
+    measured_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    value = forms.DecimalField(label="Value", max_digits=18, decimal_places=4)
+    note = forms.CharField(label="Note", max_length=500, required=False)
+
+
+class MeasurementFilterForm(forms.Form):
+    """The ``from`` and ``to`` query parameters (inclusive dates); both optional."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in (("from", "From"), ("to", "To")):
+            self.fields[name] = forms.DateField(
+                label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            raise ValidationError(DATE_RANGE_REVERSED)
+        return cleaned
+
+
+# Teams, members and value streams ----------------------------------------------------------
+
+
+class ValueStreamForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=120)
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=120)
+    mission = forms.CharField(
+        label="Mission", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    value_stream = forms.ModelChoiceField(
+        label="Value stream",
+        required=False,
+        queryset=ValueStream.objects.none(),
+        empty_label="No value stream",
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["value_stream"].queryset = ValueStream.objects.filter(
+            pk__in=selectors.value_stream_list(user=user).values("pk")
+        ).order_by("name")
+
+
+class TeamCreateForm(TeamForm):
+    slug = forms.SlugField(
+        label="Short name",
+        required=False,
+        max_length=60,
+        help_text="Used in addresses; made from the name when left empty.",
+    )
+    field_order = ["name", "slug", "mission", "value_stream"]
+
+
+class MemberAddForm(forms.Form):
+    user = forms.CharField(label="Username or e-mail", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.VIEWER)
+
+    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean_user(self):
+        value = self.cleaned_data["user"].strip()
+        user = (
+            selectors.user_lookup_list(user=self.actor).filter(username=value).first()
+            or selectors.user_lookup_list(user=self.actor).filter(email__iexact=value).first()
+        )
+        if user is None:
+            raise ValidationError(UNKNOWN_USER.format(value=value))
+        return user
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)

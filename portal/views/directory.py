@@ -1,0 +1,245 @@
+"""The organisation-wide directory: customers and accounts, their forms and CSV imports."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from portal import access, imports, selectors, services
+from portal.forms import (
+    AccountFilterForm,
+    AccountForm,
+    CustomerFilterForm,
+    CustomerForm,
+    add_service_errors,
+)
+from portal.views.common import csv_import_page, paginate, render_page_or_fragment
+
+ACCOUNT_CUSTOMERS_SHOWN = 50
+
+
+def _filters(form) -> dict:
+    """The valid filters of a GET form; an invalid value is ignored rather than refused."""
+    form.is_valid()
+    return getattr(form, "cleaned_data", {})
+
+
+# Customers ---------------------------------------------------------------------------------
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerFilterForm(request.GET, user=request.user)
+    filters = _filters(form)
+    account = filters.get("account")
+    customers = selectors.customer_list(
+        user=request.user,
+        search=filters.get("q", ""),
+        tier=filters.get("tier", ""),
+        account_id=account.pk if account else None,
+    )
+    context = {
+        "section": "customers",
+        "filter_form": form,
+        "page_obj": paginate(request, customers),
+        "can_edit": access.can_edit_directory(request.user),
+    }
+    return render_page_or_fragment(
+        request, "portal/customer_list.html", "portal/partials/customer_results.html", context
+    )
+
+
+@login_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(user=request.user, pk=pk)
+    context = {
+        "section": "customers",
+        "customer": customer,
+        "attributes": sorted(customer.attributes.items()),
+        "can_edit": access.can_edit_directory(request.user),
+    }
+    return render(request, "portal/customer_detail.html", context)
+
+
+def _customer_form_page(request: HttpRequest, form: CustomerForm, customer=None) -> HttpResponse:
+    return render(
+        request,
+        "portal/customer_form.html",
+        {"section": "customers", "form": form, "customer": customer},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    access.require_directory_editor(request.user)
+    if request.method != "POST":
+        return _customer_form_page(request, CustomerForm(user=request.user))
+    form = CustomerForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            customer = services.customer_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Customer {customer} created.")
+            return redirect("portal:customer_detail", pk=customer.pk)
+    return _customer_form_page(request, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(user=request.user, pk=pk)
+    access.require_directory_editor(request.user)
+    if request.method != "POST":
+        form = CustomerForm(initial=CustomerForm.initial_for(customer), user=request.user)
+        return _customer_form_page(request, form, customer)
+    form = CustomerForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            customer = services.customer_update(
+                actor=request.user, customer=customer, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Customer {customer} saved.")
+            return redirect("portal:customer_detail", pk=customer.pk)
+    return _customer_form_page(request, form, customer)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_import(request: HttpRequest) -> HttpResponse:
+    access.require_directory_editor(request.user)
+    return csv_import_page(
+        request,
+        importer=imports.customers_import_csv,
+        context={
+            "section": "customers",
+            "title": "Import customers",
+            "back_url_name": "portal:customer_list",
+            "back_label": "Back to customers",
+            "required_columns": ["email"],
+            "optional_columns": sorted(imports.CUSTOMER_COLUMNS - {"email"}),
+            "column_help": (
+                "account is an account's name or external id; tier is standard, priority or "
+                "vip; other_emails are separated by semicolons or spaces. Every further column "
+                "becomes a free attribute. A row updates the customer with the same external "
+                "id, else the one with the same address."
+            ),
+        },
+    )
+
+
+# Accounts ----------------------------------------------------------------------------------
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def account_list(request: HttpRequest) -> HttpResponse:
+    form = AccountFilterForm(request.GET)
+    filters = _filters(form)
+    accounts = selectors.account_list(
+        user=request.user, search=filters.get("q", ""), segment=filters.get("segment", "")
+    )
+    context = {
+        "section": "customers",
+        "filter_form": form,
+        "page_obj": paginate(request, accounts),
+        "can_edit": access.can_edit_directory(request.user),
+    }
+    return render_page_or_fragment(
+        request, "portal/account_list.html", "portal/partials/account_results.html", context
+    )
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = selectors.account_get(user=request.user, pk=pk)
+    customers = selectors.customer_list(user=request.user, account_id=account.pk)
+    context = {
+        "section": "customers",
+        "account": account,
+        "customers": customers[:ACCOUNT_CUSTOMERS_SHOWN],
+        "customers_shown": ACCOUNT_CUSTOMERS_SHOWN,
+        "can_edit": access.can_edit_directory(request.user),
+    }
+    return render(request, "portal/account_detail.html", context)
+
+
+def _account_form_page(request: HttpRequest, form: AccountForm, account=None) -> HttpResponse:
+    return render(
+        request,
+        "portal/account_form.html",
+        {"section": "customers", "form": form, "account": account},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request: HttpRequest) -> HttpResponse:
+    access.require_directory_editor(request.user)
+    if request.method != "POST":
+        return _account_form_page(request, AccountForm(user=request.user))
+    form = AccountForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            account = services.account_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Account {account} created.")
+            return redirect("portal:account_detail", pk=account.pk)
+    return _account_form_page(request, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = selectors.account_get(user=request.user, pk=pk)
+    access.require_directory_editor(request.user)
+    if request.method != "POST":
+        form = AccountForm(initial=AccountForm.initial_for(account), user=request.user)
+        return _account_form_page(request, form, account)
+    form = AccountForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            account = services.account_update(
+                actor=request.user, account=account, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Account {account} saved.")
+            return redirect("portal:account_detail", pk=account.pk)
+    return _account_form_page(request, form, account)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_import(request: HttpRequest) -> HttpResponse:
+    access.require_directory_editor(request.user)
+    return csv_import_page(
+        request,
+        importer=imports.accounts_import_csv,
+        context={
+            "section": "customers",
+            "title": "Import accounts",
+            "back_url_name": "portal:account_list",
+            "back_label": "Back to accounts",
+            "required_columns": ["name"],
+            "optional_columns": sorted(imports.ACCOUNT_COLUMNS - {"name"}),
+            "column_help": (
+                "domains are separated by semicolons or spaces; segment is smb, mid_market or "
+                "enterprise; mrr is a number such as 1250.00; owner is a username or e-mail. "
+                "A row updates the account with the same external id, else the one with the "
+                "same name."
+            ),
+        },
+    )

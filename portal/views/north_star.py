@@ -1,0 +1,150 @@
+"""The North Star page: the metric, its measurements, recording and importing them."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal import access, imports, selectors, services
+from portal.access import User
+from portal.forms import (
+    MeasurementFilterForm,
+    MeasurementForm,
+    NorthStarMetricForm,
+    add_service_errors,
+)
+from portal.views.common import csv_import_page, paginate
+
+CHART_POINTS = 90
+TABLE_PAGE_SIZE = 50
+
+
+def chart_points(measurements) -> list[dict[str, Any]]:
+    """Oldest first, as the chart draws them; values as numbers for Chart.js."""
+    return [
+        {"date": m.measured_on.isoformat(), "value": float(m.value)}
+        for m in sorted(measurements, key=lambda m: m.measured_on)
+    ]
+
+
+def north_star_summary(user: User) -> dict[str, Any]:
+    """The metric, its latest measurement and the recent ones for a small chart."""
+    metric = selectors.north_star_get(user=user)
+    recent = list(selectors.north_star_measurement_list(user=user)[:CHART_POINTS]) if metric else []
+    return {
+        "north_star": metric,
+        "north_star_latest": recent[0] if recent else None,
+        "north_star_points": chart_points(recent),
+    }
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    record_form: MeasurementForm | None = None,
+    metric_form: NorthStarMetricForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    metric = selectors.north_star_get(user=user)
+    filter_form = MeasurementFilterForm(request.GET or None)
+    dates = filter_form.cleaned_data if filter_form.is_valid() else {}
+    measurements = selectors.north_star_measurement_list(
+        user=user, date_from=dates.get("from"), date_to=dates.get("to")
+    )
+    page = paginate(request, measurements, TABLE_PAGE_SIZE)
+    can_record = access.can_record_north_star(user)
+    if record_form is None and can_record:
+        record_form = MeasurementForm()
+    if metric_form is None and user.is_superuser and metric is None:
+        metric_form = NorthStarMetricForm()
+    context = {
+        "section": "dashboards",
+        "north_star": metric,
+        "filter_form": filter_form,
+        "page_obj": page,
+        "north_star_points": chart_points(measurements[: CHART_POINTS * 4]),
+        "can_record": can_record,
+        "can_edit": user.is_superuser,
+        "record_form": record_form,
+        "metric_form": metric_form,
+    }
+    return render(request, "portal/north_star.html", context, status=status)
+
+
+@login_required
+def north_star(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@login_required
+@require_POST
+def north_star_record(request: HttpRequest) -> HttpResponse:
+    access.require_north_star_recorder(request.user)
+    form = MeasurementForm(request.POST)
+    if form.is_valid():
+        try:
+            measurement, created = services.north_star_measurement_record(
+                actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            verb = "Recorded" if created else "Replaced"
+            messages.success(request, f"{verb} the value for {measurement.measured_on}.")
+            return redirect("portal:north_star")
+    return _page(request, record_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def north_star_edit(request: HttpRequest) -> HttpResponse:
+    access.require_superuser(request.user)
+    metric = selectors.north_star_get(user=request.user)
+    if request.method == "POST":
+        form = NorthStarMetricForm(request.POST)
+        if form.is_valid():
+            try:
+                services.north_star_set(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, "The North Star metric is saved.")
+                return redirect("portal:north_star")
+    elif metric is not None:
+        form = NorthStarMetricForm(
+            initial={"name": metric.name, "definition": metric.definition, "unit": metric.unit}
+        )
+    else:
+        form = NorthStarMetricForm()
+    return render(
+        request,
+        "portal/north_star_form.html",
+        {"section": "dashboards", "form": form, "north_star": metric},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def north_star_import(request: HttpRequest) -> HttpResponse:
+    access.require_north_star_recorder(request.user)
+    return csv_import_page(
+        request,
+        importer=imports.north_star_import_csv,
+        context={
+            "section": "dashboards",
+            "title": "Import North Star measurements",
+            "back_url_name": "portal:north_star",
+            "back_label": "Back to the North Star",
+            "required_columns": ["date", "value"],
+            "optional_columns": ["note"],
+            "column_help": (
+                "Dates are written YYYY-MM-DD. A second row for the same day replaces that "
+                "day's value."
+            ),
+        },
+    )

@@ -1,0 +1,10 @@
+"""Surveys. Campaigns and responses are not built yet, so the page says so honestly."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "surveys/index.html", {"section": "surveys"})

@@ -1,0 +1,171 @@
+"""The pages in a real browser: Debian's chromium driven by Playwright.
+
+Logs in through the real form, uses the team switcher and the live customer search (htmx),
+checks that a phone-sized window needs no horizontal scrolling, and that the search still
+works with JavaScript off. With PORTAL_SCREENSHOTS=1 the screenshots land in
+docs/screenshots/, otherwise in a temporary directory."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from portal import services
+from portal.models import Role
+from tests.conftest import require_service
+from tests.factories import (
+    TEST_PASSWORD,
+    AccountFactory,
+    CustomerFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    chromium = shutil.which("chromium")
+    require_service(chromium is not None, "chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # to create data are still plain synchronous calls between browser steps.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium, args=CHROMIUM_ARGS, headless=True
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path) -> Path:
+    if os.environ.get("PORTAL_SCREENSHOTS") == "1":
+        path = Path(settings.BASE_DIR) / "docs" / "screenshots"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path
+
+
+@pytest.fixture
+def data(transactional_db):
+    team_a = TeamFactory(name="Customer Care", slug="customer-care")
+    team_b = TeamFactory(name="Growth", slug="growth")
+    user = UserFactory(username="ann", first_name="Ann")
+    MembershipFactory(user=user, team=team_a, role=Role.LEAD)
+    MembershipFactory(user=user, team=team_b, role=Role.VIEWER)
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    acme = AccountFactory(name="Acme Corporation", segment="enterprise", mrr=Decimal("4200"))
+    globex = AccountFactory(name="Globex", segment="mid_market", mrr=Decimal("980"))
+    CustomerFactory(name="Alice Doe", email="alice@acme.test", account=acme, tier="vip")
+    CustomerFactory(name="Bob Roe", email="bob@globex.test", account=globex)
+    CustomerFactory(name="Carla Diaz", email="carla@acme.test", account=acme, tier="priority")
+    services.north_star_set(
+        actor=root,
+        name="Weekly active teams",
+        definition="Teams with at least three members active in the week.",
+        unit="teams",
+    )
+    start = date(2025, 1, 6)
+    for week, value in enumerate([31, 34, 33, 38, 41, 40, 45, 49]):
+        services.north_star_measurement_record(
+            actor=root, measured_on=start + timedelta(weeks=week), value=value
+        )
+    return {"user": user, "team_a": team_a, "team_b": team_b}
+
+
+def _log_in(page, base_url: str, username: str = "ann") -> None:
+    page.goto(f"{base_url}/auth/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")
+
+
+def _result_names(page) -> list[str]:
+    return page.locator("#customer-results tbody tr td:first-child").all_inner_texts()
+
+
+def test_log_in_switch_team_and_search_customers(browser, live_server, data, screenshot_dir):
+    base = live_server.url
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    _log_in(page, base)
+
+    main_nav = page.get_by_role("navigation", name="Main")
+    for label in ("Inbox", "Surveys", "Backlog", "Objectives", "Dashboards", "Customers"):
+        assert main_nav.get_by_role("link", name=label).is_visible()
+    assert page.get_by_role("heading", name="Hello, Ann").is_visible()
+    page.wait_for_selector("canvas[data-drawn]")
+    page.screenshot(path=str(screenshot_dir / "home.png"))
+
+    switcher = page.get_by_label("Current team")
+    assert switcher.input_value() == str(data["team_a"].pk)
+    switcher.select_option(label="Growth")
+    page.get_by_role("button", name="Switch").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("Current team").input_value() == str(data["team_b"].pk)
+
+    main_nav.get_by_role("link", name="Customers").click()
+    page.wait_for_url(f"{base}/customers/")
+    assert sorted(_result_names(page)) == ["Alice Doe", "Bob Roe", "Carla Diaz"]
+    page.get_by_label("Search").press_sequentially("acme", delay=30)
+    page.wait_for_function("document.querySelectorAll('#customer-results tbody tr').length === 2")
+    assert sorted(_result_names(page)) == ["Alice Doe", "Carla Diaz"]
+    page.wait_for_url("**/customers/?q=acme*")
+    context.close()
+
+
+def test_phone_layout_needs_no_horizontal_scrolling(browser, live_server, data, screenshot_dir):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.wait_for_selector("canvas[data-drawn]")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1
+    page.screenshot(path=str(screenshot_dir / "home-phone.png"), full_page=True)
+    for path in ("/customers/", "/accounts/", "/north-star/", "/settings/"):
+        page.goto(f"{live_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, path
+    page.goto(f"{live_server.url}/customers/")
+    page.screenshot(path=str(screenshot_dir / "customers-phone.png"), full_page=True)
+    context.close()
+
+
+def test_customer_search_works_without_javascript(browser, live_server, data):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/")
+    page.get_by_label("Search").fill("bob")
+    page.get_by_label("Search").press("Enter")
+    page.wait_for_url("**/customers/?q=bob*")
+    assert _result_names(page) == ["Bob Roe"]
+    context.close()
