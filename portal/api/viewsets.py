@@ -47,6 +47,7 @@ from portal.api.serializers import (
 INVALID_CREDENTIALS = "Unable to log in with that username and password."
 NORTH_STAR_NOT_DEFINED = "No North Star metric is defined yet."
 
+
 class PortalViewSet(GenericViewSet):
     permission_classes = [IsAuthenticated]
     filter_backends = [DjangoFilterBackend, SearchFilter]
