@@ -1,11 +1,14 @@
 """Small helpers shared by the page views: one URL, one view, two renderings."""
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.forms import CsvUploadForm, add_service_errors
@@ -41,6 +44,35 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def bound_on_post(request: HttpRequest) -> dict | None:
+    """The data to bind a form to: the POST on a POST, nothing (an unbound form) on a GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def form_page(
+    request: HttpRequest,
+    *,
+    form: Form,
+    save: Callable[[dict[str, Any]], Any],
+    success: Callable[[Any], tuple[str, str]],
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """A form page. On a POST a valid form is written by ``save(cleaned_data)`` (a service);
+    ``success(obj)`` gives the message and the URL to redirect to (post/redirect/get). An
+    invalid form, or a ValidationError from the service, renders the page again with 200."""
+    if form.is_bound and form.is_valid():
+        try:
+            saved = save(form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            message, url = success(saved)
+            messages.success(request, message)
+            return redirect(url)
+    return render(request, template, {**context, "form": form})
 
 
 def csv_import_page(

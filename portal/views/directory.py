@@ -1,10 +1,9 @@
 """The organisation-wide directory: customers and accounts, their forms and CSV imports."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -14,9 +13,14 @@ from portal.forms import (
     AccountForm,
     CustomerFilterForm,
     CustomerForm,
-    add_service_errors,
 )
-from portal.views.common import csv_import_page, paginate, render_page_or_fragment
+from portal.views.common import (
+    bound_on_post,
+    csv_import_page,
+    form_page,
+    paginate,
+    render_page_or_fragment,
+)
 
 ACCOUNT_CUSTOMERS_SHOWN = 50
 
@@ -65,11 +69,17 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/customer_detail.html", context)
 
 
-def _customer_form_page(request: HttpRequest, form: CustomerForm, customer=None) -> HttpResponse:
-    return render(
+def _customer_form(request: HttpRequest, form: CustomerForm, save, verb: str, customer=None):
+    return form_page(
         request,
-        "portal/customer_form.html",
-        {"section": "customers", "form": form, "customer": customer},
+        form=form,
+        save=save,
+        success=lambda saved: (
+            f"Customer {saved} {verb}.",
+            reverse("portal:customer_detail", args=[saved.pk]),
+        ),
+        template="portal/customer_form.html",
+        context={"section": "customers", "customer": customer},
     )
 
 
@@ -77,18 +87,13 @@ def _customer_form_page(request: HttpRequest, form: CustomerForm, customer=None)
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
     access.require_directory_editor(request.user)
-    if request.method != "POST":
-        return _customer_form_page(request, CustomerForm(user=request.user))
-    form = CustomerForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            customer = services.customer_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Customer {customer} created.")
-            return redirect("portal:customer_detail", pk=customer.pk)
-    return _customer_form_page(request, form)
+    form = CustomerForm(bound_on_post(request), user=request.user)
+    return _customer_form(
+        request,
+        form,
+        lambda data: services.customer_create(actor=request.user, **data),
+        "created",
+    )
 
 
 @login_required
@@ -96,21 +101,16 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(user=request.user, pk=pk)
     access.require_directory_editor(request.user)
-    if request.method != "POST":
-        form = CustomerForm(initial=CustomerForm.initial_for(customer), user=request.user)
-        return _customer_form_page(request, form, customer)
-    form = CustomerForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            customer = services.customer_update(
-                actor=request.user, customer=customer, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Customer {customer} saved.")
-            return redirect("portal:customer_detail", pk=customer.pk)
-    return _customer_form_page(request, form, customer)
+    form = CustomerForm(
+        bound_on_post(request), initial=CustomerForm.initial_for(customer), user=request.user
+    )
+    return _customer_form(
+        request,
+        form,
+        lambda data: services.customer_update(actor=request.user, customer=customer, **data),
+        "saved",
+        customer,
+    )
 
 
 @login_required
@@ -173,11 +173,17 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/account_detail.html", context)
 
 
-def _account_form_page(request: HttpRequest, form: AccountForm, account=None) -> HttpResponse:
-    return render(
+def _account_form(request: HttpRequest, form: AccountForm, save, verb: str, account=None):
+    return form_page(
         request,
-        "portal/account_form.html",
-        {"section": "customers", "form": form, "account": account},
+        form=form,
+        save=save,
+        success=lambda saved: (
+            f"Account {saved} {verb}.",
+            reverse("portal:account_detail", args=[saved.pk]),
+        ),
+        template="portal/account_form.html",
+        context={"section": "customers", "account": account},
     )
 
 
@@ -185,18 +191,13 @@ def _account_form_page(request: HttpRequest, form: AccountForm, account=None) ->
 @require_http_methods(["GET", "POST"])
 def account_create(request: HttpRequest) -> HttpResponse:
     access.require_directory_editor(request.user)
-    if request.method != "POST":
-        return _account_form_page(request, AccountForm(user=request.user))
-    form = AccountForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            account = services.account_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Account {account} created.")
-            return redirect("portal:account_detail", pk=account.pk)
-    return _account_form_page(request, form)
+    form = AccountForm(bound_on_post(request), user=request.user)
+    return _account_form(
+        request,
+        form,
+        lambda data: services.account_create(actor=request.user, **data),
+        "created",
+    )
 
 
 @login_required
@@ -204,21 +205,16 @@ def account_create(request: HttpRequest) -> HttpResponse:
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(user=request.user, pk=pk)
     access.require_directory_editor(request.user)
-    if request.method != "POST":
-        form = AccountForm(initial=AccountForm.initial_for(account), user=request.user)
-        return _account_form_page(request, form, account)
-    form = AccountForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            account = services.account_update(
-                actor=request.user, account=account, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Account {account} saved.")
-            return redirect("portal:account_detail", pk=account.pk)
-    return _account_form_page(request, form, account)
+    form = AccountForm(
+        bound_on_post(request), initial=AccountForm.initial_for(account), user=request.user
+    )
+    return _account_form(
+        request,
+        form,
+        lambda data: services.account_update(actor=request.user, account=account, **data),
+        "saved",
+        account,
+    )
 
 
 @login_required

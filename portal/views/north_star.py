@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import access, imports, selectors, services
@@ -17,7 +18,7 @@ from portal.forms import (
     NorthStarMetricForm,
     add_service_errors,
 )
-from portal.views.common import csv_import_page, paginate
+from portal.views.common import bound_on_post, csv_import_page, form_page, paginate
 
 CHART_POINTS = 90
 TABLE_PAGE_SIZE = 50
@@ -105,26 +106,18 @@ def north_star_record(request: HttpRequest) -> HttpResponse:
 def north_star_edit(request: HttpRequest) -> HttpResponse:
     access.require_superuser(request.user)
     metric = selectors.north_star_get(user=request.user)
-    if request.method == "POST":
-        form = NorthStarMetricForm(request.POST)
-        if form.is_valid():
-            try:
-                services.north_star_set(actor=request.user, **form.cleaned_data)
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(request, "The North Star metric is saved.")
-                return redirect("portal:north_star")
-    elif metric is not None:
-        form = NorthStarMetricForm(
-            initial={"name": metric.name, "definition": metric.definition, "unit": metric.unit}
-        )
-    else:
-        form = NorthStarMetricForm()
-    return render(
+    initial = (
+        {"name": metric.name, "definition": metric.definition, "unit": metric.unit}
+        if metric
+        else None
+    )
+    return form_page(
         request,
-        "portal/north_star_form.html",
-        {"section": "dashboards", "form": form, "north_star": metric},
+        form=NorthStarMetricForm(bound_on_post(request), initial=initial),
+        save=lambda data: services.north_star_set(actor=request.user, **data),
+        success=lambda saved: ("The North Star metric is saved.", reverse("portal:north_star")),
+        template="portal/north_star_form.html",
+        context={"section": "dashboards", "north_star": metric},
     )
 
 
