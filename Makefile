@@ -19,7 +19,7 @@ help:
 	@echo "make test     the test suite (pytest $(PYTEST_ARGS))"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make format   ruff format and the safe ruff fixes"
-	@echo "make bench    the benchmarks (bench/run.py)"
+	@echo "make bench    the benchmarks (python -m bench.run)"
 	@echo "make migrate  apply database migrations"
 	@echo "make web      gunicorn web processes (gunicorn.conf.py)"
 	@echo "make worker   one Celery worker"
@@ -55,7 +55,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 bench: $(INSTALLED)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 migrate: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput

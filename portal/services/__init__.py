@@ -1,0 +1,96 @@
+"""Writes for teams, memberships, the customer directory and the North Star.
+
+Each function is keyword-only, checks who may act, owns its transaction and raises
+``ValidationError`` with a message a person can act on. Callers use this package's names;
+the modules behind it are split by subject.
+"""
+
+from portal.services.common import (
+    ATTRIBUTES_INVALID,
+    DOMAIN_INVALID,
+    EMAIL_INVALID,
+    MAX_ATTRIBUTES,
+    NOT_A_NUMBER,
+    normalize_domain,
+    normalize_email,
+    to_decimal,
+    validate_attributes,
+)
+from portal.services.directory import (
+    ACCOUNT_NAME_TAKEN,
+    DOMAIN_TAKEN,
+    EMAIL_TAKEN,
+    EXTERNAL_ID_TAKEN,
+    INVALID_SEGMENT,
+    INVALID_TIER,
+    MAX_OTHER_EMAILS,
+    MRR_NEGATIVE,
+    TOO_MANY_OTHER_EMAILS,
+    account_create,
+    account_update,
+    customer_create,
+    customer_update,
+)
+from portal.services.north_star import (
+    NORTH_STAR_MISSING,
+    north_star_measurement_delete,
+    north_star_measurement_record,
+    north_star_set,
+)
+from portal.services.teams import (
+    ALREADY_MEMBER,
+    INVALID_ROLE,
+    LAST_ADMIN,
+    TEAM_NAME_TAKEN,
+    TEAM_SLUG_TAKEN,
+    VALUE_STREAM_TAKEN,
+    membership_create,
+    membership_delete,
+    membership_update,
+    team_create,
+    team_update,
+    value_stream_create,
+    value_stream_update,
+)
+
+__all__ = [
+    "ACCOUNT_NAME_TAKEN",
+    "ALREADY_MEMBER",
+    "ATTRIBUTES_INVALID",
+    "DOMAIN_INVALID",
+    "DOMAIN_TAKEN",
+    "EMAIL_INVALID",
+    "EMAIL_TAKEN",
+    "EXTERNAL_ID_TAKEN",
+    "INVALID_ROLE",
+    "INVALID_SEGMENT",
+    "INVALID_TIER",
+    "LAST_ADMIN",
+    "MAX_ATTRIBUTES",
+    "MAX_OTHER_EMAILS",
+    "MRR_NEGATIVE",
+    "NORTH_STAR_MISSING",
+    "NOT_A_NUMBER",
+    "TEAM_NAME_TAKEN",
+    "TEAM_SLUG_TAKEN",
+    "TOO_MANY_OTHER_EMAILS",
+    "VALUE_STREAM_TAKEN",
+    "account_create",
+    "account_update",
+    "customer_create",
+    "customer_update",
+    "membership_create",
+    "membership_delete",
+    "membership_update",
+    "normalize_domain",
+    "normalize_email",
+    "north_star_measurement_delete",
+    "north_star_measurement_record",
+    "north_star_set",
+    "team_create",
+    "team_update",
+    "to_decimal",
+    "validate_attributes",
+    "value_stream_create",
+    "value_stream_update",
+]

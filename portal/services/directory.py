@@ -1,0 +1,218 @@
+"""Writes for the organisation-wide directory: accounts and customers."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from portal import access, events
+from portal.models import Account, AccountDomain, Customer, CustomerEmail, Segment, Tier
+from portal.services.common import (
+    full_clean,
+    normalize_domain,
+    normalize_email,
+    to_decimal,
+    validate_attributes,
+)
+
+EMAIL_TAKEN = "The address {email} already belongs to another customer."
+EXTERNAL_ID_TAKEN = "The external id {external_id!r} is already used."
+ACCOUNT_NAME_TAKEN = "An account called {name!r} already exists."
+DOMAIN_TAKEN = "The domain {domain} already belongs to the account {account}."
+MRR_NEGATIVE = "MRR cannot be negative."
+INVALID_TIER = "Choose one of the tiers: standard, priority, vip."
+INVALID_SEGMENT = "Choose one of the segments: smb, mid_market, enterprise (or leave it empty)."
+TOO_MANY_OTHER_EMAILS = "A customer may have at most 20 further addresses."
+MAX_OTHER_EMAILS = 20
+
+
+# Accounts ----------------------------------------------------------------------------------
+
+
+def _set_domains(account: Account, domains: list[str]) -> None:
+    wanted = []
+    for raw in domains:
+        if raw and raw.strip():
+            domain = normalize_domain(raw)
+            if domain not in wanted:
+                wanted.append(domain)
+    owner = AccountDomain.objects.filter(domain__in=wanted).exclude(account=account)
+    clash = owner.select_related("account").first()
+    if clash:
+        raise ValidationError(
+            {"domains": DOMAIN_TAKEN.format(domain=clash.domain, account=clash.account)}
+        )
+    account.domains.exclude(domain__in=wanted).delete()
+    existing = set(account.domains.values_list("domain", flat=True))
+    AccountDomain.objects.bulk_create(
+        [AccountDomain(account=account, domain=d) for d in wanted if d not in existing]
+    )
+
+
+def _save_account(account: Account, domains: list[str] | None) -> Account:
+    if account.segment and account.segment not in Segment.values:
+        raise ValidationError({"segment": INVALID_SEGMENT})
+    if account.mrr is not None and Decimal(account.mrr) < 0:
+        raise ValidationError({"mrr": MRR_NEGATIVE})
+    full_clean(account)
+    others = Account.objects.exclude(pk=account.pk)
+    if others.filter(name__lower=account.name.lower()).exists():
+        raise ValidationError({"name": ACCOUNT_NAME_TAKEN.format(name=account.name)})
+    if account.external_id and others.filter(external_id=account.external_id).exists():
+        raise ValidationError(
+            {"external_id": EXTERNAL_ID_TAKEN.format(external_id=account.external_id)}
+        )
+    account.save()
+    if domains is not None:
+        _set_domains(account, domains)
+    return account
+
+
+@transaction.atomic
+def account_create(
+    *,
+    actor: AbstractBaseUser,
+    name: str,
+    domains: list[str] | None = None,
+    plan: str = "",
+    segment: str = "",
+    mrr: Decimal | str | int = Decimal("0"),
+    owner: AbstractBaseUser | None = None,
+    external_id: str = "",
+) -> Account:
+    access.require_directory_editor(actor)
+    account = Account(
+        name=(name or "").strip(),
+        plan=plan.strip(),
+        segment=segment,
+        mrr=to_decimal(mrr, "mrr"),
+        owner=owner,
+        external_id=external_id.strip(),
+    )
+    return _save_account(account, domains or [])
+
+
+_ACCOUNT_FIELDS = ("name", "plan", "segment", "mrr", "owner", "external_id")
+
+
+@transaction.atomic
+def account_update(
+    *, actor: AbstractBaseUser, account: Account, domains: list[str] | None = None, **fields: Any
+) -> Account:
+    """Change the given fields; ``domains`` replaces the account's domains when given."""
+    access.require_directory_editor(actor)
+    unknown = set(fields) - set(_ACCOUNT_FIELDS)
+    if unknown:
+        raise TypeError(f"account_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    for field, value in fields.items():
+        if field == "mrr":
+            value = to_decimal(value, "mrr")
+        elif isinstance(value, str):
+            value = value.strip()
+        setattr(account, field, value)
+    return _save_account(account, domains)
+
+
+# Customers ---------------------------------------------------------------------------------
+
+
+def _check_email_free(email: str, customer: Customer) -> None:
+    taken = Customer.objects.filter(email__lower=email).exclude(pk=customer.pk).exists() or (
+        # customer_id rather than customer: a new, unsaved customer may not be used in a filter.
+        CustomerEmail.objects.filter(email__lower=email).exclude(customer_id=customer.pk).exists()
+    )
+    if taken:
+        raise ValidationError({"email": EMAIL_TAKEN.format(email=email)})
+
+
+def _set_other_emails(customer: Customer, other_emails: list[str]) -> None:
+    wanted = []
+    for raw in other_emails:
+        if raw and raw.strip():
+            email = normalize_email(raw)
+            if email != customer.email and email not in wanted:
+                wanted.append(email)
+    if len(wanted) > MAX_OTHER_EMAILS:
+        raise ValidationError({"other_emails": TOO_MANY_OTHER_EMAILS})
+    for email in wanted:
+        _check_email_free(email, customer)
+    customer.other_emails.exclude(email__in=wanted).delete()
+    existing = set(customer.other_emails.values_list("email", flat=True))
+    CustomerEmail.objects.bulk_create(
+        [CustomerEmail(customer=customer, email=e) for e in wanted if e not in existing]
+    )
+
+
+def _save_customer(customer: Customer, other_emails: list[str] | None) -> Customer:
+    customer.email = normalize_email(customer.email)
+    if customer.tier not in Tier.values:
+        raise ValidationError({"tier": INVALID_TIER})
+    customer.attributes = validate_attributes(customer.attributes)
+    full_clean(customer)
+    _check_email_free(customer.email, customer)
+    if (
+        customer.external_id
+        and Customer.objects.filter(external_id=customer.external_id)
+        .exclude(pk=customer.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"external_id": EXTERNAL_ID_TAKEN.format(external_id=customer.external_id)}
+        )
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as error:
+        # A concurrent writer took the address between the check and the save.
+        raise ValidationError({"email": EMAIL_TAKEN.format(email=customer.email)}) from error
+    if other_emails is not None:
+        _set_other_emails(customer, other_emails)
+    events.emit("portal.customer_saved", customer_id=customer.pk)
+    return customer
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: AbstractBaseUser,
+    email: str,
+    name: str = "",
+    account: Account | None = None,
+    tier: str = Tier.STANDARD,
+    attributes: dict[str, Any] | None = None,
+    other_emails: list[str] | None = None,
+    external_id: str = "",
+) -> Customer:
+    access.require_directory_editor(actor)
+    customer = Customer(
+        email=email,
+        name=(name or "").strip(),
+        account=account,
+        tier=tier or Tier.STANDARD,
+        attributes=attributes or {},
+        external_id=(external_id or "").strip(),
+    )
+    return _save_customer(customer, other_emails or [])
+
+
+_CUSTOMER_FIELDS = ("email", "name", "account", "tier", "attributes", "external_id")
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    actor: AbstractBaseUser,
+    customer: Customer,
+    other_emails: list[str] | None = None,
+    **fields: Any,
+) -> Customer:
+    """Change the given fields; ``other_emails`` replaces the further addresses when given."""
+    access.require_directory_editor(actor)
+    unknown = set(fields) - set(_CUSTOMER_FIELDS)
+    if unknown:
+        raise TypeError(f"customer_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    for field, value in fields.items():
+        setattr(customer, field, value.strip() if isinstance(value, str) else value)
+    return _save_customer(customer, other_emails)

@@ -1,0 +1,171 @@
+"""Writes for value streams, teams and memberships."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+from django.utils.text import slugify
+
+from portal import access, events
+from portal.models import Membership, Role, Team, ValueStream
+from portal.services.common import full_clean
+
+TEAM_NAME_TAKEN = "A team called {name!r} already exists."
+TEAM_SLUG_TAKEN = "The short name {slug!r} is already used by another team."
+VALUE_STREAM_TAKEN = "A value stream called {name!r} already exists."
+ALREADY_MEMBER = "{user} is already a member of {team}."
+LAST_ADMIN = "{team} needs at least one admin: make someone else admin first."
+INVALID_ROLE = "Choose one of the roles: viewer, agent, lead, admin."
+
+
+@transaction.atomic
+def value_stream_create(
+    *, actor: AbstractBaseUser, name: str, description: str = "", slug: str = ""
+) -> ValueStream:
+    access.require_superuser(actor)
+    stream = ValueStream(
+        name=name.strip(), slug=slug or slugify(name)[:60], description=description
+    )
+    # The case-insensitive check comes before full_clean, whose exact-match unique check
+    # would otherwise answer with Django's generic message.
+    if ValueStream.objects.filter(name__iexact=stream.name).exists():
+        raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=stream.name)})
+    full_clean(stream)
+    stream.save()
+    return stream
+
+
+@transaction.atomic
+def value_stream_update(
+    *, actor: AbstractBaseUser, value_stream: ValueStream, name: str, description: str = ""
+) -> ValueStream:
+    access.require_superuser(actor)
+    value_stream.name = name.strip()
+    value_stream.description = description
+    if (
+        ValueStream.objects.filter(name__iexact=value_stream.name)
+        .exclude(pk=value_stream.pk)
+        .exists()
+    ):
+        raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=value_stream.name)})
+    full_clean(value_stream)
+    value_stream.save()
+    return value_stream
+
+
+@transaction.atomic
+def team_create(
+    *,
+    actor: AbstractBaseUser,
+    name: str,
+    slug: str = "",
+    mission: str = "",
+    value_stream: ValueStream | None = None,
+) -> Team:
+    access.require_superuser(actor)
+    team = Team(
+        name=name.strip(),
+        slug=(slug or slugify(name))[:60],
+        mission=mission,
+        value_stream=value_stream,
+    )
+    # The uniqueness checks come before full_clean, whose exact-match unique checks would
+    # otherwise answer with Django's generic messages.
+    if Team.objects.filter(name__iexact=team.name).exists():
+        raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
+    if Team.objects.filter(slug=team.slug).exists():
+        raise ValidationError({"slug": TEAM_SLUG_TAKEN.format(slug=team.slug)})
+    full_clean(team, exclude=["slug"] if not team.slug else None)
+    validate_slug(team.slug)
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_update(
+    *,
+    actor: AbstractBaseUser,
+    team: Team,
+    name: str,
+    mission: str = "",
+    value_stream: ValueStream | None = None,
+) -> Team:
+    access.require_team_role(actor, team, Role.ADMIN)
+    team.name = name.strip()
+    team.mission = mission
+    team.value_stream = value_stream
+    if Team.objects.filter(name__iexact=team.name).exclude(pk=team.pk).exists():
+        raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
+    full_clean(team)
+    team.save()
+    return team
+
+
+# Memberships -----------------------------------------------------------------------------
+
+
+def _check_role(role: str) -> Role:
+    if role not in Role.values:
+        raise ValidationError({"role": INVALID_ROLE})
+    return Role(role)
+
+
+def _forget_roles(actor: AbstractBaseUser, passed: Membership, locked: Membership) -> None:
+    """Drop cached roles on every in-memory copy of the member this call can reach: the
+    re-read row's user, the user cached on the membership the caller passed, and the actor
+    when they changed their own membership."""
+    access.forget_team_roles(locked.user)
+    if Membership.user.is_cached(passed):
+        access.forget_team_roles(passed.user)
+    if actor.pk == locked.user_id:
+        access.forget_team_roles(actor)
+
+
+def _keeps_an_admin(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(team=membership.team, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def membership_create(
+    *, actor: AbstractBaseUser, team: Team, user: AbstractBaseUser, role: str
+) -> Membership:
+    access.require_team_role(actor, team, Role.ADMIN)
+    role = _check_role(role)
+    if Membership.objects.filter(team=team, user=user).exists():
+        raise ValidationError({"user": ALREADY_MEMBER.format(user=user, team=team)})
+    membership = Membership.objects.create(team=team, user=user, role=role)
+    access.forget_team_roles(user)
+    events.emit("portal.membership_changed", team_id=team.pk, user_id=user.pk)
+    return membership
+
+
+@transaction.atomic
+def membership_update(*, actor: AbstractBaseUser, membership: Membership, role: str) -> Membership:
+    access.require_team_role(actor, membership.team, Role.ADMIN)
+    role = _check_role(role)
+    passed = membership
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Role.ADMIN and role != Role.ADMIN and not _keeps_an_admin(membership):
+        raise ValidationError({"role": LAST_ADMIN.format(team=membership.team)})
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _forget_roles(actor, passed, membership)
+    events.emit("portal.membership_changed", team_id=membership.team_id, user_id=membership.user_id)
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, actor: AbstractBaseUser, membership: Membership) -> None:
+    access.require_team_role(actor, membership.team, Role.ADMIN)
+    passed = membership
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Role.ADMIN and not _keeps_an_admin(membership):
+        raise ValidationError(LAST_ADMIN.format(team=membership.team))
+    team_id, user_id = membership.team_id, membership.user_id
+    membership.delete()
+    _forget_roles(actor, passed, membership)
+    events.emit("portal.membership_changed", team_id=team_id, user_id=user_id)
