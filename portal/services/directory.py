@@ -31,7 +31,8 @@ MAX_OTHER_EMAILS = 20
 # Accounts ----------------------------------------------------------------------------------
 
 
-def _set_domains(account: Account, domains: list[str]) -> None:
+def _set_domains(account: Account, domains: list[str], *, created: bool) -> None:
+    """Make ``domains`` the account's domains; a just-created account has none to compare."""
     wanted = []
     for raw in domains:
         if raw and raw.strip():
@@ -44,8 +45,10 @@ def _set_domains(account: Account, domains: list[str]) -> None:
         raise ValidationError(
             {"domains": DOMAIN_TAKEN.format(domain=clash.domain, account=clash.account)}
         )
-    account.domains.exclude(domain__in=wanted).delete()
-    existing = set(account.domains.values_list("domain", flat=True))
+    existing: set[str] = set()
+    if not created:
+        account.domains.exclude(domain__in=wanted).delete()
+        existing = set(account.domains.values_list("domain", flat=True))
     AccountDomain.objects.bulk_create(
         [AccountDomain(account=account, domain=d) for d in wanted if d not in existing]
     )
@@ -64,9 +67,10 @@ def _save_account(account: Account, domains: list[str] | None) -> Account:
         raise ValidationError(
             {"external_id": EXTERNAL_ID_TAKEN.format(external_id=account.external_id)}
         )
+    created = account.pk is None
     account.save()
     if domains is not None:
-        _set_domains(account, domains)
+        _set_domains(account, domains, created=created)
     return account
 
 
@@ -127,7 +131,8 @@ def _check_email_free(email: str, customer: Customer) -> None:
         raise ValidationError({"email": EMAIL_TAKEN.format(email=email)})
 
 
-def _set_other_emails(customer: Customer, other_emails: list[str]) -> None:
+def _set_other_emails(customer: Customer, other_emails: list[str], *, created: bool) -> None:
+    """Make ``other_emails`` the further addresses; a just-created customer has none yet."""
     wanted = []
     for raw in other_emails:
         if raw and raw.strip():
@@ -138,8 +143,10 @@ def _set_other_emails(customer: Customer, other_emails: list[str]) -> None:
         raise ValidationError({"other_emails": TOO_MANY_OTHER_EMAILS})
     for email in wanted:
         _check_email_free(email, customer)
-    customer.other_emails.exclude(email__in=wanted).delete()
-    existing = set(customer.other_emails.values_list("email", flat=True))
+    existing: set[str] = set()
+    if not created:
+        customer.other_emails.exclude(email__in=wanted).delete()
+        existing = set(customer.other_emails.values_list("email", flat=True))
     CustomerEmail.objects.bulk_create(
         [CustomerEmail(customer=customer, email=e) for e in wanted if e not in existing]
     )
@@ -161,6 +168,7 @@ def _save_customer(customer: Customer, other_emails: list[str] | None) -> Custom
         raise ValidationError(
             {"external_id": EXTERNAL_ID_TAKEN.format(external_id=customer.external_id)}
         )
+    created = customer.pk is None
     try:
         with transaction.atomic():
             customer.save()
@@ -168,7 +176,7 @@ def _save_customer(customer: Customer, other_emails: list[str] | None) -> Custom
         # A concurrent writer took the address between the check and the save.
         raise ValidationError({"email": EMAIL_TAKEN.format(email=customer.email)}) from error
     if other_emails is not None:
-        _set_other_emails(customer, other_emails)
+        _set_other_emails(customer, other_emails, created=created)
     events.emit("portal.customer_saved", customer_id=customer.pk)
     return customer
 
