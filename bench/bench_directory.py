@@ -26,7 +26,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal import imports, selectors
-from portal.demo import FIRST_NAMES, JOB_TITLES, LAST_NAMES
+from portal.demo.data import FIRST_NAMES, JOB_TITLES, LAST_NAMES
 from portal.models import (
     Account,
     AccountDomain,
