@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from portal import selectors, services
 from portal.access import User
@@ -26,6 +27,12 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+def choices_from(visible: QuerySet) -> QuerySet:
+    """The rows of a selector's queryset as plain choices, by name: without its annotations and
+    prefetches, which a select box does not need."""
+    return visible.model.objects.filter(pk__in=visible.values("pk")).order_by("name")
 
 
 # Customers and accounts --------------------------------------------------------------------
@@ -52,9 +59,7 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.filter(
-            pk__in=selectors.account_list(user=user).values("pk")
-        ).order_by("name")
+        self.fields["account"].queryset = choices_from(selectors.account_list(user=user))
 
 
 class AccountFilterForm(forms.Form):
@@ -97,9 +102,7 @@ class CustomerForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.filter(
-            pk__in=selectors.account_list(user=user).values("pk")
-        ).order_by("name")
+        self.fields["account"].queryset = choices_from(selectors.account_list(user=user))
 
     def clean_email(self) -> str:
         return services.normalize_email(self.cleaned_data["email"])
@@ -247,9 +250,7 @@ class TeamForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["value_stream"].queryset = ValueStream.objects.filter(
-            pk__in=selectors.value_stream_list(user=user).values("pk")
-        ).order_by("name")
+        self.fields["value_stream"].queryset = choices_from(selectors.value_stream_list(user=user))
 
 
 class TeamCreateForm(TeamForm):
@@ -272,10 +273,7 @@ class MemberAddForm(forms.Form):
 
     def clean_user(self):
         value = self.cleaned_data["user"].strip()
-        user = (
-            selectors.user_lookup_list(user=self.actor).filter(username=value).first()
-            or selectors.user_lookup_list(user=self.actor).filter(email__iexact=value).first()
-        )
+        user = selectors.user_find_by_login(user=self.actor, login=value)
         if user is None:
             raise ValidationError(UNKNOWN_USER.format(value=value))
         return user

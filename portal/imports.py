@@ -15,14 +15,13 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.dateparse import parse_date
 
-from portal import access, services
+from portal import access, selectors, services
 from portal.models import Account, Customer
 
 FILE_TOO_LARGE = "The file is larger than {limit} MB; split it into smaller files."
@@ -160,14 +159,10 @@ def _run(
 ACCOUNT_COLUMNS = {"name", "external_id", "domains", "plan", "segment", "mrr", "owner"}
 
 
-def _owner(value: str) -> AbstractBaseUser | None:
+def _owner(actor: AbstractBaseUser, value: str) -> AbstractBaseUser | None:
     if not value:
         return None
-    user = (
-        get_user_model()
-        .objects.filter(Q(username=value) | Q(email__iexact=value), is_active=True)
-        .first()
-    )
+    user = selectors.user_find_by_login(user=actor, login=value)
     if user is None:
         raise ValidationError(UNKNOWN_OWNER.format(owner=value))
     return user
@@ -188,7 +183,7 @@ def accounts_import_csv(*, actor: AbstractBaseUser, upload: IO[bytes]) -> Import
             "plan": row.get("plan", ""),
             "segment": row.get("segment", "").lower(),
             "mrr": _mrr(row.get("mrr", "")),
-            "owner": _owner(row.get("owner", "")),
+            "owner": _owner(actor, row.get("owner", "")),
             "external_id": row.get("external_id", ""),
         }
         domains = split_list(row.get("domains", ""))

@@ -52,9 +52,9 @@ def membership_list(*, user: User, team: Team | None = None) -> QuerySet[Members
     return queryset.select_related("team", "user").order_by("team__name", "user__username")
 
 
-def membership_get(*, user: User, pk: int) -> Membership:
+def membership_get(*, user: User, pk: int, team: Team | None = None) -> Membership:
     try:
-        return membership_list(user=user).get(pk=pk)
+        return membership_list(user=user, team=team).get(pk=pk)
     except Membership.DoesNotExist as error:
         raise Http404("No such membership.") from error
 
@@ -77,6 +77,12 @@ def user_lookup_list(*, user: User) -> QuerySet:
     if not user.is_authenticated:
         return get_user_model().objects.none()
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def user_find_by_login(*, user: User, login: str):
+    """The active user whose username is ``login``, else the one with that e-mail address."""
+    users = user_lookup_list(user=user)
+    return users.filter(username=login).first() or users.filter(email__iexact=login).first()
 
 
 def account_list(

@@ -3,8 +3,9 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import access, selectors, services
@@ -16,7 +17,8 @@ from portal.forms import (
     ValueStreamForm,
     add_service_errors,
 )
-from portal.models import Membership, Role, Team
+from portal.models import Role, Team
+from portal.views.common import bound_on_post, form_page
 
 
 def _error_text(error: ValidationError) -> str:
@@ -40,16 +42,17 @@ def settings_home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def team_create(request: HttpRequest) -> HttpResponse:
     access.require_superuser(request.user)
-    form = TeamCreateForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Team {team} created. Add its members below.")
-            return redirect("portal:team_settings", slug=team.slug)
-    return render(request, "portal/team_create.html", {"section": "settings", "form": form})
+    return form_page(
+        request,
+        form=TeamCreateForm(bound_on_post(request), user=request.user),
+        save=lambda data: services.team_create(actor=request.user, **data),
+        success=lambda team: (
+            f"Team {team} created. Add its members below.",
+            reverse("portal:team_settings", args=[team.slug]),
+        ),
+        template="portal/team_create.html",
+        context={"section": "settings"},
+    )
 
 
 def _team_page(
@@ -105,13 +108,6 @@ def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
     return _team_page(request, selectors.team_get(user=request.user, pk=team.pk), team_form=form)
 
 
-def _membership(request: HttpRequest, team: Team, pk: int) -> Membership:
-    try:
-        return selectors.membership_list(user=request.user, team=team).get(pk=pk)
-    except Membership.DoesNotExist as error:
-        raise Http404("No such membership.") from error
-
-
 @login_required
 @require_POST
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
@@ -138,7 +134,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def member_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     team = selectors.team_get(user=request.user, slug=slug)
-    membership = _membership(request, team, pk)
+    membership = selectors.membership_get(user=request.user, pk=pk, team=team)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, services.INVALID_ROLE)
@@ -158,7 +154,7 @@ def member_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     team = selectors.team_get(user=request.user, slug=slug)
-    membership = _membership(request, team, pk)
+    membership = selectors.membership_get(user=request.user, pk=pk, team=team)
     try:
         services.membership_delete(actor=request.user, membership=membership)
     except ValidationError as error:
@@ -174,21 +170,20 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def value_stream_list(request: HttpRequest) -> HttpResponse:
     access.require_superuser(request.user)
-    form = ValueStreamForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            stream = services.value_stream_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Value stream {stream} created.")
-            return redirect("portal:value_stream_list")
-    context = {
-        "section": "settings",
-        "value_streams": selectors.value_stream_list(user=request.user),
-        "form": form,
-    }
-    return render(request, "portal/value_stream_list.html", context)
+    return form_page(
+        request,
+        form=ValueStreamForm(bound_on_post(request)),
+        save=lambda data: services.value_stream_create(actor=request.user, **data),
+        success=lambda stream: (
+            f"Value stream {stream} created.",
+            reverse("portal:value_stream_list"),
+        ),
+        template="portal/value_stream_list.html",
+        context={
+            "section": "settings",
+            "value_streams": selectors.value_stream_list(user=request.user),
+        },
+    )
 
 
 @login_required
@@ -196,23 +191,23 @@ def value_stream_list(request: HttpRequest) -> HttpResponse:
 def value_stream_edit(request: HttpRequest, pk: int) -> HttpResponse:
     access.require_superuser(request.user)
     stream = selectors.value_stream_get(user=request.user, pk=pk)
-    if request.method == "POST":
-        form = ValueStreamForm(request.POST)
-        if form.is_valid():
-            try:
-                services.value_stream_update(
-                    actor=request.user, value_stream=stream, **form.cleaned_data
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(request, f"Value stream {stream} saved.")
-                return redirect("portal:value_stream_list")
-        stream = selectors.value_stream_get(user=request.user, pk=pk)
-    else:
-        form = ValueStreamForm(initial={"name": stream.name, "description": stream.description})
-    return render(
+
+    def save(data: dict) -> object:
+        # A fresh copy: a refused write must not change the name the page shows.
+        fresh = selectors.value_stream_get(user=request.user, pk=pk)
+        return services.value_stream_update(actor=request.user, value_stream=fresh, **data)
+
+    return form_page(
         request,
-        "portal/value_stream_form.html",
-        {"section": "settings", "form": form, "value_stream": stream},
+        form=ValueStreamForm(
+            bound_on_post(request),
+            initial={"name": stream.name, "description": stream.description},
+        ),
+        save=save,
+        success=lambda saved: (
+            f"Value stream {saved} saved.",
+            reverse("portal:value_stream_list"),
+        ),
+        template="portal/value_stream_form.html",
+        context={"section": "settings", "value_stream": stream},
     )
