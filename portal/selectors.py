@@ -1,9 +1,11 @@
 """Reads. Team scoping lives here: a user sees the teams they belong to, superusers all.
 Customers, accounts and the North Star are organisation-wide and readable by every user."""
 
+from typing import Any, TypeVar
+
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest
 
 from portal.access import User
 from portal.models import (
@@ -17,20 +19,38 @@ from portal.models import (
     ValueStream,
 )
 
+ModelT = TypeVar("ModelT", bound=Model)
 
-def _visible_team_filter(user: User, prefix: str = "") -> Q:
+CURRENT_TEAM_SESSION_KEY = "portal_current_team"
+
+
+def team_scope(user: User, field: str = "team") -> Q:
+    """The filter that keeps rows of the teams ``user`` belongs to (superusers: every team).
+
+    ``field`` names the path from the filtered model to its team: ``"team"`` for a model with
+    a team foreign key, ``"item__team"`` through a relation, ``""`` for the Team model itself.
+    """
     if user.is_authenticated and user.is_active and user.is_superuser:
         return Q()
     if not (user.is_authenticated and user.is_active):
         return Q(pk__in=[])
-    # A subquery rather than a join: filtering through the memberships join before the
+    lookup = f"{field}__in" if field else "pk__in"
+    # A subquery rather than a join: filtering through the memberships join before an
     # annotation would make team_list's member_count count only the user's own membership.
-    return Q(**{f"{prefix}pk__in": Membership.objects.filter(user=user).values("team_id")})
+    return Q(**{lookup: Membership.objects.filter(user=user).values("team_id")})
+
+
+def get_or_404(queryset: QuerySet[ModelT], message: str, **lookup: Any) -> ModelT:
+    """The one row of ``queryset`` matching ``lookup``, or Http404 with ``message``."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist as error:
+        raise Http404(message) from error
 
 
 def team_list(*, user: User) -> QuerySet[Team]:
     return (
-        Team.objects.filter(_visible_team_filter(user))
+        Team.objects.filter(team_scope(user, field=""))
         .select_related("value_stream")
         .annotate(member_count=Count("memberships", distinct=True))
         .order_by("name")
@@ -39,10 +59,23 @@ def team_list(*, user: User) -> QuerySet[Team]:
 
 def team_get(*, user: User, slug: str | None = None, pk: int | None = None) -> Team:
     lookup = {"slug": slug} if slug is not None else {"pk": pk}
-    try:
-        return team_list(user=user).get(**lookup)
-    except Team.DoesNotExist as error:
-        raise Http404("No such team.") from error
+    return get_or_404(team_list(user=user), "No such team.", **lookup)
+
+
+def current_team_get(request: HttpRequest, teams: list[Team] | None = None) -> Team | None:
+    """The team the user last chose in the team switcher, else their first team.
+
+    ``teams`` may pass the user's already-read team list to save a query."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if teams is None:
+        teams = list(team_list(user=user))
+    chosen = request.session.get(CURRENT_TEAM_SESSION_KEY)
+    for team in teams:
+        if team.pk == chosen:
+            return team
+    return teams[0] if teams else None
 
 
 def membership_list(*, user: User, team: Team | None = None) -> QuerySet[Membership]:
@@ -53,10 +86,7 @@ def membership_list(*, user: User, team: Team | None = None) -> QuerySet[Members
 
 
 def membership_get(*, user: User, pk: int, team: Team | None = None) -> Membership:
-    try:
-        return membership_list(user=user, team=team).get(pk=pk)
-    except Membership.DoesNotExist as error:
-        raise Http404("No such membership.") from error
+    return get_or_404(membership_list(user=user, team=team), "No such membership.", pk=pk)
 
 
 def value_stream_list(*, user: User) -> QuerySet[ValueStream]:
@@ -66,10 +96,7 @@ def value_stream_list(*, user: User) -> QuerySet[ValueStream]:
 
 
 def value_stream_get(*, user: User, pk: int) -> ValueStream:
-    try:
-        return value_stream_list(user=user).get(pk=pk)
-    except ValueStream.DoesNotExist as error:
-        raise Http404("No such value stream.") from error
+    return get_or_404(value_stream_list(user=user), "No such value stream.", pk=pk)
 
 
 def user_lookup_list(*, user: User) -> QuerySet:
@@ -107,10 +134,7 @@ def account_list(
 
 
 def account_get(*, user: User, pk: int) -> Account:
-    try:
-        return account_list(user=user).get(pk=pk)
-    except Account.DoesNotExist as error:
-        raise Http404("No such account.") from error
+    return get_or_404(account_list(user=user), "No such account.", pk=pk)
 
 
 def customer_list(
@@ -135,10 +159,7 @@ def customer_list(
 
 
 def customer_get(*, user: User, pk: int) -> Customer:
-    try:
-        return customer_list(user=user).get(pk=pk)
-    except Customer.DoesNotExist as error:
-        raise Http404("No such customer.") from error
+    return get_or_404(customer_list(user=user), "No such customer.", pk=pk)
 
 
 def north_star_get(*, user: User) -> NorthStarMetric | None:
@@ -161,7 +182,4 @@ def north_star_measurement_list(
 
 
 def north_star_measurement_get(*, user: User, pk: int) -> NorthStarMeasurement:
-    try:
-        return north_star_measurement_list(user=user).get(pk=pk)
-    except NorthStarMeasurement.DoesNotExist as error:
-        raise Http404("No such measurement.") from error
+    return get_or_404(north_star_measurement_list(user=user), "No such measurement.", pk=pk)

@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal import access, selectors
-from portal.context_processors import CURRENT_TEAM_SESSION_KEY
 from portal.views.common import safe_next
 from portal.views.north_star import north_star_summary
 
@@ -34,7 +33,7 @@ def team_switch(request: HttpRequest) -> HttpResponse:
     except ValueError:
         team_id = -1
     team = selectors.team_get(user=request.user, pk=team_id)
-    request.session[CURRENT_TEAM_SESSION_KEY] = team.pk
+    request.session[selectors.CURRENT_TEAM_SESSION_KEY] = team.pk
     return HttpResponseRedirect(safe_next(request, reverse("portal:home")))
 
 

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal import access, services
-from portal.context_processors import CURRENT_TEAM_SESSION_KEY
 from portal.models import Account, Customer, Membership, NorthStarMeasurement, Role, Team
+from portal.selectors import CURRENT_TEAM_SESSION_KEY
 from tests.factories import AccountFactory, CustomerFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
