@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
@@ -12,9 +13,6 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.forms import CsvUploadForm, add_service_errors
-
-PAGE_SIZE = 25
-
 
 def wants_fragment(request: HttpRequest) -> bool:
     """An htmx request gets the fragment; a history restore needs the whole page."""
@@ -33,8 +31,10 @@ def render_page_or_fragment(
     return render(request, template, context, status=status)
 
 
-def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+def paginate(request: HttpRequest, queryset, per_page: int | None = None) -> Page:
+    return Paginator(queryset, per_page or settings.PORTAL_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
