@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.forms import CsvUploadForm, add_service_errors
 
+
 def wants_fragment(request: HttpRequest) -> bool:
     """An htmx request gets the fragment; a history restore needs the whole page."""
     htmx = getattr(request, "htmx", None)
