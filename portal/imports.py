@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date
 
 from portal import access, selectors, services
+from portal.fields import normalised_key
 from portal.models import Account, Customer
 
 FILE_TOO_LARGE = "The file is larger than {limit} MB; split it into smaller files."
@@ -191,7 +192,7 @@ def accounts_import_csv(*, actor: AbstractBaseUser, upload: IO[bytes]) -> Import
         if fields["external_id"]:
             existing = Account.objects.filter(external_id=fields["external_id"]).first()
         if existing is None:
-            existing = Account.objects.filter(name__lower=fields["name"].lower()).first()
+            existing = Account.objects.filter(name_key=normalised_key(fields["name"])).first()
         if existing is None:
             services.account_create(actor=actor, domains=domains, **fields)
             return True
@@ -215,7 +216,9 @@ CUSTOMER_COLUMNS = {"email", "name", "account", "tier", "external_id", "other_em
 def _account(value: str) -> Account | None:
     if not value:
         return None
-    account = Account.objects.filter(Q(name__lower=value.lower()) | Q(external_id=value)).first()
+    account = Account.objects.filter(
+        Q(name_key=normalised_key(value)) | Q(external_id=value)
+    ).first()
     if account is None:
         raise ValidationError(UNKNOWN_ACCOUNT.format(name=value))
     return account
@@ -244,8 +247,8 @@ def customers_import_csv(*, actor: AbstractBaseUser, upload: IO[bytes]) -> Impor
         if existing is None:
             # Two indexed look-ups: an OR across the join would scan both tables.
             existing = (
-                Customer.objects.filter(email__lower=email).first()
-                or Customer.objects.filter(other_emails__email__lower=email).first()
+                Customer.objects.filter(email_key=normalised_key(email)).first()
+                or Customer.objects.filter(other_emails__email_key=normalised_key(email)).first()
             )
         if existing is None:
             services.customer_create(

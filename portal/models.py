@@ -6,11 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
 
-# `field__lower=value` compiles to LOWER(field) = value, which the LOWER(...) unique indexes
-# below serve; `__iexact` compiles to UPPER(...) on PostgreSQL and would scan the table.
-models.CharField.register_lookup(Lower)
+from portal.fields import NormalisedKeyField
 
 
 class Role(models.TextChoices):
@@ -33,19 +30,25 @@ ROLE_ORDER = [Role.VIEWER, Role.AGENT, Role.LEAD, Role.ADMIN]
 
 
 class ValueStream(models.Model):
-    name = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=120)
+    # Unique regardless of case and spacing; look names up through it (portal.fields).
+    name_key = NormalisedKeyField(max_length=120, source="name")
     slug = models.SlugField(max_length=60, unique=True)
     description = models.TextField(blank=True, max_length=2000)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name_key"], name="value_stream_unique_name_key"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=120)
+    name_key = NormalisedKeyField(max_length=120, source="name")
     slug = models.SlugField(max_length=60, unique=True)
     mission = models.TextField(blank=True, max_length=2000)
     value_stream = models.ForeignKey(
@@ -55,6 +58,9 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name_key"], name="team_unique_name_key"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -92,6 +98,7 @@ class Account(models.Model):
 
     external_id = models.CharField(max_length=100, blank=True)
     name = models.CharField(max_length=200)
+    name_key = NormalisedKeyField(max_length=200, source="name")
     plan = models.CharField(max_length=60, blank=True)
     segment = models.CharField(max_length=20, choices=Segment.choices, blank=True)
     mrr = models.DecimalField(
@@ -115,7 +122,7 @@ class Account(models.Model):
         ordering = ["name"]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="account_unique_name_ci"),
+            models.UniqueConstraint(fields=["name_key"], name="account_unique_name_key"),
             models.UniqueConstraint(
                 fields=["external_id"],
                 condition=~models.Q(external_id=""),
@@ -153,6 +160,7 @@ class Customer(models.Model):
     external_id = models.CharField(max_length=100, blank=True)
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254)
+    email_key = NormalisedKeyField(max_length=254, source="email")
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
@@ -165,7 +173,7 @@ class Customer(models.Model):
         ordering = ["name", "email"]
         indexes = [models.Index(fields=["name", "email"], name="customer_name_email_idx")]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="customer_unique_email_ci"),
+            models.UniqueConstraint(fields=["email_key"], name="customer_unique_email_key"),
             models.UniqueConstraint(
                 fields=["external_id"],
                 condition=~models.Q(external_id=""),
@@ -185,11 +193,12 @@ class CustomerEmail(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="other_emails")
     email = models.EmailField(max_length=254)
+    email_key = NormalisedKeyField(max_length=254, source="email")
 
     class Meta:
         ordering = ["email"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+            models.UniqueConstraint(fields=["email_key"], name="customer_email_unique_key"),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from portal import access, events
+from portal.fields import normalised_key
 from portal.models import Account, AccountDomain, Customer, CustomerEmail, Segment, Tier
 from portal.services.common import (
     full_clean,
@@ -61,7 +62,7 @@ def _save_account(account: Account, domains: list[str] | None) -> Account:
         raise ValidationError({"mrr": MRR_NEGATIVE})
     full_clean(account)
     others = Account.objects.exclude(pk=account.pk)
-    if others.filter(name__lower=account.name.lower()).exists():
+    if others.filter(name_key=normalised_key(account.name)).exists():
         raise ValidationError({"name": ACCOUNT_NAME_TAKEN.format(name=account.name)})
     if account.external_id and others.filter(external_id=account.external_id).exists():
         raise ValidationError(
@@ -123,9 +124,10 @@ def account_update(
 
 
 def _check_email_free(email: str, customer: Customer) -> None:
-    taken = Customer.objects.filter(email__lower=email).exclude(pk=customer.pk).exists() or (
+    key = normalised_key(email)
+    taken = Customer.objects.filter(email_key=key).exclude(pk=customer.pk).exists() or (
         # customer_id rather than customer: a new, unsaved customer may not be used in a filter.
-        CustomerEmail.objects.filter(email__lower=email).exclude(customer_id=customer.pk).exists()
+        CustomerEmail.objects.filter(email_key=key).exclude(customer_id=customer.pk).exists()
     )
     if taken:
         raise ValidationError({"email": EMAIL_TAKEN.format(email=email)})

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from portal import access, events
+from portal.fields import normalised_key
 from portal.models import Membership, Role, Team, ValueStream
 from portal.services.common import full_clean
 
@@ -26,9 +27,7 @@ def value_stream_create(
     stream = ValueStream(
         name=name.strip(), slug=slug or slugify(name)[:60], description=description
     )
-    # The case-insensitive check comes before full_clean, whose exact-match unique check
-    # would otherwise answer with Django's generic message.
-    if ValueStream.objects.filter(name__iexact=stream.name).exists():
+    if ValueStream.objects.filter(name_key=normalised_key(stream.name)).exists():
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=stream.name)})
     full_clean(stream)
     stream.save()
@@ -42,11 +41,8 @@ def value_stream_update(
     access.require_superuser(actor)
     value_stream.name = name.strip()
     value_stream.description = description
-    if (
-        ValueStream.objects.filter(name__iexact=value_stream.name)
-        .exclude(pk=value_stream.pk)
-        .exists()
-    ):
+    others = ValueStream.objects.exclude(pk=value_stream.pk)
+    if others.filter(name_key=normalised_key(value_stream.name)).exists():
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=value_stream.name)})
     full_clean(value_stream)
     value_stream.save()
@@ -69,9 +65,9 @@ def team_create(
         mission=mission,
         value_stream=value_stream,
     )
-    # The uniqueness checks come before full_clean, whose exact-match unique checks would
-    # otherwise answer with Django's generic messages.
-    if Team.objects.filter(name__iexact=team.name).exists():
+    # The uniqueness checks come before full_clean, whose slug check would otherwise answer
+    # with Django's generic message.
+    if Team.objects.filter(name_key=normalised_key(team.name)).exists():
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
     if Team.objects.filter(slug=team.slug).exists():
         raise ValidationError({"slug": TEAM_SLUG_TAKEN.format(slug=team.slug)})
@@ -94,7 +90,7 @@ def team_update(
     team.name = name.strip()
     team.mission = mission
     team.value_stream = value_stream
-    if Team.objects.filter(name__iexact=team.name).exclude(pk=team.pk).exists():
+    if Team.objects.filter(name_key=normalised_key(team.name)).exclude(pk=team.pk).exists():
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
     full_clean(team)
     team.save()
