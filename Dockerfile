@@ -23,8 +23,11 @@ RUN groupadd --system portal && useradd --system --gid portal --home-dir /app po
 COPY --chown=portal:portal . .
 
 # Static files are collected at build time into the image. Settings refuse to start with
-# debug off and no secret key, so this one RUN gets a throwaway key that never leaves it.
+# debug off and no secret key, encryption key or base URL, so this one RUN gets throwaway
+# values that never leave it.
 RUN DJANGO_SECRET_KEY="build-only-collectstatic-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+        PORTAL_ENCRYPTION_KEY="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+        PORTAL_BASE_URL=https://build.invalid \
         python manage.py collectstatic --noinput \
     && mkdir -p /app/.local \
     && chown -R portal:portal /app/.local /app/staticfiles

@@ -10,12 +10,23 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = Path(environ.Env().str("PORTAL_LOCAL_DIR", default=str(BASE_DIR / ".local")))
+from portal.crypto import encryption_key_from
+from portal.links import base_url_from
 
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The .env file comes first, before any setting it may set; variables already set in the
+# environment win over it. PORTAL_ENV_FILE (environment only) names another file, and a file
+# named that way must exist, so that a typo is not silently a portal without its settings.
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+ENV_FILE_NAMED = env.str("PORTAL_ENV_FILE", default="")
+ENV_FILE = Path(ENV_FILE_NAMED) if ENV_FILE_NAMED else BASE_DIR / ".env"
+if ENV_FILE_NAMED and not ENV_FILE.is_file():
+    raise ImproperlyConfigured(f"PORTAL_ENV_FILE names {ENV_FILE}, which is not a file.")
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
+
+LOCAL_DIR = Path(env.str("PORTAL_LOCAL_DIR", default=str(BASE_DIR / ".local")))
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-portal-development-key-do-not-use-in-production"
 
@@ -26,6 +37,15 @@ if not DEBUG and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50):
         "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters "
         "when DJANGO_DEBUG is off."
     )
+
+# Fernet key for secrets at rest (portal/crypto.py): required with debug off, derived from the
+# secret key only in debug.
+PORTAL_ENCRYPTION_KEY = encryption_key_from(
+    env.str("PORTAL_ENCRYPTION_KEY", default=""), debug=DEBUG, secret_key=SECRET_KEY
+)
+# The public address for absolute links in e-mails, webhooks and snippets (portal/links.py):
+# required with debug off, https unless the host is loopback.
+PORTAL_BASE_URL = base_url_from(env.str("PORTAL_BASE_URL", default=""), debug=DEBUG)
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -264,6 +284,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Debug-only: the encryption key for channel credentials may be derived from the secret key.
-PORTAL_ENCRYPTION_KEY = env.str("PORTAL_ENCRYPTION_KEY", default="")
 PORTAL_REQUIRE_SERVICES = env.bool("PORTAL_REQUIRE_SERVICES", default=False)

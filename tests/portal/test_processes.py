@@ -19,6 +19,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -296,6 +297,8 @@ def test_scaled_out_web_worker_and_beat_on_postgresql_and_redis(tmp_path):
     env = child_env(
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="scaled-out-test-" + "k" * 50,
+        PORTAL_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        PORTAL_BASE_URL=f"http://127.0.0.1:{port}",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_STATIC_ROOT=str(tmp_path / "staticfiles"),
