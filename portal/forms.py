@@ -12,6 +12,7 @@ from portal import selectors, services
 from portal.access import User
 from portal.imports import split_list
 from portal.models import Account, Role, Segment, Tier, ValueStream
+from portal.validation import validation_messages
 
 ATTRIBUTES_NOT_JSON = 'Attributes must be valid JSON, for example {"plan_seats": 12}.'
 UNKNOWN_USER = "No active user has the username or e-mail {value!r}."
@@ -23,10 +24,11 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Put a service's ValidationError on the form: on the named field when the form has
     one, otherwise as an error of the whole form."""
     if hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages)
+        for name, errors in error.error_dict.items():
+            field = name if name in form.fields else None
+            form.add_error(field, validation_messages(ValidationError(errors)))
     else:
-        form.add_error(None, error.messages)
+        form.add_error(None, validation_messages(error))
 
 
 def choices_from(visible: QuerySet) -> QuerySet:
@@ -280,4 +282,11 @@ class MemberAddForm(forms.Form):
 
 
 class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    role = forms.ChoiceField(
+        label="Role", choices=Role.choices, error_messages={"invalid_choice": services.INVALID_ROLE}
+    )
+
+
+class MemberRemoveForm(forms.Form):
+    """Nothing to fill in: the form carries the service's refusal (removing the last admin) back
+    to the button that asked, like every other form on the team page."""

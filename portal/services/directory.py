@@ -23,10 +23,10 @@ EXTERNAL_ID_TAKEN = "The external id {external_id!r} is already used."
 ACCOUNT_NAME_TAKEN = "An account called {name!r} already exists."
 DOMAIN_TAKEN = "The domain {domain} already belongs to the account {account}."
 MRR_NEGATIVE = "MRR cannot be negative."
-INVALID_TIER = "Choose one of the tiers: standard, priority, vip."
-INVALID_SEGMENT = "Choose one of the segments: smb, mid_market, enterprise (or leave it empty)."
-TOO_MANY_OTHER_EMAILS = "A customer may have at most 20 further addresses."
+INVALID_TIER = f"Choose one of the tiers: {', '.join(Tier.values)}."
+INVALID_SEGMENT = f"Choose one of the segments: {', '.join(Segment.values)} (or leave it empty)."
 MAX_OTHER_EMAILS = 20
+TOO_MANY_OTHER_EMAILS = f"A customer may have at most {MAX_OTHER_EMAILS} further addresses."
 
 
 # Accounts ----------------------------------------------------------------------------------

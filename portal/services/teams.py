@@ -16,7 +16,7 @@ TEAM_SLUG_TAKEN = "The short name {slug!r} is already used by another team."
 VALUE_STREAM_TAKEN = "A value stream called {name!r} already exists."
 ALREADY_MEMBER = "{user} is already a member of {team}."
 LAST_ADMIN = "{team} needs at least one admin: make someone else admin first."
-INVALID_ROLE = "Choose one of the roles: viewer, agent, lead, admin."
+INVALID_ROLE = f"Choose one of the roles: {', '.join(Role.values)}."
 
 
 @transaction.atomic
