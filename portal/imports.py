@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_date
 from portal import access, selectors, services
 from portal.fields import normalised_key
 from portal.models import Account, Customer
+from portal.validation import validation_messages
 
 FILE_TOO_LARGE = "The file is larger than {limit} MB; split it into smaller files."
 FILE_NOT_UTF8 = "The file is not UTF-8 text; save it as 'CSV UTF-8' and upload it again."
@@ -67,13 +68,7 @@ class ImportReport:
 def _message(error: ValidationError | PermissionDenied) -> str:
     if isinstance(error, PermissionDenied):
         return str(error)
-    if hasattr(error, "error_dict"):
-        return " ".join(
-            f"{name}: {message}" if name != "__all__" else message
-            for name, errors in error.message_dict.items()
-            for message in errors
-        )
-    return " ".join(error.messages)
+    return " ".join(validation_messages(error))
 
 
 def read_csv(upload: IO[bytes], required: set[str]) -> Iterator[tuple[int, dict[str, str]]]:

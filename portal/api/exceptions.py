@@ -9,16 +9,19 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.validation import validation_messages
+
 
 def _as_drf_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(error, "error_dict"):
+        # Each field's messages go under the field's own name, so without a prefix.
         return exceptions.ValidationError(
             {
-                field: [str(m) for e in errors for m in e.messages]
+                field: validation_messages(DjangoValidationError(errors))
                 for field, errors in error.error_dict.items()
             }
         )
-    return exceptions.ValidationError({"detail": " ".join(error.messages)})
+    return exceptions.ValidationError({"detail": " ".join(validation_messages(error))})
 
 
 def exception_handler(exc, context):

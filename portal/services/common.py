@@ -10,11 +10,14 @@ from django.core.validators import EmailValidator
 EMAIL_INVALID = "{email!r} is not a valid e-mail address."
 DOMAIN_INVALID = "{domain!r} is not a valid domain name."
 NOT_A_NUMBER = "{value!r} is not a number."
-ATTRIBUTES_INVALID = (
-    "Attributes must be a JSON object of at most 50 keys (each up to 64 characters) whose "
-    "values are text (up to 500 characters), numbers, true/false or null."
-)
 MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_KEY_LENGTH = 64
+MAX_ATTRIBUTE_TEXT_LENGTH = 500
+ATTRIBUTES_INVALID = (
+    f"Attributes must be a JSON object of at most {MAX_ATTRIBUTES} keys (each up to "
+    f"{MAX_ATTRIBUTE_KEY_LENGTH} characters) whose values are text (up to "
+    f"{MAX_ATTRIBUTE_TEXT_LENGTH} characters), numbers, true/false or null."
+)
 
 _email_validator = EmailValidator()
 
@@ -44,10 +47,10 @@ def validate_attributes(attributes: Any) -> dict[str, Any]:
     if not isinstance(attributes, dict) or len(attributes) > MAX_ATTRIBUTES:
         raise ValidationError(ATTRIBUTES_INVALID)
     for key, value in attributes.items():
-        if not isinstance(key, str) or not key.strip() or len(key) > 64:
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_ATTRIBUTE_KEY_LENGTH:
             raise ValidationError(ATTRIBUTES_INVALID)
         if isinstance(value, str):
-            if len(value) > 500:
+            if len(value) > MAX_ATTRIBUTE_TEXT_LENGTH:
                 raise ValidationError(ATTRIBUTES_INVALID)
         elif value is not None and not isinstance(value, bool | int | float):
             raise ValidationError(ATTRIBUTES_INVALID)

@@ -10,7 +10,9 @@ from django.core.paginator import Page, Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.forms import CsvUploadForm, add_service_errors
 
@@ -21,6 +23,13 @@ def wants_fragment(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
+def vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    """Mark a response that depends on whether htmx asked, so that no cache hands the
+    fragment to a browser that wanted the page, or the other way round."""
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
 def render_page_or_fragment(
     request: HttpRequest,
     page_template: str,
@@ -28,8 +37,19 @@ def render_page_or_fragment(
     context: dict[str, Any],
     status: int = 200,
 ) -> HttpResponse:
+    """The page, or for htmx only the fragment the page includes, from the same context."""
     template = fragment_template if wants_fragment(request) else page_template
-    return render(request, template, context, status=status)
+    return vary_on_htmx(render(request, template, context, status=status))
+
+
+def redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
+    """The redirect of post/redirect/get, for both kinds of POST. A plain POST gets a 302.
+    An htmx POST gets ``HX-Redirect``, on which htmx makes the browser load the next page
+    itself: a 302 would be followed inside htmx's own request, and the whole next page
+    swapped into the form's place, with the address bar still showing the form."""
+    htmx = getattr(request, "htmx", None)
+    response = HttpResponseClientRedirect(url) if htmx else redirect(url)
+    return vary_on_htmx(response)
 
 
 def paginate(request: HttpRequest, queryset, per_page: int | None = None) -> Page:
@@ -59,11 +79,17 @@ def form_page(
     save: Callable[[dict[str, Any]], Any],
     success: Callable[[Any], tuple[str, str]],
     template: str,
+    fragment_template: str,
     context: dict[str, Any],
 ) -> HttpResponse:
-    """A form page. On a POST a valid form is written by ``save(cleaned_data)`` (a service);
-    ``success(obj)`` gives the message and the URL to redirect to (post/redirect/get). An
-    invalid form, or a ValidationError from the service, renders the page again with 200."""
+    """The one loop behind every form on a page, including pages with several forms.
+
+    On a POST a valid form is written by ``save(cleaned_data)`` (a service); ``success(obj)``
+    gives the message and the URL to redirect to (:func:`redirect_after_post`). Otherwise (a
+    GET, an invalid form, or a ValidationError from the service, which is put on the form) it
+    answers 200 with ``template``, the whole page, or for htmx with ``fragment_template``, the
+    form's fragment that the page includes. Both see ``context`` with the form as ``form``; a
+    page with several forms also puts this one under its own name in ``context``."""
     if form.is_bound and form.is_valid():
         try:
             saved = save(form.cleaned_data)
@@ -72,8 +98,8 @@ def form_page(
         else:
             message, url = success(saved)
             messages.success(request, message)
-            return redirect(url)
-    return render(request, template, {**context, "form": form})
+            return redirect_after_post(request, url)
+    return render_page_or_fragment(request, template, fragment_template, {**context, "form": form})
 
 
 def csv_import_page(

@@ -5,7 +5,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
 from portal import access, imports, selectors, services
 from portal.forms import (
@@ -35,7 +34,6 @@ def _filters(form) -> dict:
 
 
 @login_required
-@vary_on_headers("HX-Request")
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET, user=request.user)
     filters = _filters(form)
@@ -79,6 +77,7 @@ def _customer_form(request: HttpRequest, form: CustomerForm, save, verb: str, cu
             reverse("portal:customer_detail", args=[saved.pk]),
         ),
         template="portal/customer_form.html",
+        fragment_template="portal/partials/customer_form.html",
         context={"section": "customers", "customer": customer},
     )
 
@@ -141,7 +140,6 @@ def customer_import(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@vary_on_headers("HX-Request")
 def account_list(request: HttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET)
     filters = _filters(form)
@@ -183,6 +181,7 @@ def _account_form(request: HttpRequest, form: AccountForm, save, verb: str, acco
             reverse("portal:account_detail", args=[saved.pk]),
         ),
         template="portal/account_form.html",
+        fragment_template="portal/partials/account_form.html",
         context={"section": "customers", "account": account},
     )
 

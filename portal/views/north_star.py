@@ -2,11 +2,9 @@
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,8 +14,8 @@ from portal.forms import (
     MeasurementFilterForm,
     MeasurementForm,
     NorthStarMetricForm,
-    add_service_errors,
 )
+from portal.models import NorthStarMeasurement
 from portal.views.common import bound_on_post, csv_import_page, form_page, paginate
 
 CHART_POINTS = 90
@@ -43,13 +41,12 @@ def north_star_summary(user: User) -> dict[str, Any]:
     }
 
 
-def _page(
+def _context(
     request: HttpRequest,
     *,
     record_form: MeasurementForm | None = None,
     metric_form: NorthStarMetricForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
+) -> dict[str, Any]:
     user = request.user
     metric = selectors.north_star_get(user=user)
     filter_form = MeasurementFilterForm(request.GET or None)
@@ -63,7 +60,7 @@ def _page(
         record_form = MeasurementForm()
     if metric_form is None and user.is_superuser and metric is None:
         metric_form = NorthStarMetricForm()
-    context = {
+    return {
         "section": "dashboards",
         "north_star": metric,
         "filter_form": filter_form,
@@ -74,12 +71,17 @@ def _page(
         "record_form": record_form,
         "metric_form": metric_form,
     }
-    return render(request, "portal/north_star.html", context, status=status)
 
 
 @login_required
 def north_star(request: HttpRequest) -> HttpResponse:
-    return _page(request)
+    return render(request, "portal/north_star.html", _context(request))
+
+
+def _recorded(result: tuple[NorthStarMeasurement, bool]) -> tuple[str, str]:
+    measurement, created = result
+    verb = "Recorded" if created else "Replaced"
+    return f"{verb} the value for {measurement.measured_on}.", reverse("portal:north_star")
 
 
 @login_required
@@ -87,18 +89,15 @@ def north_star(request: HttpRequest) -> HttpResponse:
 def north_star_record(request: HttpRequest) -> HttpResponse:
     access.require_north_star_recorder(request.user)
     form = MeasurementForm(request.POST)
-    if form.is_valid():
-        try:
-            measurement, created = services.north_star_measurement_record(
-                actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            verb = "Recorded" if created else "Replaced"
-            messages.success(request, f"{verb} the value for {measurement.measured_on}.")
-            return redirect("portal:north_star")
-    return _page(request, record_form=form)
+    return form_page(
+        request,
+        form=form,
+        save=lambda data: services.north_star_measurement_record(actor=request.user, **data),
+        success=_recorded,
+        template="portal/north_star.html",
+        fragment_template="portal/partials/measurement_form.html",
+        context=_context(request, record_form=form),
+    )
 
 
 @login_required
@@ -117,6 +116,7 @@ def north_star_edit(request: HttpRequest) -> HttpResponse:
         save=lambda data: services.north_star_set(actor=request.user, **data),
         success=lambda saved: ("The North Star metric is saved.", reverse("portal:north_star")),
         template="portal/north_star_form.html",
+        fragment_template="portal/partials/north_star_form.html",
         context={"section": "dashboards", "north_star": metric},
     )
 

@@ -1,18 +1,27 @@
-"""The portal's pages: who may see and change what, both renderings of the list pages,
-forms that re-render with their errors, imports with per-row reports, the team switcher."""
+"""The portal's pages: who may see and change what, both renderings of the list pages and of
+every form (the fragment for htmx, the page without JavaScript), imports with per-row
+reports, the team switcher."""
 
 import html
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django import forms as django_forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal import access, services
+from portal.forms import UNKNOWN_USER
 from portal.models import Account, Customer, Membership, NorthStarMeasurement, Role, Team
 from portal.selectors import CURRENT_TEAM_SESSION_KEY
-from tests.factories import AccountFactory, CustomerFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    CustomerFactory,
+    MembershipFactory,
+    UserFactory,
+    ValueStreamFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -387,6 +396,271 @@ def test_account_with_a_taken_domain_shows_the_message(client, world, directory)
     message = services.DOMAIN_TAKEN.format(domain="acme.test", account="Acme")
     assert html.escape(message) in response.content.decode()
     assert not Account.objects.filter(name="Other").exists()
+
+
+# One form loop, two renderings -------------------------------------------------------------
+
+
+def _refused_post(name: str, world, directory) -> tuple:
+    """(persona, URL, data the services or forms refuse, id of the form's fragment, message)."""
+    own = Membership.objects.get(team=world.team_a, user=world.admin_a)
+    team_url = ("portal:team_settings", [world.team_a.slug])
+    other_stream = ValueStreamFactory(name="Growth")
+    cases = {
+        "customer_create": (
+            world.agent_a,
+            ("portal:customer_create", []),
+            {"email": "not-an-email", "tier": "standard"},
+            "customer-form",
+            services.EMAIL_INVALID.format(email="not-an-email"),
+        ),
+        "customer_edit": (
+            world.agent_a,
+            ("portal:customer_edit", [directory["bob"].pk]),
+            {"email": "alice@acme.test", "tier": "vip", "attributes": "{}"},
+            "customer-form",
+            services.EMAIL_TAKEN.format(email="alice@acme.test"),
+        ),
+        "account_create": (
+            world.agent_a,
+            ("portal:account_create", []),
+            {"name": "Other", "domains": "acme.test", "mrr": "0"},
+            "account-form",
+            services.DOMAIN_TAKEN.format(domain="acme.test", account="Acme"),
+        ),
+        "account_edit": (
+            world.agent_a,
+            ("portal:account_edit", [AccountFactory(name="Globex").pk]),
+            {"name": "acme", "mrr": "0"},
+            "account-form",
+            services.ACCOUNT_NAME_TAKEN.format(name="acme"),
+        ),
+        "north_star_record": (
+            world.lead_a,
+            ("portal:north_star_record", []),
+            {"measured_on": "2025-02-01", "value": "abc"},
+            "record-form",
+            str(django_forms.DecimalField.default_error_messages["invalid"]),
+        ),
+        "north_star_edit": (
+            world.superuser,
+            ("portal:north_star_edit", []),
+            {"name": ""},
+            "north-star-form",
+            str(django_forms.Field.default_error_messages["required"]),
+        ),
+        "team_create": (
+            world.superuser,
+            ("portal:team_create", []),
+            {"name": "team b"},
+            "team-form",
+            services.TEAM_NAME_TAKEN.format(name="team b"),
+        ),
+        "value_stream_create": (
+            world.superuser,
+            ("portal:value_stream_list", []),
+            {"name": "growth"},
+            "value-stream-form",
+            services.VALUE_STREAM_TAKEN.format(name="growth"),
+        ),
+        "value_stream_edit": (
+            world.superuser,
+            ("portal:value_stream_edit", [world.team_a.value_stream.pk]),
+            {"name": other_stream.name},
+            "value-stream-form",
+            services.VALUE_STREAM_TAKEN.format(name=other_stream.name),
+        ),
+        "team_settings": (
+            world.admin_a,
+            team_url,
+            {"name": "Team B"},
+            "team-form",
+            services.TEAM_NAME_TAKEN.format(name="Team B"),
+        ),
+        "member_add": (
+            world.admin_a,
+            ("portal:member_add", [world.team_a.slug]),
+            {"user": "nobody", "role": "viewer"},
+            "member-form",
+            UNKNOWN_USER.format(value="nobody"),
+        ),
+        "member_update": (
+            world.admin_a,
+            ("portal:member_update", [world.team_a.slug, own.pk]),
+            {"role": "viewer"},
+            f"member-{own.pk}-role-form",
+            services.LAST_ADMIN.format(team=world.team_a),
+        ),
+        "member_update_unknown_role": (
+            world.admin_a,
+            ("portal:member_update", [world.team_a.slug, own.pk]),
+            {"role": "boss"},
+            f"member-{own.pk}-role-form",
+            services.INVALID_ROLE,
+        ),
+        "member_remove": (
+            world.admin_a,
+            ("portal:member_remove", [world.team_a.slug, own.pk]),
+            {},
+            f"member-{own.pk}-remove-form",
+            services.LAST_ADMIN.format(team=world.team_a),
+        ),
+    }
+    user, (url_name, args), data, fragment_id, message = cases[name]
+    return user, reverse(url_name, args=args), data, fragment_id, html.escape(message)
+
+
+REFUSED_POSTS = [
+    "customer_create",
+    "customer_edit",
+    "account_create",
+    "account_edit",
+    "north_star_record",
+    "north_star_edit",
+    "team_create",
+    "value_stream_create",
+    "value_stream_edit",
+    "team_settings",
+    "member_add",
+    "member_update",
+    "member_update_unknown_role",
+    "member_remove",
+]
+
+
+@pytest.mark.parametrize("case", REFUSED_POSTS)
+def test_refused_htmx_post_gets_the_form_fragment_with_its_error(
+    client, world, directory, north_star, case
+):
+    user, url, data, fragment_id, message = _refused_post(case, world, directory)
+    client.force_login(user)
+    response = client.post(url, data, **HX)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in content
+    assert content.lstrip().startswith(f'<form id="{fragment_id}"')
+    assert f'hx-target="#{fragment_id}"' in content
+    assert f'action="{url}"' in content
+    assert f'hx-post="{url}"' in content
+    assert message in content
+    assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize("case", REFUSED_POSTS)
+def test_refused_plain_post_gets_the_whole_page_with_the_form_and_its_error(
+    client, world, directory, north_star, case
+):
+    user, url, data, fragment_id, message = _refused_post(case, world, directory)
+    client.force_login(user)
+    response = client.post(url, data)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in content
+    assert f'<form id="{fragment_id}"' in content
+    assert message in content
+    assert "HX-Request" in response["Vary"]
+
+
+def _accepted_post(name: str, world, directory) -> tuple:
+    """(persona, URL, data the services accept, where the browser goes next, the message)."""
+    viewer = Membership.objects.get(team=world.team_a, user=world.viewer_a)
+    settings_url = reverse("portal:team_settings", args=[world.team_a.slug])
+    cases = {
+        "customer_create": (
+            world.agent_a,
+            reverse("portal:customer_create"),
+            {"email": "carol@example.test", "name": "Carol", "tier": "standard"},
+            lambda: reverse("portal:customer_detail", args=[Customer.objects.get(name="Carol").pk]),
+            "Customer Carol created.",
+        ),
+        "north_star_record": (
+            world.lead_a,
+            reverse("portal:north_star_record"),
+            {"measured_on": "2025-02-08", "value": "15"},
+            lambda: reverse("portal:north_star"),
+            "Recorded the value for 2025-02-08.",
+        ),
+        "team_settings": (
+            world.admin_a,
+            settings_url,
+            {"name": "Team A+"},
+            lambda: settings_url,
+            "Team Team A+ saved.",
+        ),
+        "member_add": (
+            world.admin_a,
+            reverse("portal:member_add", args=[world.team_a.slug]),
+            {"user": "outsider", "role": "agent"},
+            lambda: settings_url,
+            "Added outsider as agent.",
+        ),
+        "member_update": (
+            world.admin_a,
+            reverse("portal:member_update", args=[world.team_a.slug, viewer.pk]),
+            {"role": "agent"},
+            lambda: settings_url,
+            "viewer_a is now agent.",
+        ),
+        "member_remove": (
+            world.admin_a,
+            reverse("portal:member_remove", args=[world.team_a.slug, viewer.pk]),
+            {},
+            lambda: settings_url,
+            "Removed viewer_a from Team A.",
+        ),
+    }
+    return cases[name]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "customer_create",
+        "north_star_record",
+        "team_settings",
+        "member_add",
+        "member_update",
+        "member_remove",
+    ],
+)
+def test_accepted_htmx_post_sends_the_browser_to_the_next_page(
+    client, world, directory, north_star, case
+):
+    user, url, data, next_url, message = _accepted_post(case, world, directory)
+    client.force_login(user)
+    response = client.post(url, data, **HX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == next_url()
+    assert response.content == b""
+    assert "HX-Request" in response["Vary"]
+    assert html.escape(message) in client.get(next_url()).content.decode()
+
+
+def test_accepted_plain_post_redirects_without_javascript(client, world, directory):
+    client.force_login(world.admin_a)
+    url = reverse("portal:member_add", args=[world.team_a.slug])
+    response = client.post(url, {"user": "outsider", "role": "agent"})
+    assert response.status_code == 302
+    assert response.url == reverse("portal:team_settings", args=[world.team_a.slug])
+    assert "HX-Redirect" not in response
+
+
+def test_member_who_removes_themselves_is_sent_to_the_settings_page(client, world):
+    MembershipFactory(user=world.outsider, team=world.team_a, role=Role.ADMIN)
+    client.force_login(world.outsider)
+    own = Membership.objects.get(team=world.team_a, user=world.outsider)
+    url = reverse("portal:member_remove", args=[world.team_a.slug, own.pk])
+    response = client.post(url, **HX)
+    assert response["HX-Redirect"] == reverse("portal:settings")
+    assert not Membership.objects.filter(pk=own.pk).exists()
+
+
+def test_team_page_has_one_role_select_per_member_with_unique_ids(client, world):
+    client.force_login(world.admin_a)
+    page = client.get(reverse("portal:team_settings", args=[world.team_a.slug])).content.decode()
+    for membership in Membership.objects.filter(team=world.team_a):
+        assert page.count(f'id="member-{membership.pk}-role"') == 1
+        assert f'<label for="member-{membership.pk}-role"' in page
 
 
 # Imports -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import demo
+from portal.validation import validation_messages
 
 REFUSED = (
     "Debug is off, and seed_demo creates logins whose passwords are printed for everyone to "
@@ -36,8 +37,10 @@ class Command(BaseCommand):
             raise CommandError(REFUSED)
         try:
             report = demo.seed()
-        except (ValidationError, PermissionDenied) as error:
-            message = " ".join(getattr(error, "messages", [str(error)]))
+        except PermissionDenied as error:
+            raise CommandError(FAILED.format(error=error)) from error
+        except ValidationError as error:
+            message = " ".join(validation_messages(error))
             raise CommandError(FAILED.format(error=message)) from error
         self.stdout.write(f"Demo company {demo.COMPANY} is in place:")
         self.stdout.write("\n".join(report.lines()))
