@@ -2,11 +2,16 @@
 
 Reading another team's object is answered by the selectors with 404; these checks answer
 403 for an object the user can see but whose role is too low to change it.
+
+The system actor (``portal.actors.SYSTEM``), which the portal's own writes use, acts as an admin
+of every team, so it may do team and directory writes and record North Star measurements. It is
+not a superuser: teams, value streams and the North Star's definition are a person's decision.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+from portal.actors import SystemActor, is_system
 from portal.models import Membership, Role, Team
 
 NEEDS_ROLE = "This needs the {role} role in {team}."
@@ -14,14 +19,14 @@ NEEDS_DIRECTORY_EDITOR = "Editing customers and accounts needs the agent role in
 NEEDS_SUPERUSER = "Only an administrator of the whole portal may do this."
 NEEDS_ANY_LEAD = "Recording North Star measurements needs the lead role in a team."
 
-User = AbstractBaseUser | AnonymousUser
+User = AbstractBaseUser | AnonymousUser | SystemActor
 
 _CACHE_ATTRIBUTE = "_portal_team_roles"
 
 
 def team_roles(user: User) -> dict[int, Role]:
     """The user's role in each of their teams, keyed by team id, read once per user object."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or is_system(user):
         return {}
     roles = getattr(user, _CACHE_ATTRIBUTE, None)
     if roles is None:
@@ -42,7 +47,7 @@ def forget_team_roles(user: User) -> None:
 def role_in(user: User, team: Team) -> Role | None:
     if not user.is_authenticated or not user.is_active:
         return None
-    if user.is_superuser:
+    if user.is_superuser or is_system(user):
         return Role.ADMIN
     return team_roles(user).get(team.pk)
 
@@ -60,7 +65,7 @@ def require_team_role(user: User, team: Team, minimum: Role) -> None:
 def has_role_anywhere(user: User, minimum: Role) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
+    if user.is_superuser or is_system(user):
         return True
     return any(role.at_least(minimum) for role in team_roles(user).values())
 

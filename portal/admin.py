@@ -18,10 +18,12 @@ from django.urls import reverse
 from portal import services
 from portal.models import (
     Account,
+    AuditEntry,
     Customer,
     Membership,
     NorthStarMeasurement,
     NorthStarMetric,
+    Notification,
     Team,
     ValueStream,
 )
@@ -341,3 +343,50 @@ class NorthStarMetricAdmin(NoDeleteMixin, ServiceWritesAdmin):
             actor=request.user, name=data["name"], definition=data["definition"], unit=data["unit"]
         )
         _adopt(obj, saved)
+
+
+# Read-only records -----------------------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that only services write: staff look them up, nobody edits or deletes them
+    here (an audit log that its readers could change would prove nothing)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_label", "team"]
+    list_filter = ["action", "target_type", "team", "created_at"]
+    search_fields = ["actor_label", "action", "target_label"]
+    date_hierarchy = "created_at"
+    list_select_related = ["team"]
+    fields = [
+        "created_at",
+        "actor",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "team",
+        "changes",
+    ]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "kind", "subject", "read_at", "emailed_at"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["user__username", "user__email", "subject", "kind"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+    fields = ["created_at", "user", "kind", "subject", "url", "read_at", "emailed_at"]

@@ -13,4 +13,6 @@ def navigation(request: HttpRequest) -> dict:
         "nav_teams": teams,
         "nav_current_team": selectors.current_team_get(request, teams),
         "nav_roles": team_roles(user),
+        # One COUNT on an index of the unread rows, for the bell on every page.
+        "nav_unread_notifications": selectors.notification_unread_count(user=user),
     }

@@ -5,13 +5,14 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from portal import selectors, services
 from portal.access import User
 from portal.imports import split_list
-from portal.models import Account, Role, Segment, Tier, ValueStream
+from portal.models import Account, Role, Segment, Tier, UserProfile, ValueStream
 from portal.validation import validation_messages
 
 ATTRIBUTES_NOT_JSON = 'Attributes must be valid JSON, for example {"plan_seats": 12}.'
@@ -290,3 +291,28 @@ class MemberRoleForm(forms.Form):
 class MemberRemoveForm(forms.Form):
     """Nothing to fill in: the form carries the service's refusal (removing the last admin) back
     to the button that asked, like every other form on the team page."""
+
+
+# A person's profile ------------------------------------------------------------------------
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    default = ("", f"The portal's default ({settings.TIME_ZONE})")
+    return [default, *((zone, zone) for zone in sorted(services.available_time_zones()))]
+
+
+class ProfileForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        choices=_time_zone_choices,
+        help_text="Times in the portal and in e-mails are shown in this zone.",
+    )
+    email_digest = forms.BooleanField(
+        label="E-mail me a digest of my unread notifications (at most once an hour)",
+        required=False,
+    )
+
+    @classmethod
+    def initial_for(cls, profile: UserProfile) -> dict[str, Any]:
+        return {"time_zone": profile.time_zone, "email_digest": profile.email_digest}

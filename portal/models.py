@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from portal.fields import NormalisedKeyField
 
@@ -246,3 +247,112 @@ class NorthStarMeasurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measured_on}: {self.value}"
+
+
+# People's settings, notifications and the audit log ------------------------------------------
+
+
+class UserProfile(models.Model):
+    """A person's portal settings. Created on the first write (``services.profile_update``);
+    until then ``selectors.profile_get`` answers with an unsaved profile holding the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile"
+    )
+    # Empty means the portal's default, PORTAL_TIME_ZONE, so that people who never chose follow
+    # a change of it. Validated against the zones zoneinfo knows by the service.
+    time_zone = models.CharField(max_length=64, blank=True)
+    last_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_digest = models.BooleanField(
+        "E-mail digest",
+        default=False,
+        help_text="Send me my unread notifications by e-mail, at most once an hour.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    @property
+    def effective_time_zone(self) -> str:
+        return self.time_zone or settings.TIME_ZONE
+
+
+class Notification(models.Model):
+    """Something a person should look at, shown under the bell and, for people who chose the
+    digest, e-mailed once. ``url`` is a path in the portal or an absolute address."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.SlugField(max_length=50)
+    subject = models.CharField(max_length=200)
+    url = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_time_idx"),
+            # The bell counts these on every page; the digest reads the unemailed ones.
+            models.Index(
+                fields=["user"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            models.Index(
+                fields=["user", "created_at"],
+                condition=models.Q(read_at__isnull=True, emailed_at__isnull=True),
+                name="notification_undigested_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class AuditEntry(models.Model):
+    """One write by a person or by the portal itself: who, what, to which object, when.
+
+    Entries outlive what they describe: the actor, team and target are kept as labels and
+    ids, so deleting a user, a team or the object leaves its history readable. ``changes``
+    maps each changed field to ``{"before": ..., "after": ...}``."""
+
+    SYSTEM_LABEL = "system"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=60)
+    target_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+    )
+    target_id = models.BigIntegerField()
+    target_label = models.CharField(max_length=300)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(
+                fields=["target_type", "target_id", "-created_at"], name="audit_target_time_idx"
+            ),
+            models.Index(fields=["team", "-created_at"], name="audit_team_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.target_label}"

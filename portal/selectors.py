@@ -4,18 +4,24 @@ Customers, accounts and the North Star are organisation-wide and readable by eve
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from portal import access
 from portal.access import User
+from portal.actors import is_system
 from portal.models import (
     Account,
     AccountDomain,
+    AuditEntry,
     Customer,
     Membership,
     NorthStarMeasurement,
     NorthStarMetric,
+    Notification,
     Team,
+    UserProfile,
     ValueStream,
 )
 
@@ -25,12 +31,13 @@ CURRENT_TEAM_SESSION_KEY = "portal_current_team"
 
 
 def team_scope(user: User, field: str = "team") -> Q:
-    """The filter that keeps rows of the teams ``user`` belongs to (superusers: every team).
+    """The filter that keeps rows of the teams ``user`` belongs to (superusers and the system
+    actor: every team).
 
     ``field`` names the path from the filtered model to its team: ``"team"`` for a model with
     a team foreign key, ``"item__team"`` through a relation, ``""`` for the Team model itself.
     """
-    if user.is_authenticated and user.is_active and user.is_superuser:
+    if user.is_authenticated and user.is_active and (user.is_superuser or is_system(user)):
         return Q()
     if not (user.is_authenticated and user.is_active):
         return Q(pk__in=[])
@@ -63,7 +70,8 @@ def team_get(*, user: User, slug: str | None = None, pk: int | None = None) -> T
 
 
 def current_team_get(request: HttpRequest, teams: list[Team] | None = None) -> Team | None:
-    """The team the user last chose in the team switcher, else their first team.
+    """The team the user chose in the team switcher in this session, else the one they chose
+    last in any session (their profile remembers it), else their first team.
 
     ``teams`` may pass the user's already-read team list to save a query."""
     user = getattr(request, "user", None)
@@ -72,6 +80,8 @@ def current_team_get(request: HttpRequest, teams: list[Team] | None = None) -> T
     if teams is None:
         teams = list(team_list(user=user))
     chosen = request.session.get(CURRENT_TEAM_SESSION_KEY)
+    if chosen is None:
+        chosen = profile_get(user=user).last_team_id
     for team in teams:
         if team.pk == chosen:
             return team
@@ -183,3 +193,66 @@ def north_star_measurement_list(
 
 def north_star_measurement_get(*, user: User, pk: int) -> NorthStarMeasurement:
     return get_or_404(north_star_measurement_list(user=user), "No such measurement.", pk=pk)
+
+
+# Profiles, notifications and the audit log -------------------------------------------------
+
+PROFILE_CACHE_ATTRIBUTE = "_portal_profile"
+AUDIT_HISTORY_INCLUDES: dict[type[Model], type[Model]] = {Team: Membership}
+
+
+def profile_get(*, user: User) -> UserProfile:
+    """The user's profile, or an unsaved one with the defaults when they never saved theirs
+    (a read does not write). Read once per user object: the time zone middleware and the team
+    switcher both need it on every page."""
+    if user.pk is None:
+        # Anonymous visitors and the system actor have no row to read and nothing to cache on.
+        return UserProfile()
+    profile = getattr(user, PROFILE_CACHE_ATTRIBUTE, None)
+    if profile is None:
+        profile = UserProfile.objects.filter(user=user).first() or UserProfile(user=user)
+        setattr(user, PROFILE_CACHE_ATTRIBUTE, profile)
+    return profile
+
+
+def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    """A person's own notifications, newest first; nobody else's, superusers included."""
+    if not user.is_authenticated or user.pk is None:
+        return Notification.objects.none()
+    queryset = Notification.objects.filter(user=user)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def notification_get(*, user: User, pk: int) -> Notification:
+    return get_or_404(notification_list(user=user), "No such notification.", pk=pk)
+
+
+def notification_unread_count(*, user: User) -> int:
+    return notification_list(user=user, unread_only=True).count()
+
+
+def _audit_team(target: Model) -> Team | None:
+    if isinstance(target, Team):
+        return target
+    return getattr(target, "team", None)
+
+
+def audit_list_for(*, user: User, target: Model) -> QuerySet[AuditEntry]:
+    """The history of one object, newest first, for someone who may see the object: an
+    organisation-wide object's history (customers, accounts, the North Star) to every user,
+    a team's object's history to the team's members (superusers: every team's).
+
+    A team's history includes what happened to its memberships, which outlive their rows."""
+    team = _audit_team(target)
+    if not (user.is_authenticated and user.is_active) or target.pk is None:
+        return AuditEntry.objects.none()
+    if team is not None and access.role_in(user, team) is None:
+        return AuditEntry.objects.none()
+    target_type = ContentType.objects.get_for_model(target)
+    scope = Q(target_type=target_type, target_id=target.pk)
+    included = AUDIT_HISTORY_INCLUDES.get(type(target))
+    if included is not None:
+        scope |= Q(target_type=ContentType.objects.get_for_model(included), team=team)
+    return AuditEntry.objects.filter(scope).order_by("-created_at", "-pk")

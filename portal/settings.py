@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -272,6 +273,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.record_heartbeat",
         "schedule": PORTAL_HEARTBEAT_SECONDS,
         "options": {"expires": PORTAL_HEARTBEAT_SECONDS},
+    },
+    "portal-notification-digests": {
+        "task": "portal.tasks.send_notification_digests",
+        "schedule": 3600,
+        "options": {"expires": 3600},
     },
 }
 

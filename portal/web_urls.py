@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.views import directory, north_star, pages, settings_area
+from portal.views import directory, north_star, notifications, pages, profile, settings_area
 
 app_name = "portal"
 
@@ -42,4 +42,12 @@ urlpatterns = [
         settings_area.value_stream_edit,
         name="value_stream_edit",
     ),
+    path("settings/profile/", profile.profile, name="profile"),
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notification_read_all",
+    ),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
 ]

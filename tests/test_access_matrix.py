@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
+from portal import services
 from portal.models import NorthStarMeasurement, NorthStarMetric, Role
 from tests.factories import AccountFactory, CustomerFactory, MembershipFactory, UserFactory
 
@@ -115,6 +116,19 @@ MATRIX: dict[str, Case] = {
     "portal:value_stream_list": Case(url("portal:value_stream_list"), SUPERUSER_PAGE),
     "portal:value_stream_edit": Case(
         url("portal:value_stream_edit", "value_stream"), SUPERUSER_PAGE
+    ),
+    # A person's own profile and notifications: nobody else's, superusers included.
+    "portal:profile": Case(url("portal:profile"), ORG_PAGE),
+    "portal:notification_list": Case(url("portal:notification_list"), ORG_PAGE),
+    "portal:notification_read": Case(
+        url("portal:notification_read", "agent_notification"),
+        expect(LOGIN, REDIRECT, 404, 404, 404),
+        method="post",
+    ),
+    "portal:notification_read_all": Case(
+        url("portal:notification_read_all"),
+        expect(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        method="post",
     ),
     # Sections still to be built answer with an honest empty state.
     "feedback:inbox": Case(url("feedback:inbox"), ORG_PAGE),
@@ -230,6 +244,9 @@ def objects(world) -> dict:
     )
     UserFactory(username="newcomer")
     MembershipFactory(team=world.team_b, role=Role.VIEWER)
+    (agent_notification,) = services.notify(
+        users=[world.agent_a], kind="matrix", subject="For agent_a", url="/"
+    )
     return {
         "world": world,
         "team_a": world.team_a.slug,
@@ -239,6 +256,7 @@ def objects(world) -> dict:
         "account": account.pk,
         "customer": customer.pk,
         "measurement": measurement.pk,
+        "agent_notification": agent_notification.pk,
     }
 
 

@@ -5,6 +5,7 @@ Each function is keyword-only, checks who may act, owns its transaction and rais
 the modules behind it are split by subject.
 """
 
+from portal.services.audit import audit
 from portal.services.common import (
     ATTRIBUTES_INVALID,
     DOMAIN_INVALID,
@@ -38,6 +39,22 @@ from portal.services.north_star import (
     north_star_measurement_delete,
     north_star_measurement_record,
     north_star_set,
+)
+from portal.services.notifications import (
+    NOT_YOUR_NOTIFICATION,
+    NOTIFICATION_KIND_INVALID,
+    NOTIFICATION_SUBJECT_EMPTY,
+    NOTIFICATION_URL_INVALID,
+    notification_digests_send,
+    notification_mark_all_read,
+    notification_mark_read,
+    notify,
+)
+from portal.services.profiles import (
+    TIME_ZONE_UNKNOWN,
+    available_time_zones,
+    profile_set_last_team,
+    profile_update,
 )
 from portal.services.teams import (
     ALREADY_MEMBER,
@@ -74,13 +91,20 @@ __all__ = [
     "MAX_OTHER_EMAILS",
     "MRR_NEGATIVE",
     "NORTH_STAR_MISSING",
+    "NOTIFICATION_KIND_INVALID",
+    "NOTIFICATION_SUBJECT_EMPTY",
+    "NOTIFICATION_URL_INVALID",
     "NOT_A_NUMBER",
+    "NOT_YOUR_NOTIFICATION",
     "TEAM_NAME_TAKEN",
     "TEAM_SLUG_TAKEN",
+    "TIME_ZONE_UNKNOWN",
     "TOO_MANY_OTHER_EMAILS",
     "VALUE_STREAM_TAKEN",
     "account_create",
     "account_update",
+    "audit",
+    "available_time_zones",
     "customer_create",
     "customer_update",
     "membership_create",
@@ -91,6 +115,12 @@ __all__ = [
     "north_star_measurement_delete",
     "north_star_measurement_record",
     "north_star_set",
+    "notification_digests_send",
+    "notification_mark_all_read",
+    "notification_mark_read",
+    "notify",
+    "profile_set_last_team",
+    "profile_update",
     "team_create",
     "team_update",
     "to_decimal",

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from portal import access, events
 from portal.fields import normalised_key
 from portal.models import Account, AccountDomain, Customer, CustomerEmail, Segment, Tier
+from portal.services.audit import Snapshot, audit, changes_between, snapshot
 from portal.services.common import (
     full_clean,
     normalize_domain,
@@ -27,6 +28,9 @@ INVALID_TIER = f"Choose one of the tiers: {', '.join(Tier.values)}."
 INVALID_SEGMENT = f"Choose one of the segments: {', '.join(Segment.values)} (or leave it empty)."
 MAX_OTHER_EMAILS = 20
 TOO_MANY_OTHER_EMAILS = f"A customer may have at most {MAX_OTHER_EMAILS} further addresses."
+
+_ACCOUNT_AUDITED = ("name", "plan", "segment", "mrr", "owner", "external_id")
+_CUSTOMER_AUDITED = ("email", "name", "account", "tier", "attributes", "external_id")
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -53,6 +57,14 @@ def _set_domains(account: Account, domains: list[str], *, created: bool) -> None
     AccountDomain.objects.bulk_create(
         [AccountDomain(account=account, domain=d) for d in wanted if d not in existing]
     )
+
+
+def _account_snapshot(account: Account, *, with_domains: bool) -> Snapshot:
+    # Read from the table rather than a prefetch, which a write may have made stale.
+    if not with_domains:
+        return snapshot(account, _ACCOUNT_AUDITED)
+    domains = AccountDomain.objects.filter(account=account).order_by("domain")
+    return snapshot(account, _ACCOUNT_AUDITED, domains=domains.values_list("domain", flat=True))
 
 
 def _save_account(account: Account, domains: list[str] | None) -> Account:
@@ -96,7 +108,14 @@ def account_create(
         owner=owner,
         external_id=external_id.strip(),
     )
-    return _save_account(account, domains or [])
+    _save_account(account, domains or [])
+    audit(
+        actor=actor,
+        action="account.created",
+        target=account,
+        changes=changes_between(None, _account_snapshot(account, with_domains=True)),
+    )
+    return account
 
 
 _ACCOUNT_FIELDS = ("name", "plan", "segment", "mrr", "owner", "external_id")
@@ -111,13 +130,19 @@ def account_update(
     unknown = set(fields) - set(_ACCOUNT_FIELDS)
     if unknown:
         raise TypeError(f"account_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    with_domains = domains is not None
+    before = _account_snapshot(account, with_domains=with_domains)
     for field, value in fields.items():
         if field == "mrr":
             value = to_decimal(value, "mrr")
         elif isinstance(value, str):
             value = value.strip()
         setattr(account, field, value)
-    return _save_account(account, domains)
+    _save_account(account, domains)
+    changes = changes_between(before, _account_snapshot(account, with_domains=with_domains))
+    if changes:
+        audit(actor=actor, action="account.updated", target=account, changes=changes)
+    return account
 
 
 # Customers ---------------------------------------------------------------------------------
@@ -151,6 +176,15 @@ def _set_other_emails(customer: Customer, other_emails: list[str], *, created: b
         existing = set(customer.other_emails.values_list("email", flat=True))
     CustomerEmail.objects.bulk_create(
         [CustomerEmail(customer=customer, email=e) for e in wanted if e not in existing]
+    )
+
+
+def _customer_snapshot(customer: Customer, *, with_other_emails: bool) -> Snapshot:
+    if not with_other_emails:
+        return snapshot(customer, _CUSTOMER_AUDITED)
+    others = CustomerEmail.objects.filter(customer=customer).order_by("email")
+    return snapshot(
+        customer, _CUSTOMER_AUDITED, other_emails=others.values_list("email", flat=True)
     )
 
 
@@ -204,7 +238,14 @@ def customer_create(
         attributes=attributes or {},
         external_id=(external_id or "").strip(),
     )
-    return _save_customer(customer, other_emails or [])
+    _save_customer(customer, other_emails or [])
+    audit(
+        actor=actor,
+        action="customer.created",
+        target=customer,
+        changes=changes_between(None, _customer_snapshot(customer, with_other_emails=True)),
+    )
+    return customer
 
 
 _CUSTOMER_FIELDS = ("email", "name", "account", "tier", "attributes", "external_id")
@@ -223,6 +264,13 @@ def customer_update(
     unknown = set(fields) - set(_CUSTOMER_FIELDS)
     if unknown:
         raise TypeError(f"customer_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    with_other_emails = other_emails is not None
+    before = _customer_snapshot(customer, with_other_emails=with_other_emails)
     for field, value in fields.items():
         setattr(customer, field, value.strip() if isinstance(value, str) else value)
-    return _save_customer(customer, other_emails)
+    _save_customer(customer, other_emails)
+    after = _customer_snapshot(customer, with_other_emails=with_other_emails)
+    changes = changes_between(before, after)
+    if changes:
+        audit(actor=actor, action="customer.updated", target=customer, changes=changes)
+    return customer

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from portal import access, events
 from portal.fields import normalised_key
 from portal.models import Membership, Role, Team, ValueStream
+from portal.services.audit import audit, changes_between, snapshot
 from portal.services.common import full_clean
 
 TEAM_NAME_TAKEN = "A team called {name!r} already exists."
@@ -17,6 +18,9 @@ VALUE_STREAM_TAKEN = "A value stream called {name!r} already exists."
 ALREADY_MEMBER = "{user} is already a member of {team}."
 LAST_ADMIN = "{team} needs at least one admin: make someone else admin first."
 INVALID_ROLE = f"Choose one of the roles: {', '.join(Role.values)}."
+
+_VALUE_STREAM_AUDITED = ("name", "slug", "description")
+_TEAM_AUDITED = ("name", "slug", "mission", "value_stream")
 
 
 @transaction.atomic
@@ -31,6 +35,12 @@ def value_stream_create(
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=stream.name)})
     full_clean(stream)
     stream.save()
+    audit(
+        actor=actor,
+        action="value_stream.created",
+        target=stream,
+        changes=changes_between(None, snapshot(stream, _VALUE_STREAM_AUDITED)),
+    )
     return stream
 
 
@@ -39,6 +49,7 @@ def value_stream_update(
     *, actor: AbstractBaseUser, value_stream: ValueStream, name: str, description: str = ""
 ) -> ValueStream:
     access.require_superuser(actor)
+    before = snapshot(value_stream, _VALUE_STREAM_AUDITED)
     value_stream.name = name.strip()
     value_stream.description = description
     others = ValueStream.objects.exclude(pk=value_stream.pk)
@@ -46,6 +57,9 @@ def value_stream_update(
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=value_stream.name)})
     full_clean(value_stream)
     value_stream.save()
+    changes = changes_between(before, snapshot(value_stream, _VALUE_STREAM_AUDITED))
+    if changes:
+        audit(actor=actor, action="value_stream.updated", target=value_stream, changes=changes)
     return value_stream
 
 
@@ -74,6 +88,13 @@ def team_create(
     full_clean(team, exclude=["slug"] if not team.slug else None)
     validate_slug(team.slug)
     team.save()
+    audit(
+        actor=actor,
+        action="team.created",
+        target=team,
+        team=team,
+        changes=changes_between(None, snapshot(team, _TEAM_AUDITED)),
+    )
     return team
 
 
@@ -87,6 +108,7 @@ def team_update(
     value_stream: ValueStream | None = None,
 ) -> Team:
     access.require_team_role(actor, team, Role.ADMIN)
+    before = snapshot(team, _TEAM_AUDITED)
     team.name = name.strip()
     team.mission = mission
     team.value_stream = value_stream
@@ -94,6 +116,9 @@ def team_update(
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
     full_clean(team)
     team.save()
+    changes = changes_between(before, snapshot(team, _TEAM_AUDITED))
+    if changes:
+        audit(actor=actor, action="team.updated", target=team, team=team, changes=changes)
     return team
 
 
@@ -117,6 +142,10 @@ def _forget_roles(actor: AbstractBaseUser, passed: Membership, locked: Membershi
         access.forget_team_roles(actor)
 
 
+def _membership_snapshot(membership: Membership) -> dict:
+    return snapshot(membership, ("role",), user=membership.user.get_username())
+
+
 def _keeps_an_admin(membership: Membership) -> bool:
     return (
         Membership.objects.filter(team=membership.team, role=Role.ADMIN)
@@ -134,6 +163,13 @@ def membership_create(
     if Membership.objects.filter(team=team, user=user).exists():
         raise ValidationError({"user": ALREADY_MEMBER.format(user=user, team=team)})
     membership = Membership.objects.create(team=team, user=user, role=role)
+    audit(
+        actor=actor,
+        action="membership.created",
+        target=membership,
+        team=team,
+        changes=changes_between(None, _membership_snapshot(membership)),
+    )
     access.forget_team_roles(user)
     events.emit("portal.membership_changed", team_id=team.pk, user_id=user.pk)
     return membership
@@ -147,8 +183,18 @@ def membership_update(*, actor: AbstractBaseUser, membership: Membership, role: 
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.ADMIN and role != Role.ADMIN and not _keeps_an_admin(membership):
         raise ValidationError({"role": LAST_ADMIN.format(team=membership.team)})
+    before = _membership_snapshot(membership)
     membership.role = role
     membership.save(update_fields=["role"])
+    changes = changes_between(before, _membership_snapshot(membership))
+    if changes:
+        audit(
+            actor=actor,
+            action="membership.updated",
+            target=membership,
+            team=membership.team,
+            changes=changes,
+        )
     _forget_roles(actor, passed, membership)
     events.emit("portal.membership_changed", team_id=membership.team_id, user_id=membership.user_id)
     return membership
@@ -162,6 +208,14 @@ def membership_delete(*, actor: AbstractBaseUser, membership: Membership) -> Non
     if membership.role == Role.ADMIN and not _keeps_an_admin(membership):
         raise ValidationError(LAST_ADMIN.format(team=membership.team))
     team_id, user_id = membership.team_id, membership.user_id
+    # Recorded before the row goes, while the membership still has its id.
+    audit(
+        actor=actor,
+        action="membership.deleted",
+        target=membership,
+        team=membership.team,
+        changes=changes_between(_membership_snapshot(membership), None),
+    )
     membership.delete()
     _forget_roles(actor, passed, membership)
     events.emit("portal.membership_changed", team_id=team_id, user_id=user_id)

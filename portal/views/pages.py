@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal import access, selectors
+from portal import access, selectors, services
 from portal.views.common import safe_next
 from portal.views.north_star import north_star_summary
 
@@ -34,6 +34,7 @@ def team_switch(request: HttpRequest) -> HttpResponse:
         team_id = -1
     team = selectors.team_get(user=request.user, pk=team_id)
     request.session[selectors.CURRENT_TEAM_SESSION_KEY] = team.pk
+    services.profile_set_last_team(actor=request.user, team=team)
     return HttpResponseRedirect(safe_next(request, reverse("portal:home")))
 
 

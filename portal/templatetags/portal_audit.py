@@ -1,0 +1,48 @@
+"""The "History" section of a detail page, from the audit log.
+
+A tag rather than a line in each view, because every app's detail pages show the same
+section: a page adds ``{% audit_history object %}`` and the history is read through the one
+scoped selector, ``selectors.audit_list_for``, for the person viewing the page."""
+
+from typing import Any
+
+from django import template
+from django.db.models import Model
+
+from portal import selectors
+
+register = template.Library()
+
+HISTORY_SHOWN = 20
+
+
+@register.inclusion_tag("portal/partials/audit_history.html", takes_context=True)
+def audit_history(context: template.Context, target: Model) -> dict[str, Any]:
+    entries = list(
+        selectors.audit_list_for(user=context["request"].user, target=target)[: HISTORY_SHOWN + 1]
+    )
+    return {
+        "entries": entries[:HISTORY_SHOWN],
+        "more_than_shown": len(entries) > HISTORY_SHOWN,
+        "history_shown": HISTORY_SHOWN,
+    }
+
+
+@register.filter
+def audit_action(action: str) -> str:
+    """``"north_star_measurement.updated"`` as "North star measurement updated"."""
+    return action.replace(".", " ").replace("_", " ").capitalize()
+
+
+@register.filter
+def audit_value(value: Any) -> str:
+    """A value recorded in ``changes`` as a person reads it."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {item}" for key, item in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
