@@ -4,7 +4,7 @@ validated. The services check the same rules again; these classes only answer so
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from portal import access
-from portal.models import Membership, Role, Team
+from portal.models import Role, Team
 
 
 class SuperuserWrites(BasePermission):
@@ -45,14 +45,31 @@ class NorthStarRecorderWrites(BasePermission):
         return request.method in SAFE_METHODS or access.can_record_north_star(request.user)
 
 
-class TeamAdminChanges(BasePermission):
-    """A team, or a membership of it, is changed by the team's admins."""
+class TeamRoleChanges(BasePermission):
+    """Changing an object of a team needs a minimum role in that team.
+
+    The team is ``obj.team``, or the object itself for a ``Team``. The viewset names the minimum
+    role per action in ``team_roles`` (``{"destroy": Role.ADMIN, "assign": Role.AGENT}``); an
+    unsafe action it does not name needs ``DEFAULT_MINIMUM``, so a new action is closed until
+    someone decides who may do it. Reading needs no role: the selectors already answer another
+    team's object with 404. Creating has no object yet; its service checks the team in the body.
+    """
+
+    DEFAULT_MINIMUM = Role.ADMIN
+
+    def minimum_role(self, request, view) -> Role | None:
+        roles = getattr(view, "team_roles", {})
+        action = getattr(view, "action", None)
+        if action in roles:
+            return Role(roles[action])
+        return None if request.method in SAFE_METHODS else self.DEFAULT_MINIMUM
 
     def has_object_permission(self, request, view, obj) -> bool:
-        if request.method in SAFE_METHODS:
+        minimum = self.minimum_role(request, view)
+        if minimum is None:
             return True
-        team = obj if isinstance(obj, Team) else obj.team if isinstance(obj, Membership) else None
-        if team is None or access.has_team_role(request.user, team, Role.ADMIN):
+        team = obj if isinstance(obj, Team) else obj.team
+        if access.has_team_role(request.user, team, minimum):
             return True
-        self.message = access.NEEDS_ROLE.format(role=Role.ADMIN.label.lower(), team=team)
+        self.message = access.NEEDS_ROLE.format(role=minimum.label.lower(), team=team)
         return False

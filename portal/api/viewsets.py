@@ -1,39 +1,34 @@
-"""The portal's REST API. Viewsets stay thin: ``get_queryset`` calls a selector, writes call a
-service, and the exception handler turns the services' errors into 400, 403 and 404."""
+"""The portal app's own endpoints: teams, memberships, the directory, the North Star and tokens.
+Viewsets stay thin: ``get_queryset`` calls a selector, writes call a service, and the exception
+handler turns the services' errors into 400, 403 and 404. The shared base is in ``base.py``."""
 
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.filters import SearchFilter
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework.viewsets import GenericViewSet
 
 from portal import imports, selectors, services
 from portal.api import filters
+from portal.api.base import ExternalIdCreateMixin, ImportMixin, PortalViewSet
 from portal.api.permissions import (
     DirectoryEditorWrites,
     NorthStarRecorderWrites,
     SuperuserCreates,
     SuperuserWrites,
-    TeamAdminChanges,
+    TeamRoleChanges,
 )
 from portal.api.serializers import (
     AccountSerializer,
     CustomerSerializer,
     DetailSerializer,
-    ImportReportSerializer,
-    ImportUploadSerializer,
     MembershipRoleSerializer,
     MembershipSerializer,
     NorthStarMeasurementSerializer,
@@ -43,59 +38,10 @@ from portal.api.serializers import (
     TokenSerializer,
     ValueStreamSerializer,
 )
+from portal.models import Role
 
 INVALID_CREDENTIALS = "Unable to log in with that username and password."
 NORTH_STAR_NOT_DEFINED = "No North Star metric is defined yet."
-
-
-class PortalViewSet(GenericViewSet):
-    permission_classes = [IsAuthenticated]
-    filter_backends = [DjangoFilterBackend, SearchFilter]
-    lookup_value_regex = "[0-9]+"
-
-
-class ImportMixin:
-    """``POST <resource>/import/`` with a multipart ``file``: one result per row."""
-
-    import_function: Any = None
-
-    @extend_schema(
-        request={"multipart/form-data": ImportUploadSerializer},
-        responses={200: ImportReportSerializer, 400: DetailSerializer},
-        description="Import a UTF-8 CSV file; each row is reported with its line number.",
-    )
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="import",
-        url_name="import",
-        parser_classes=[MultiPartParser, FormParser],
-        serializer_class=ImportUploadSerializer,
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def import_csv(self, request: Request) -> Response:
-        upload = ImportUploadSerializer(data=request.data)
-        upload.is_valid(raise_exception=True)
-        report = type(self).import_function(
-            actor=request.user, upload=upload.validated_data["file"]
-        )
-        return Response(report.as_dict())
-
-
-class ExternalIdCreateMixin:
-    """Creating what already exists under the same ``external_id`` answers 200 with it."""
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        external_id = serializer.validated_data.get("external_id", "").strip()
-        if external_id:
-            existing = self.get_queryset().filter(external_id=external_id).first()
-            if existing is not None:
-                return Response(self.get_serializer(existing).data, status=status.HTTP_200_OK)
-        self.perform_create(serializer)
-        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
 # Teams and memberships -----------------------------------------------------------------------
@@ -111,6 +57,7 @@ class ValueStreamViewSet(
     serializer_class = ValueStreamSerializer
     permission_classes = [IsAuthenticated, SuperuserWrites]
     search_fields = ["name"]
+    ordering_fields = ["name", "slug", "team_count"]
 
     def get_queryset(self):
         return selectors.value_stream_list(user=self.request.user)
@@ -146,8 +93,10 @@ class TeamViewSet(
     """The teams the user belongs to (superusers: all). Another team's id answers 404."""
 
     serializer_class = TeamSerializer
-    permission_classes = [IsAuthenticated, SuperuserCreates, TeamAdminChanges]
+    permission_classes = [IsAuthenticated, SuperuserCreates, TeamRoleChanges]
+    team_roles = {"update": Role.ADMIN, "partial_update": Role.ADMIN}
     search_fields = ["name", "slug"]
+    ordering_fields = ["name", "slug", "member_count"]
 
     def get_queryset(self):
         return selectors.team_list(user=self.request.user)
@@ -185,9 +134,11 @@ class MembershipViewSet(
 ):
     """Memberships of the user's teams; the team's admins add, change and remove them."""
 
-    permission_classes = [IsAuthenticated, TeamAdminChanges]
+    permission_classes = [IsAuthenticated, TeamRoleChanges]
+    team_roles = {"update": Role.ADMIN, "partial_update": Role.ADMIN, "destroy": Role.ADMIN}
     filterset_class = filters.MembershipFilter
     search_fields = ["user__username"]
+    ordering_fields = {"username": "user__username", "created_at": "created_at"}
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -242,6 +193,7 @@ class CustomerViewSet(
     permission_classes = [IsAuthenticated, DirectoryEditorWrites]
     filterset_class = filters.CustomerFilter
     search_fields = ["name", "email", "account__name"]
+    ordering_fields = ["name", "email", "created_at", "updated_at"]
     import_function = imports.customers_import_csv
 
     def get_queryset(self):
@@ -284,6 +236,7 @@ class AccountViewSet(
     permission_classes = [IsAuthenticated, DirectoryEditorWrites]
     filterset_class = filters.AccountFilter
     search_fields = ["name", "domains__domain"]
+    ordering_fields = ["name", "mrr", "created_at"]
     import_function = imports.accounts_import_csv
 
     def get_queryset(self):
@@ -367,6 +320,7 @@ class NorthStarMeasurementViewSet(
     serializer_class = NorthStarMeasurementSerializer
     permission_classes = [IsAuthenticated, NorthStarRecorderWrites]
     filterset_class = filters.NorthStarMeasurementFilter
+    ordering_fields = ["measured_on", "value", "created_at"]
     import_function = imports.north_star_import_csv
 
     def get_queryset(self):

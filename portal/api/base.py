@@ -1,0 +1,77 @@
+"""What every app's viewsets are built from: the viewset base with the portal's filters and
+numeric ids, the CSV import action and the create that answers 200 for an existing
+``external_id``."""
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.filters import SearchFilter
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from portal.api.filters import StrictOrderingFilter
+from portal.api.serializers import DetailSerializer, ImportReportSerializer, ImportUploadSerializer
+from portal.models import Role
+
+
+class PortalViewSet(GenericViewSet):
+    """The base of every viewset. Lists take django-filter filters, ``search`` and ``ordering``;
+    a subclass that lists declares ``ordering_fields`` (``StrictOrderingFilter`` refuses to guess)
+    and, where its objects belong to a team, ``team_roles`` for ``TeamRoleChanges``."""
+
+    permission_classes = [IsAuthenticated]
+    filter_backends = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
+    lookup_value_regex = "[0-9]+"
+    ordering_fields: ClassVar[Sequence[str] | Mapping[str, str]] = ()
+    team_roles: ClassVar[Mapping[str, Role]] = {}
+
+
+class ImportMixin:
+    """``POST <resource>/import/`` with a multipart ``file``: one result per row."""
+
+    import_function: Callable[..., Any] | None = None
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={200: ImportReportSerializer, 400: DetailSerializer},
+        description="Import a UTF-8 CSV file; each row is reported with its line number.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=[MultiPartParser, FormParser],
+        serializer_class=ImportUploadSerializer,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_csv(self, request: Request) -> Response:
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        report = type(self).import_function(
+            actor=request.user, upload=upload.validated_data["file"]
+        )
+        return Response(report.as_dict())
+
+
+class ExternalIdCreateMixin:
+    """Creating what already exists under the same ``external_id`` answers 200 with it."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        external_id = serializer.validated_data.get("external_id", "").strip()
+        if external_id:
+            existing = self.get_queryset().filter(external_id=external_id).first()
+            if existing is not None:
+                return Response(self.get_serializer(existing).data, status=status.HTTP_200_OK)
+        self.perform_create(serializer)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
