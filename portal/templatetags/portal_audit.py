@@ -22,6 +22,7 @@ def audit_history(context: template.Context, target: Model) -> dict[str, Any]:
         selectors.audit_list_for(user=context["request"].user, target=target)[: HISTORY_SHOWN + 1]
     )
     return {
+        "request": context["request"],
         "entries": entries[:HISTORY_SHOWN],
         "more_than_shown": len(entries) > HISTORY_SHOWN,
         "history_shown": HISTORY_SHOWN,

@@ -15,6 +15,7 @@ from portal import access, selectors, services
 from portal.actors import SYSTEM, SystemActor, is_system
 from portal.models import AuditEntry, Customer, Membership, NorthStarMeasurement, Role, Team
 from portal.services.audit import TARGET_UNSAVED, audit
+from portal.templatetags.portal_audit import HISTORY_SHOWN
 from tests.factories import AccountFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -350,6 +351,22 @@ def test_the_account_page_shows_its_history(client, world):
     assert "Account created" in content
     assert '<span class="status-tag">system</span>' in content
     assert "umbrella.test" in content
+
+
+def test_a_long_history_shows_the_latest_and_points_staff_to_the_admin(client, world):
+    customer = CustomerFactory(name="Version 0")
+    for version in range(1, HISTORY_SHOWN + 2):
+        services.customer_update(actor=world.agent_a, customer=customer, name=f"Version {version}")
+    url = reverse("portal:customer_detail", args=[customer.pk])
+    client.force_login(world.superuser)
+    content = client.get(url).content.decode()
+    assert content.count("Customer updated") == HISTORY_SHOWN
+    assert f"Version {HISTORY_SHOWN} → Version {HISTORY_SHOWN + 1}" in content
+    assert "Version 0 → Version 1" not in content
+    assert reverse("admin:portal_auditentry_changelist") + "?q=" in content
+    client.force_login(world.viewer_a)
+    content = client.get(url).content.decode()
+    assert "an administrator can search the audit log" in content
 
 
 def test_a_page_without_history_says_so(client, world):
