@@ -47,9 +47,22 @@ def snapshot(instance: models.Model, fields: Iterable[str], **extra: Any) -> Sna
     return values
 
 
+_EMPTY = (None, "", [], {})
+
+
 def changes_between(before: Snapshot | None, after: Snapshot | None) -> dict[str, dict]:
-    """The fields whose values differ; a missing side (creation, deletion) counts as None."""
-    before, after = before or {}, after or {}
+    """The fields whose values differ. A missing side (creation, deletion) counts as None, and
+    then only the fields that hold something are recorded: an empty field was not set."""
+    if before is None or after is None:
+        present = after if before is None else before
+        return {
+            field: {
+                "before": None if before is None else value,
+                "after": None if after is None else value,
+            }
+            for field, value in sorted((present or {}).items())
+            if value not in _EMPTY
+        }
     return {
         field: {"before": before.get(field), "after": after.get(field)}
         for field in sorted(before.keys() | after.keys())

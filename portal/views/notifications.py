@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from portal import selectors, services
@@ -22,9 +23,16 @@ def _list_page(request: HttpRequest, params, *, after_post: bool = False) -> Htt
     unread_only = params.get("unread") == "1"
     notifications = selectors.notification_list(user=request.user, unread_only=unread_only)
     page_obj = Paginator(notifications, settings.PORTAL_PAGE_SIZE).get_page(params.get("page"))
+    query = {"unread": "1"} if unread_only else {}
+    if page_obj.number > 1:
+        query["page"] = str(page_obj.number)
+    # Where a form without JavaScript returns to: this list, also after an htmx POST, whose own
+    # address is the POST's.
+    list_url = reverse("portal:notification_list") + (f"?{urlencode(query)}" if query else "")
     context = {
         "section": "notifications",
         "page_obj": page_obj,
+        "list_url": list_url,
         "unread_only": unread_only,
         "oob_bell": after_post,
     }

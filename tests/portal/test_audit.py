@@ -186,6 +186,9 @@ def test_customer_writes_record_fields_and_further_addresses(world):
     assert created.action == "customer.created"
     assert created.changes["email"] == {"before": None, "after": "ann@globex.test"}
     assert created.changes["other_emails"] == {"before": None, "after": ["a@home.test"]}
+    # A new customer's empty fields were not set: they are left out.
+    assert "external_id" not in created.changes
+    assert "attributes" not in created.changes
     assert updated.actor == world.lead_a
     assert updated.changes == {
         "account": {"before": None, "after": "Globex"},

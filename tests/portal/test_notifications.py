@@ -182,6 +182,17 @@ def test_marking_read_with_htmx_returns_the_list_and_a_fresh_bell(client, world)
     assert '<span class="notification-count" aria-hidden="true">1</span>' in content
 
 
+def test_forms_in_a_fragment_after_an_htmx_post_return_to_the_list_without_javascript(
+    client, world
+):
+    first, _second = tell(world.agent_a), tell(world.agent_a)
+    client.force_login(world.agent_a)
+    response = client.post(
+        reverse("portal:notification_read", args=[first[0].pk]), {"unread": "1"}, **HX
+    )
+    assert 'name="next" value="/notifications/?unread=1"' in response.content.decode()
+
+
 def test_marking_someone_elses_notification_answers_404_and_changes_nothing(client, world):
     (notification,) = tell(world.lead_a)
     for person in (world.agent_a, world.superuser):
