@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENDOR_DIR = BASE_DIR / "static" / "vendor"
@@ -75,6 +76,8 @@ def test_collectstatic_succeeds_with_the_production_storage(tmp_path):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         DJANGO_STATIC_ROOT=str(tmp_path / "staticfiles"),
         PORTAL_LOCAL_DIR=str(tmp_path / "local"),
+        PORTAL_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        PORTAL_BASE_URL="https://portal.example.com",
     )
     result = subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput"],
