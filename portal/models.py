@@ -356,3 +356,84 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.target_label}"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded CSV file imported in the background (``portal.imports.jobs``).
+
+    The worker commits one chunk of rows at a time together with ``rows_processed`` and the
+    counts, so a job interrupted by a crash resumes after its last committed chunk. The lease
+    (``lease_expires_at``) lets a second worker take over a job whose worker died, and keeps
+    two workers from running one job at once."""
+
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    # Directory and North Star imports are organisation-wide; a team's own imports name it.
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
+    filename = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["actor", "-created_at"], name="importjob_actor_time_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ImportStatus.values), name="importjob_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_processed__lte=models.F("rows_total")),
+                name="importjob_processed_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        return self.rows_processed * 100 // self.rows_total if self.rows_total else 0
+
+
+class ImportRejection(models.Model):
+    """A row an import job refused, with the line it starts on and the reason."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["line", "pk"]
+        indexes = [models.Index(fields=["job", "line"], name="importrejection_job_line_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

@@ -16,6 +16,7 @@ from portal.models import (
     AccountDomain,
     AuditEntry,
     Customer,
+    ImportJob,
     Membership,
     NorthStarMeasurement,
     NorthStarMetric,
@@ -256,3 +257,29 @@ def audit_list_for(*, user: User, target: Model) -> QuerySet[AuditEntry]:
     if included is not None:
         scope |= Q(target_type=ContentType.objects.get_for_model(included), team=team)
     return AuditEntry.objects.filter(scope).order_by("-created_at", "-pk")
+
+
+def find_by_external_id(
+    source: type[ModelT] | QuerySet[ModelT], external_ids: Any
+) -> dict[str, ModelT]:
+    """The rows whose ``external_id`` is one of ``external_ids``, by external id, in one
+    indexed query: the one idempotency rule of imports, the API's create and ingestion (a
+    thing sent again under the same external id is the thing already stored). Empty ids never
+    match: an object without one is not identified by it."""
+    wanted = {str(external_id).strip() for external_id in external_ids or ()} - {""}
+    if not wanted:
+        return {}
+    queryset = source._default_manager.all() if isinstance(source, type) else source
+    return {obj.external_id: obj for obj in queryset.filter(external_id__in=wanted)}
+
+
+def import_job_list(*, user: User) -> QuerySet[ImportJob]:
+    """The import jobs a person may follow: their own (superusers: everyone's)."""
+    jobs = ImportJob.objects.select_related("actor", "team")
+    if user.is_superuser:
+        return jobs
+    return jobs.filter(actor_id=user.pk)
+
+
+def import_job_get(*, user: User, pk: int) -> ImportJob:
+    return get_or_404(import_job_list(user=user), "No such import job.", pk=pk)

@@ -93,3 +93,28 @@ def audit(
         team=team,
         changes=changes or {},
     )
+
+
+def audit_many(
+    *, actor: Any, action: str, entries: Iterable[tuple[models.Model, dict[str, dict]]]
+) -> list[AuditEntry]:
+    """Record many writes of one kind in one INSERT (a bulk import): the same entries as one
+    :func:`audit` call per ``(target, changes)`` would write."""
+    system = is_system(actor)
+    label_length = AuditEntry._meta.get_field("target_label").max_length
+    rows = []
+    for target, changes in entries:
+        if target.pk is None:
+            raise ValueError(TARGET_UNSAVED)
+        rows.append(
+            AuditEntry(
+                actor=None if system else actor,
+                actor_label=AuditEntry.SYSTEM_LABEL if system else actor.get_username(),
+                action=action,
+                target_type=ContentType.objects.get_for_model(target, for_concrete_model=True),
+                target_id=target.pk,
+                target_label=str(target)[:label_length],
+                changes=changes or {},
+            )
+        )
+    return AuditEntry.objects.bulk_create(rows)

@@ -30,7 +30,7 @@ MAX_OTHER_EMAILS = 20
 TOO_MANY_OTHER_EMAILS = f"A customer may have at most {MAX_OTHER_EMAILS} further addresses."
 
 _ACCOUNT_AUDITED = ("name", "plan", "segment", "mrr", "owner", "external_id")
-_CUSTOMER_AUDITED = ("email", "name", "account", "tier", "attributes", "external_id")
+CUSTOMER_AUDITED = ("email", "name", "account", "tier", "attributes", "external_id")
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -160,14 +160,7 @@ def _check_email_free(email: str, customer: Customer) -> None:
 
 def _set_other_emails(customer: Customer, other_emails: list[str], *, created: bool) -> None:
     """Make ``other_emails`` the further addresses; a just-created customer has none yet."""
-    wanted = []
-    for raw in other_emails:
-        if raw and raw.strip():
-            email = normalize_email(raw)
-            if email != customer.email and email not in wanted:
-                wanted.append(email)
-    if len(wanted) > MAX_OTHER_EMAILS:
-        raise ValidationError({"other_emails": TOO_MANY_OTHER_EMAILS})
+    wanted = other_emails_clean(customer.email, other_emails)
     for email in wanted:
         _check_email_free(email, customer)
     existing: set[str] = set()
@@ -181,19 +174,38 @@ def _set_other_emails(customer: Customer, other_emails: list[str], *, created: b
 
 def _customer_snapshot(customer: Customer, *, with_other_emails: bool) -> Snapshot:
     if not with_other_emails:
-        return snapshot(customer, _CUSTOMER_AUDITED)
+        return snapshot(customer, CUSTOMER_AUDITED)
     others = CustomerEmail.objects.filter(customer=customer).order_by("email")
-    return snapshot(
-        customer, _CUSTOMER_AUDITED, other_emails=others.values_list("email", flat=True)
-    )
+    return snapshot(customer, CUSTOMER_AUDITED, other_emails=others.values_list("email", flat=True))
 
 
-def _save_customer(customer: Customer, other_emails: list[str] | None) -> Customer:
+def other_emails_clean(email: str, other_emails: list[str]) -> list[str]:
+    """A customer's further addresses normalised, without repeats or the main ``email``;
+    shared by the services and the bulk import (``portal.services.directory_bulk``)."""
+    wanted = []
+    for raw in other_emails:
+        if raw and raw.strip():
+            other = normalize_email(raw)
+            if other != email and other not in wanted:
+                wanted.append(other)
+    if len(wanted) > MAX_OTHER_EMAILS:
+        raise ValidationError({"other_emails": TOO_MANY_OTHER_EMAILS})
+    return wanted
+
+
+def customer_clean(customer: Customer, *, exclude: list[str] | None = None) -> None:
+    """Normalise and check a customer's own fields, without the look-ups of uniqueness that
+    the services and the bulk import each do their own way. ``exclude`` names fields the caller
+    has already checked (the bulk import looks up every row's account at once)."""
     customer.email = normalize_email(customer.email)
     if customer.tier not in Tier.values:
         raise ValidationError({"tier": INVALID_TIER})
     customer.attributes = validate_attributes(customer.attributes)
-    full_clean(customer)
+    full_clean(customer, exclude=exclude)
+
+
+def _save_customer(customer: Customer, other_emails: list[str] | None) -> Customer:
+    customer_clean(customer)
     _check_email_free(customer.email, customer)
     if (
         customer.external_id

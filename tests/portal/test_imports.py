@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal import access, imports, services
+from portal.imports.jobs import CHUNK_ROWS
 from portal.models import Account, Customer, NorthStarMeasurement, Tier
 from tests.factories import AccountFactory, CustomerFactory
 
@@ -188,20 +189,14 @@ def test_customers_import_accepts_a_file_of_exactly_the_size_limit(world, settin
     assert report.created == 1
 
 
-def test_customers_import_refuses_a_file_over_the_row_limit_and_writes_nothing(world, settings):
-    settings.PORTAL_CSV_MAX_ROWS = 3
-    text = "email\n" + "".join(f"c{n}@example.com\n" for n in range(4))
-    with pytest.raises(ValidationError) as raised:
-        imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
-    assert raised.value.messages == [imports.TOO_MANY_ROWS.format(limit=3)]
-    assert not Customer.objects.exists()
-
-
-def test_customers_import_accepts_exactly_the_row_limit(world, settings):
-    settings.PORTAL_CSV_MAX_ROWS = 3
-    text = "email\n" + "".join(f"c{n}@example.com\n" for n in range(3))
+def test_customers_import_has_no_row_cap_and_crosses_chunks(world):
+    # The row cap (PORTAL_CSV_MAX_ROWS, 2,000) is gone with background imports: a file of
+    # more rows than two chunks is imported whole.
+    rows = 2 * CHUNK_ROWS + 1
+    text = "email\n" + "".join(f"c{n}@example.com\n" for n in range(rows))
     report = imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
-    assert report.created == 3
+    assert (report.created, report.errors) == (rows, [])
+    assert Customer.objects.count() == rows
 
 
 def test_customers_import_reads_quoted_commas_and_newlines_and_numbers_rows_by_first_line(
