@@ -12,7 +12,15 @@ from django.db.models import QuerySet
 from portal import selectors, services
 from portal.access import User
 from portal.imports import split_list
-from portal.models import Account, Role, Segment, Tier, UserProfile, ValueStream
+from portal.models import (
+    Account,
+    NorthStarMeasurement,
+    Role,
+    Segment,
+    Tier,
+    UserProfile,
+    ValueStream,
+)
 from portal.validation import validation_messages
 
 ATTRIBUTES_NOT_JSON = 'Attributes must be valid JSON, for example {"plan_seats": 12}.'
@@ -148,12 +156,9 @@ class AccountForm(forms.Form):
     segment = forms.ChoiceField(
         label="Segment", required=False, choices=[("", "No segment"), *Segment.choices]
     )
-    mrr = forms.DecimalField(
-        label="MRR (monthly recurring revenue)",
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        initial=0,
+    # The model's own form field: the same digit limits, read by the portal's number rule.
+    mrr = Account._meta.get_field("mrr").formfield(
+        label="MRR (monthly recurring revenue)", min_value=0, initial=0
     )
     owner = forms.ModelChoiceField(
         label="Owner", required=False, queryset=Account.objects.none(), empty_label="No owner"
@@ -204,7 +209,7 @@ class NorthStarMetricForm(forms.Form):
 
 class MeasurementForm(forms.Form):
     measured_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    value = forms.DecimalField(label="Value", max_digits=18, decimal_places=4)
+    value = NorthStarMeasurement._meta.get_field("value").formfield(label="Value")
     note = forms.CharField(label="Note", max_length=500, required=False)
 
 

@@ -8,7 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.fields import NormalisedKeyField
+from portal.fields import ExactDecimalField, NormalisedKeyField
 
 
 class Role(models.TextChoices):
@@ -102,7 +102,7 @@ class Account(models.Model):
     name_key = NormalisedKeyField(max_length=200, source="name")
     plan = models.CharField(max_length=60, blank=True)
     segment = models.CharField(max_length=20, choices=Segment.choices, blank=True)
-    mrr = models.DecimalField(
+    mrr = ExactDecimalField(
         "MRR",
         max_digits=12,
         decimal_places=2,
@@ -230,7 +230,8 @@ class NorthStarMeasurement(models.Model):
         NorthStarMetric, on_delete=models.CASCADE, related_name="measurements"
     )
     measured_on = models.DateField()
-    value = models.DecimalField(max_digits=18, decimal_places=4)
+    # At most 15 digits, which SQLite stores exactly (portal.fields.ExactDecimalField).
+    value = ExactDecimalField(max_digits=15, decimal_places=4)
     note = models.CharField(max_length=500, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,9 +1,15 @@
-"""A service's ``ValidationError`` as text a person can read.
+"""What the portal accepts from outside, and its refusals as text a person can read.
 
 Forms, pages, the API, CSV imports and management commands all report the same refusals; they
-differ only in how they lay the messages out. This module imports nothing from the portal, so
-every layer may use it without an import cycle.
+differ only in how they lay the messages out. The rules for numbers, ids, text and searches
+below are shared by all of them. This module imports nothing from the portal, so every layer
+may use it without an import cycle.
 """
+
+import math
+import re
+from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
@@ -23,3 +29,63 @@ def validation_messages(error: ValidationError) -> list[str]:
             for message in messages
         ]
     return list(error.messages)
+
+
+# What every form, serializer and service accepts as a number, an id, text and a search. The
+# rules live here once, so that a page, the API and a CSV import refuse the same input with the
+# same message.
+
+# Numbers -----------------------------------------------------------------------------------
+
+# SQLite stores a decimal as a REAL (a double), which holds 15 significant decimal digits
+# exactly; a 16th is rounded away. PostgreSQL's numeric holds any, so 15 is the portal's limit.
+EXACT_DIGITS = 15
+MAX_NUMBER_LENGTH = 100
+
+NOT_A_NUMBER = "{value!r} is not a number; write it with digits and a point, such as 1250.50."
+NUMBER_HAS_COMMA = (
+    "{value!r} is ambiguous, as a comma may separate decimals or thousands; write the number "
+    "with a point for decimals and without thousands separators, such as 1250.50."
+)
+TOO_MANY_DIGITS = (
+    f"{{value!r}} has more than {EXACT_DIGITS} digits; the portal stores at most "
+    f"{EXACT_DIGITS} exactly."
+)
+
+# ASCII digits only: Python's Decimal() also reads "1_000" and Arabic-Indic or superscript
+# digits, none of which a person typing a number into a form means.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """A number from a form, a JSON body or a service's caller, as a finite Decimal of at most
+    :data:`EXACT_DIGITS` significant digits, or a ``ValidationError`` saying what to write.
+
+    Text must be plain decimal notation (``-1250.50``): no exponent, no separators, no spaces
+    inside. A comma is refused rather than guessed at: "1,25" is 1.25 in much of Europe and
+    125 to a parser that drops thousands separators. JSON numbers (int, float) and Decimals
+    are taken as they are, within the same digit limit."""
+    if isinstance(value, bool):
+        raise ValidationError(NOT_A_NUMBER.format(value=str(value)))
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        # repr() is the shortest text that reads back as the same float: 0.1, not 0.1000…0555.
+        number = Decimal(repr(value)) if math.isfinite(value) else Decimal("NaN")
+    elif isinstance(value, str):
+        text = value.strip()
+        shown = text[:MAX_NUMBER_LENGTH]
+        if "," in text:
+            raise ValidationError(NUMBER_HAS_COMMA.format(value=shown))
+        if len(text) > MAX_NUMBER_LENGTH or not _PLAIN_NUMBER.fullmatch(text):
+            raise ValidationError(NOT_A_NUMBER.format(value=shown))
+        number = Decimal(text)
+    else:
+        raise ValidationError(NOT_A_NUMBER.format(value=str(value)[:MAX_NUMBER_LENGTH]))
+    if not number.is_finite():
+        raise ValidationError(NOT_A_NUMBER.format(value=str(value)[:MAX_NUMBER_LENGTH]))
+    if len(number.as_tuple().digits) > EXACT_DIGITS:
+        raise ValidationError(TOO_MANY_DIGITS.format(value=str(value)[:MAX_NUMBER_LENGTH]))
+    return number

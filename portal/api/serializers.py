@@ -1,13 +1,18 @@
 """Serializers shape the data; the services validate and write it. Where a service has a
 message for a field, the serializer passes the same message through."""
 
+import decimal
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal import access, selectors, services
+from portal.fields import ExactDecimalField
 from portal.models import (
     Account,
     Customer,
@@ -20,6 +25,7 @@ from portal.models import (
     Tier,
     ValueStream,
 )
+from portal.validation import parse_decimal
 
 NO_SUCH_USER = "No active user has the id or username {value!r}."
 MAX_DOMAINS = 100
@@ -65,6 +71,39 @@ class UserIdOrUsernameField(serializers.Field):
 
     def to_representation(self, value) -> int:
         return value.pk
+
+
+class NumberField(serializers.DecimalField):
+    """A number as JSON (``1250.5``) or text (``"1250.50"``), read by the portal's one rule
+    (``validation.parse_decimal``): a comma is refused as ambiguous, not read as a separator,
+    and no more than 15 digits are taken, all of which both databases store exactly. Answers
+    with a JSON number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(**kwargs)
+
+    @classmethod
+    def for_model_field(cls, model: type[Model], name: str, **kwargs: Any) -> "NumberField":
+        """A field with the model field's digit limits, so the two cannot drift apart."""
+        field = model._meta.get_field(name)
+        return cls(max_digits=field.max_digits, decimal_places=field.decimal_places, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            number = parse_decimal(data)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+        return super().to_internal_value(number)
+
+    def quantize(self, value: Decimal) -> Decimal:
+        # DRF rounds within max_digits, which fails on a stored value beyond them (a row an
+        # earlier version let through on SQLite: see ExactDecimalField). Input has been checked
+        # against max_digits before it is rounded, so the wider context changes only that.
+        if self.decimal_places is None:
+            return value
+        context = decimal.Context(prec=ExactDecimalField.READ_PRECISION + self.decimal_places)
+        return value.quantize(Decimal(1).scaleb(-self.decimal_places), context=context)
 
 
 class RelatedStringListField(serializers.ListField):
@@ -180,10 +219,9 @@ class AccountSerializer(serializers.ModelSerializer):
         required=False,
         error_messages={"invalid_choice": services.INVALID_SEGMENT},
     )
-    mrr = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        coerce_to_string=False,
+    mrr = NumberField.for_model_field(
+        Account,
+        "mrr",
         min_value=0,
         required=False,
         error_messages={"min_value": services.MRR_NEGATIVE},
@@ -275,7 +313,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class NorthStarLatestSerializer(serializers.ModelSerializer):
-    value = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
+    value = NumberField.for_model_field(NorthStarMeasurement, "value")
 
     class Meta:
         model = NorthStarMeasurement
@@ -297,7 +335,7 @@ class NorthStarSerializer(serializers.ModelSerializer):
 
 
 class NorthStarMeasurementSerializer(serializers.ModelSerializer):
-    value = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
+    value = NumberField.for_model_field(NorthStarMeasurement, "value")
 
     class Meta:
         model = NorthStarMeasurement

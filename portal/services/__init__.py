@@ -13,7 +13,6 @@ from portal.services.common import (
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_ATTRIBUTE_TEXT_LENGTH,
     MAX_ATTRIBUTES,
-    NOT_A_NUMBER,
     normalize_domain,
     normalize_email,
     to_decimal,
@@ -71,6 +70,7 @@ from portal.services.teams import (
     value_stream_create,
     value_stream_update,
 )
+from portal.validation import NOT_A_NUMBER
 
 __all__ = [
     "ACCOUNT_NAME_TAKEN",

@@ -1,15 +1,16 @@
 """Normalisation and validation shared by the services."""
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from portal.validation import parse_decimal
+
 EMAIL_INVALID = "{email!r} is not a valid e-mail address."
 DOMAIN_INVALID = "{domain!r} is not a valid domain name."
-NOT_A_NUMBER = "{value!r} is not a number."
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY_LENGTH = 64
 MAX_ATTRIBUTE_TEXT_LENGTH = 500
@@ -59,14 +60,12 @@ def validate_attributes(attributes: Any) -> dict[str, Any]:
 
 
 def to_decimal(value: Any, field: str) -> Decimal:
-    """A finite Decimal from user input, or a ValidationError naming the field."""
+    """A number by the portal's one rule (``validation.parse_decimal``), or a ValidationError
+    naming the field."""
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as error:
-        raise ValidationError({field: NOT_A_NUMBER.format(value=value)}) from error
-    if not number.is_finite():
-        raise ValidationError({field: NOT_A_NUMBER.format(value=value)})
-    return number
+        return parse_decimal(value)
+    except ValidationError as error:
+        raise ValidationError({field: error.messages}) from error
 
 
 def full_clean(instance, exclude: list[str] | None = None) -> None:

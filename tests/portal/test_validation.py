@@ -1,6 +1,8 @@
 """One way to turn a ValidationError into text (portal/validation.py), the adapters that lay
 it out for forms and the API, and messages that state the limits the code enforces."""
 
+from decimal import Decimal
+
 import pytest
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -9,7 +11,14 @@ from portal import services
 from portal.api.exceptions import exception_handler
 from portal.forms import MemberRoleForm, add_service_errors
 from portal.models import Role, Segment, Tier
-from portal.validation import validation_messages
+from portal.validation import (
+    EXACT_DIGITS,
+    NOT_A_NUMBER,
+    NUMBER_HAS_COMMA,
+    TOO_MANY_DIGITS,
+    parse_decimal,
+    validation_messages,
+)
 
 # validation_messages -----------------------------------------------------------------------
 
@@ -134,3 +143,71 @@ def test_member_role_form_refuses_an_unknown_role_with_the_service_message():
     form = MemberRoleForm({"role": "boss"})
     assert not form.is_valid()
     assert form.errors["role"] == [services.INVALID_ROLE]
+
+
+# Numbers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        ("1250.50", Decimal("1250.50")),
+        (" -3 ", Decimal("-3")),
+        (".5", Decimal("0.5")),
+        ("7.", Decimal("7")),
+        (12, Decimal("12")),
+        (0.1, Decimal("0.1")),
+        (Decimal("2.25"), Decimal("2.25")),
+        ("123456789012345", Decimal("123456789012345")),
+    ],
+)
+def test_plain_numbers_are_read_exactly(value, number):
+    assert parse_decimal(value) == number
+
+
+@pytest.mark.parametrize("value", ["1,5", "1,250", "1.250,00", " 1,25 "])
+def test_a_number_with_a_comma_is_refused_as_ambiguous(value):
+    with pytest.raises(ValidationError) as raised:
+        parse_decimal(value)
+    assert raised.value.messages == [NUMBER_HAS_COMMA.format(value=value.strip())]
+
+
+@pytest.mark.parametrize(
+    "value", ["", "abc", "1_000", "1e3", "١٢", "²", "1 250", "NaN", "-Infinity", True, None]
+)
+def test_what_is_not_plainly_a_number_is_refused(value):
+    with pytest.raises(ValidationError) as raised:
+        parse_decimal(value)
+    shown = value.strip() if isinstance(value, str) else str(value)
+    assert raised.value.messages == [NOT_A_NUMBER.format(value=shown)]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_float_that_is_not_finite_is_refused(value):
+    with pytest.raises(ValidationError):
+        parse_decimal(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["1234567890123456", "12345678901234.5678", 99999999999999.99, 10**15]
+)
+def test_more_significant_digits_than_sqlite_keeps_are_refused(value):
+    with pytest.raises(ValidationError) as raised:
+        parse_decimal(value)
+    assert raised.value.messages == [TOO_MANY_DIGITS.format(value=str(value))]
+
+
+def test_a_very_long_text_is_refused_and_not_echoed_in_full():
+    with pytest.raises(ValidationError) as raised:
+        parse_decimal("9" * 10_000)
+    assert len(raised.value.messages[0]) < 200
+
+
+def test_digit_message_states_the_limit():
+    assert f" {EXACT_DIGITS} digits" in TOO_MANY_DIGITS
+
+
+def test_services_name_the_field_of_a_refused_number():
+    with pytest.raises(ValidationError) as raised:
+        services.to_decimal("1,5", "mrr")
+    assert raised.value.message_dict == {"mrr": [NUMBER_HAS_COMMA.format(value="1,5")]}

@@ -1,0 +1,121 @@
+"""Bad input answers 400 with field errors (a page: the form again, with its errors), on SQLite
+and on PostgreSQL, and changes nothing: the defects of issue 7, each with its regression test."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from portal import services
+from portal.models import Account, NorthStarMeasurement, NorthStarMetric
+from portal.validation import NOT_A_NUMBER, NUMBER_HAS_COMMA, TOO_MANY_DIGITS
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def metric(db) -> NorthStarMetric:
+    return NorthStarMetric.objects.create(pk=NorthStarMetric.SINGLETON_ID, name="Weekly users")
+
+
+# Numbers: exact on both databases, or refused ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["99999999999999.99", "12345678901234.5678", 99999999999999.99])
+def test_api_refuses_a_north_star_value_it_could_not_store_exactly(world, metric, value):
+    response = api_for(world.lead_a).post(
+        reverse("api:north-star-measurement-list"),
+        {"measured_on": "2024-01-08", "value": value},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["value"]
+    assert not NorthStarMeasurement.objects.exists()
+
+
+def test_api_stores_a_15_digit_north_star_value_exactly(world, metric):
+    response = api_for(world.lead_a).post(
+        reverse("api:north-star-measurement-list"),
+        {"measured_on": "2024-01-08", "value": "12345678901.2345"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert NorthStarMeasurement.objects.get().value == Decimal("12345678901.2345")
+
+
+def test_service_refuses_more_than_15_significant_digits(world, metric):
+    with pytest.raises(ValidationError) as refused:
+        services.north_star_measurement_record(
+            actor=world.lead_a, measured_on=date(2024, 1, 8), value="1234567890.123456"
+        )
+    assert refused.value.message_dict == {
+        "value": [TOO_MANY_DIGITS.format(value="1234567890.123456")]
+    }
+
+
+@pytest.mark.parametrize("value", ["1,5", "1,25", "1.250,00"])
+def test_api_refuses_a_north_star_value_with_a_comma(world, metric, value):
+    response = api_for(world.lead_a).post(
+        reverse("api:north-star-measurement-list"),
+        {"measured_on": "2024-01-08", "value": value},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"value": [NUMBER_HAS_COMMA.format(value=value)]}
+
+
+@pytest.mark.parametrize("value", ["1_000", "1e3", "١٢", "²", "12 500", "NaN", "Infinity"])
+def test_api_refuses_numbers_written_other_than_plainly(world, value):
+    response = api_for(world.agent_a).post(
+        reverse("api:account-list"), {"name": "Acme", "mrr": value}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"mrr": [NOT_A_NUMBER.format(value=value)]}
+    assert not Account.objects.exists()
+
+
+def test_api_refuses_mrr_with_a_comma_and_stores_nothing(world):
+    response = api_for(world.agent_a).post(
+        reverse("api:account-list"), {"name": "Acme", "mrr": "1,25"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"mrr": [NUMBER_HAS_COMMA.format(value="1,25")]}
+    assert not Account.objects.exists()
+
+
+def test_account_form_refuses_mrr_with_a_comma(world, client):
+    client.force_login(world.agent_a)
+    response = client.post(
+        reverse("portal:account_create"), {"name": "Acme", "mrr": "1,25", "segment": ""}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["mrr"] == [NUMBER_HAS_COMMA.format(value="1,25")]
+    assert not Account.objects.exists()
+
+
+def test_measurement_form_refuses_a_value_with_a_comma(world, metric, client):
+    client.force_login(world.lead_a)
+    response = client.post(
+        reverse("portal:north_star_record"), {"measured_on": "2024-01-08", "value": "1,5"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["value"] == [NUMBER_HAS_COMMA.format(value="1,5")]
+    assert not NorthStarMeasurement.objects.exists()
+
+
+def test_measurement_form_refuses_a_value_it_could_not_store_exactly(world, metric, client):
+    client.force_login(world.lead_a)
+    response = client.post(
+        reverse("portal:north_star_record"),
+        {"measured_on": "2024-01-08", "value": "99999999999999.99"},
+    )
+    assert response.status_code == 200
+    assert "value" in response.context["form"].errors
+    assert not NorthStarMeasurement.objects.exists()
