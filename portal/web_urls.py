@@ -1,6 +1,14 @@
 from django.urls import path
 
-from portal.views import directory, north_star, notifications, pages, profile, settings_area
+from portal.views import (
+    directory,
+    imports,
+    north_star,
+    notifications,
+    pages,
+    profile,
+    settings_area,
+)
 
 app_name = "portal"
 
@@ -22,6 +30,9 @@ urlpatterns = [
     path("north-star/record/", north_star.north_star_record, name="north_star_record"),
     path("north-star/edit/", north_star.north_star_edit, name="north_star_edit"),
     path("north-star/import/", north_star.north_star_import, name="north_star_import"),
+    path("imports/", imports.import_job_list, name="import_job_list"),
+    path("imports/<int:pk>/", imports.import_job_detail, name="import_job_detail"),
+    path("imports/<int:pk>/report.csv", imports.import_job_report, name="import_job_report"),
     path("settings/", settings_area.settings_home, name="settings"),
     path("settings/teams/new/", settings_area.team_create, name="team_create"),
     path("settings/teams/<slug:slug>/", settings_area.team_settings, name="team_settings"),

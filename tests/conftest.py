@@ -79,3 +79,9 @@ def world(db) -> World:
 @pytest.fixture
 def user_model():
     return get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_directory(settings, tmp_path):
+    """Uploaded files (import jobs keep theirs) go to the test's own directory, not .local/."""
+    settings.MEDIA_ROOT = tmp_path / "media"

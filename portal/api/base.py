@@ -1,8 +1,8 @@
 """What every app's viewsets are built from: the viewset base with the portal's filters and
-numeric ids, the CSV import action and the create that answers 200 for an existing
+numeric ids, the CSV import action (202 with a job) and the create that answers 200 for an existing
 ``external_id``."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -16,8 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from portal import imports
 from portal.api.filters import StrictOrderingFilter
-from portal.api.serializers import DetailSerializer, ImportReportSerializer, ImportUploadSerializer
+from portal.api.import_serializers import ImportJobSerializer
+from portal.api.serializers import DetailSerializer, ImportUploadSerializer
 from portal.models import Role
 
 
@@ -34,14 +36,20 @@ class PortalViewSet(GenericViewSet):
 
 
 class ImportMixin:
-    """``POST <resource>/import/`` with a multipart ``file``: one result per row."""
+    """``POST <resource>/import/`` with a multipart ``file``: the file is checked as a whole
+    and its import queued; the answer is 202 with the job (``Location`` is its URL), whose
+    ``status``, counts and ``report`` the caller polls. ``import_kind`` names the importer
+    (``portal.imports.IMPORTERS``)."""
 
-    import_function: Callable[..., Any] | None = None
+    import_kind: str = ""
 
     @extend_schema(
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={200: ImportReportSerializer, 400: DetailSerializer},
-        description="Import a UTF-8 CSV file; each row is reported with its line number.",
+        responses={202: ImportJobSerializer, 400: DetailSerializer},
+        description=(
+            "Queue the import of a UTF-8 CSV file (comma- or semicolon-separated); poll the "
+            "job's URL for its progress and its report of refused rows."
+        ),
     )
     @action(
         detail=False,
@@ -56,10 +64,12 @@ class ImportMixin:
     def import_csv(self, request: Request) -> Response:
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        report = type(self).import_function(
-            actor=request.user, upload=upload.validated_data["file"]
+        file = upload.validated_data["file"]
+        job = imports.import_job_create(
+            actor=request.user, kind=type(self).import_kind, upload=file, filename=file.name
         )
-        return Response(report.as_dict())
+        data = ImportJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
 
 class ExternalIdCreateMixin:

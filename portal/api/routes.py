@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from portal.api import viewsets
+from portal.api import imports, viewsets
 from portal.api.routers import AppRouter
 
 router = AppRouter()
@@ -17,6 +17,7 @@ router.register(
     viewsets.NorthStarMeasurementViewSet,
     basename="north-star-measurement",
 )
+router.register("import-jobs", imports.ImportJobViewSet, basename="import-job")
 
 urlpatterns = [
     path("auth/token/", viewsets.TokenView.as_view(), name="api-token"),

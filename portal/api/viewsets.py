@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from portal import imports, selectors, services
+from portal import selectors, services
 from portal.api import filters
 from portal.api.base import ExternalIdCreateMixin, ImportMixin, PortalViewSet
 from portal.api.permissions import (
@@ -194,7 +194,7 @@ class CustomerViewSet(
     filterset_class = filters.CustomerFilter
     search_fields = ["name", "email", "account__name"]
     ordering_fields = ["name", "email", "created_at", "updated_at"]
-    import_function = imports.customers_import_csv
+    import_kind = "customers"
 
     def get_queryset(self):
         return selectors.customer_list(user=self.request.user)
@@ -237,7 +237,7 @@ class AccountViewSet(
     filterset_class = filters.AccountFilter
     search_fields = ["name", "domains__domain"]
     ordering_fields = ["name", "mrr", "created_at"]
-    import_function = imports.accounts_import_csv
+    import_kind = "accounts"
 
     def get_queryset(self):
         return selectors.account_list(user=self.request.user)
@@ -321,7 +321,7 @@ class NorthStarMeasurementViewSet(
     permission_classes = [IsAuthenticated, NorthStarRecorderWrites]
     filterset_class = filters.NorthStarMeasurementFilter
     ordering_fields = ["measured_on", "value", "created_at"]
-    import_function = imports.north_star_import_csv
+    import_kind = "north_star"
 
     def get_queryset(self):
         return selectors.north_star_measurement_list(user=self.request.user)

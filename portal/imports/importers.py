@@ -64,6 +64,7 @@ class Importer:
     require: Callable[[AbstractBaseUser], None]
     import_records: ImportRecords
     list_url_name: str
+    upload_url_name: str
     further_columns: str = ""
 
     @property
@@ -227,6 +228,7 @@ IMPORTERS: dict[str, Importer] = {
             require=access.require_directory_editor,
             import_records=_customer_records,
             list_url_name="portal:customer_list",
+            upload_url_name="portal:customer_import",
         ),
         Importer(
             kind="accounts",
@@ -247,6 +249,7 @@ IMPORTERS: dict[str, Importer] = {
             require=access.require_directory_editor,
             import_records=row_by_row(_account_row),
             list_url_name="portal:account_list",
+            upload_url_name="portal:account_import",
         ),
         Importer(
             kind="north_star",
@@ -260,6 +263,7 @@ IMPORTERS: dict[str, Importer] = {
             require=access.require_north_star_recorder,
             import_records=row_by_row(_measurement_row),
             list_url_name="portal:north_star",
+            upload_url_name="portal:north_star_import",
         ),
     )
 }

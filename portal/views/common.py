@@ -14,7 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from portal.forms import CsvUploadForm, add_service_errors
+from portal.forms import add_service_errors
 
 
 def wants_fragment(request: HttpRequest) -> bool:
@@ -101,23 +101,3 @@ def form_page(
             return redirect_after_post(request, url)
     return render_page_or_fragment(request, template, fragment_template, {**context, "form": form})
 
-
-def csv_import_page(
-    request: HttpRequest,
-    *,
-    importer,
-    context: dict[str, Any],
-) -> HttpResponse:
-    """GET shows the upload form; POST runs ``importer(actor=, upload=)`` and shows its
-    per-row report with 200. Problems with the file as a whole become form errors."""
-    report = None
-    if request.method == "POST":
-        form = CsvUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                report = importer(actor=request.user, upload=form.cleaned_data["file"])
-            except ValidationError as error:
-                add_service_errors(form, error)
-    else:
-        form = CsvUploadForm()
-    return render(request, "portal/csv_import.html", {**context, "form": form, "report": report})

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from portal import access, imports, selectors, services
+from portal import access, selectors, services
 from portal.forms import (
     AccountFilterForm,
     AccountForm,
@@ -15,11 +15,11 @@ from portal.forms import (
 )
 from portal.views.common import (
     bound_on_post,
-    csv_import_page,
     form_page,
     paginate,
     render_page_or_fragment,
 )
+from portal.views.imports import import_upload_page
 
 ACCOUNT_CUSTOMERS_SHOWN = 50
 
@@ -115,25 +115,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_import(request: HttpRequest) -> HttpResponse:
-    access.require_directory_editor(request.user)
-    return csv_import_page(
-        request,
-        importer=imports.customers_import_csv,
-        context={
-            "section": "customers",
-            "title": "Import customers",
-            "back_url_name": "portal:customer_list",
-            "back_label": "Back to customers",
-            "required_columns": ["email"],
-            "optional_columns": sorted(imports.CUSTOMER_COLUMNS - {"email"}),
-            "column_help": (
-                "account is an account's name or external id; tier is standard, priority or "
-                "vip; other_emails are separated by semicolons or spaces. Every further column "
-                "becomes a free attribute. A row updates the customer with the same external "
-                "id, else the one with the same address."
-            ),
-        },
-    )
+    return import_upload_page(request, kind="customers")
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -219,22 +201,4 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_import(request: HttpRequest) -> HttpResponse:
-    access.require_directory_editor(request.user)
-    return csv_import_page(
-        request,
-        importer=imports.accounts_import_csv,
-        context={
-            "section": "customers",
-            "title": "Import accounts",
-            "back_url_name": "portal:account_list",
-            "back_label": "Back to accounts",
-            "required_columns": ["name"],
-            "optional_columns": sorted(imports.ACCOUNT_COLUMNS - {"name"}),
-            "column_help": (
-                "domains are separated by semicolons or spaces; segment is smb, mid_market or "
-                "enterprise; mrr is a number such as 1250.00; owner is a username or e-mail. "
-                "A row updates the account with the same external id, else the one with the "
-                "same name."
-            ),
-        },
-    )
+    return import_upload_page(request, kind="accounts")

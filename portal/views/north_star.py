@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import access, imports, selectors, services
+from portal import access, selectors, services
 from portal.access import User
 from portal.forms import (
     MeasurementFilterForm,
@@ -16,7 +16,8 @@ from portal.forms import (
     NorthStarMetricForm,
 )
 from portal.models import NorthStarMeasurement
-from portal.views.common import bound_on_post, csv_import_page, form_page, paginate
+from portal.views.common import bound_on_post, form_page, paginate
+from portal.views.imports import import_upload_page
 
 CHART_POINTS = 90
 TABLE_PAGE_SIZE = 50
@@ -124,20 +125,4 @@ def north_star_edit(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def north_star_import(request: HttpRequest) -> HttpResponse:
-    access.require_north_star_recorder(request.user)
-    return csv_import_page(
-        request,
-        importer=imports.north_star_import_csv,
-        context={
-            "section": "dashboards",
-            "title": "Import North Star measurements",
-            "back_url_name": "portal:north_star",
-            "back_label": "Back to the North Star",
-            "required_columns": ["date", "value"],
-            "optional_columns": ["note"],
-            "column_help": (
-                "Dates are written YYYY-MM-DD. A second row for the same day replaces that "
-                "day's value."
-            ),
-        },
-    )
+    return import_upload_page(request, kind="north_star")

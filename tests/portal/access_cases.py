@@ -5,10 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 from portal import services
-from portal.models import NorthStarMeasurement, NorthStarMetric, Role
+from portal.models import ImportJob, ImportStatus, NorthStarMeasurement, NorthStarMetric, Role
 from tests.access import (
-    API_DIRECTORY_EDIT,
-    API_LEAD_ANYWHERE,
     API_ORG,
     API_TEAM_A,
     DIRECTORY_EDIT,
@@ -43,6 +41,9 @@ def objects(world) -> Objects:
     )
     UserFactory(username="newcomer")
     MembershipFactory(team=world.team_b, role=Role.VIEWER)
+    agent_import = ImportJob.objects.create(
+        kind="customers", actor=world.agent_a, file="imports/matrix.csv", status=ImportStatus.DONE
+    )
     (agent_notification,) = services.notify(
         users=[world.agent_a], kind="matrix", subject="For agent_a", url="/"
     )
@@ -55,7 +56,16 @@ def objects(world) -> Objects:
         "customer": customer.pk,
         "measurement": measurement.pk,
         "agent_notification": agent_notification.pk,
+        "agent_import": agent_import.pk,
     }
+
+
+# An import is queued (202) for whoever may run it.
+API_DIRECTORY_IMPORT = expect(401, 403, 202, 202, 202, 202, 202)
+API_LEAD_ANYWHERE_IMPORT = expect(401, 403, 403, 202, 202, 202, 202)
+# A person's own import jobs: nobody else's, except a superuser's view of all.
+OWN_IMPORT_PAGE = expect(LOGIN, 404, 200, 404, 404, 404, 200)
+API_OWN_IMPORT = expect(401, 404, 200, 404, 404, 404, 200)
 
 
 # expect(...) takes one answer per persona: anonymous, viewer_a, agent_a, lead_a, admin_a,
@@ -126,6 +136,13 @@ CASES: dict[str, Case] = {
         expect(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
         method="post",
     ),
+    "portal:import_job_list": Case(url("portal:import_job_list"), ORG_PAGE),
+    "portal:import_job_detail": Case(
+        url("portal:import_job_detail", "agent_import"), OWN_IMPORT_PAGE
+    ),
+    "portal:import_job_report": Case(
+        url("portal:import_job_report", "agent_import"), OWN_IMPORT_PAGE
+    ),
     # Authentication.
     "login": Case(url("login"), PUBLIC),
     "logout": Case(
@@ -160,7 +177,7 @@ CASES: dict[str, Case] = {
     "api:customer-detail": Case(url("api:customer-detail", "customer"), API_ORG),
     "api:customer-import": Case(
         url("api:customer-import"),
-        API_DIRECTORY_EDIT,
+        API_DIRECTORY_IMPORT,
         method="post",
         data=lambda o: {"file": csv_file("email,name\nnew@example.test,New\n")},
     ),
@@ -168,7 +185,7 @@ CASES: dict[str, Case] = {
     "api:account-detail": Case(url("api:account-detail", "account"), API_ORG),
     "api:account-import": Case(
         url("api:account-import"),
-        API_DIRECTORY_EDIT,
+        API_DIRECTORY_IMPORT,
         method="post",
         data=lambda o: {"file": csv_file("name,mrr\nNew Co,10\n")},
     ),
@@ -179,10 +196,12 @@ CASES: dict[str, Case] = {
     ),
     "api:north-star-measurement-import": Case(
         url("api:north-star-measurement-import"),
-        API_LEAD_ANYWHERE,
+        API_LEAD_ANYWHERE_IMPORT,
         method="post",
         data=lambda o: {"file": csv_file("date,value\n2026-10-01,7\n")},
     ),
+    "api:import-job-list": Case(url("api:import-job-list"), API_ORG),
+    "api:import-job-detail": Case(url("api:import-job-detail", "agent_import"), API_OWN_IMPORT),
     # Django admin: staff only; the index and one model stand for every admin page.
     "admin:index": Case(url("admin:index"), STAFF_ONLY),
     "admin:portal_customer_changelist": Case(url("admin:portal_customer_changelist"), STAFF_ONLY),

@@ -513,16 +513,22 @@ def test_account_patch_keeps_domains_when_not_sent(world):
 # Imports -------------------------------------------------------------------------------------
 
 
-def test_customer_import_keeps_the_good_row_and_reports_the_bad_line(world):
+def test_customer_import_answers_202_with_a_job_that_reports_the_bad_line(
+    world, django_capture_on_commit_callbacks
+):
+    # The import API answers 202 with a job to poll (it answered 200 with the report while
+    # imports ran inside the request).
     upload = csv_upload("email,name\nada@example.test,Ada\nnot-an-address,Bob\n")
-    response = client_for(world.agent_a).post(
-        reverse("api:customer-import"), {"file": upload}, format="multipart"
-    )
-    assert response.status_code == 200
-    report = response.json()
-    assert (report["rows"], report["created"], report["updated"]) == (2, 1, 0)
-    assert report["errors"] == [
-        {"line": 3, "message": services.EMAIL_INVALID.format(email="not-an-address")}
+    client = client_for(world.agent_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("api:customer-import"), {"file": upload}, format="multipart")
+    assert response.status_code == 202
+    assert response["Location"] == response.json()["url"]
+    job = client.get(response.json()["url"]).json()
+    assert job["status"] == "done"
+    assert (job["rows_total"], job["created"], job["updated"], job["rejected"]) == (2, 1, 0, 1)
+    assert job["report"] == [
+        {"line": 3, "reason": services.EMAIL_INVALID.format(email="not-an-address")}
     ]
     assert Customer.objects.filter(email="ada@example.test", name="Ada").exists()
 
@@ -654,17 +660,18 @@ def test_lead_deletes_a_measurement(world):
     assert not NorthStarMeasurement.objects.exists()
 
 
-def test_north_star_import_reports_a_bad_date(world):
+def test_north_star_import_reports_a_bad_date(world, django_capture_on_commit_callbacks):
     north_star()
     upload = csv_upload("date,value\n2026-04-01,7\nyesterday,8\n")
-    response = client_for(world.lead_a).post(
-        reverse("api:north-star-measurement-import"), {"file": upload}, format="multipart"
-    )
-    assert response.status_code == 200
-    assert response.json()["created"] == 1
-    assert response.json()["errors"] == [
-        {"line": 3, "message": imports.INVALID_DATE.format(value="yesterday")}
-    ]
+    client = client_for(world.lead_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("api:north-star-measurement-import"), {"file": upload}, format="multipart"
+        )
+    assert response.status_code == 202
+    job = client.get(response["Location"]).json()
+    assert job["created"] == 1
+    assert job["report"] == [{"line": 3, "reason": imports.INVALID_DATE.format(value="yesterday")}]
 
 
 # Documentation -------------------------------------------------------------------------------
