@@ -15,6 +15,7 @@ from portal import access, services
 from portal.forms import UNKNOWN_USER
 from portal.models import Account, Customer, Membership, NorthStarMeasurement, Role, Team
 from portal.selectors import CURRENT_TEAM_SESSION_KEY
+from portal.validation import NOT_A_NUMBER
 from tests.factories import (
     AccountFactory,
     CustomerFactory,
@@ -440,7 +441,7 @@ def _refused_post(name: str, world, directory) -> tuple:
             ("portal:north_star_record", []),
             {"measured_on": "2025-02-01", "value": "abc"},
             "record-form",
-            str(django_forms.DecimalField.default_error_messages["invalid"]),
+            NOT_A_NUMBER.format(value="abc"),
         ),
         "north_star_edit": (
             world.superuser,
