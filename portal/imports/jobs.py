@@ -162,8 +162,8 @@ def _finish(job: ImportJob, status: ImportStatus, error: str = "") -> None:
     )
 
 
-def import_job_run(*, job_id: int, time_slice: float = TIME_SLICE_SECONDS) -> str:
-    """Work on a job for up to ``time_slice`` seconds. Returns ``"done"``, ``"failed"``,
+def import_job_run(*, job_id: int, time_slice: float | None = None) -> str:
+    """Work on a job for up to ``time_slice`` seconds (``TIME_SLICE_SECONDS``). Returns ``"done"``, ``"failed"``,
     ``"continue"`` (the rest is queued again: run me once more) or ``"skipped"`` (another
     worker holds it, or it is finished)."""
     if not _claim(job_id):
@@ -182,7 +182,7 @@ def import_job_run(*, job_id: int, time_slice: float = TIME_SLICE_SECONDS) -> st
         _finish(job, ImportStatus.FAILED, JOB_FILE_UNREADABLE.format(error=error))
         return "failed"
     records = parsed.records
-    deadline = monotonic() + time_slice
+    deadline = monotonic() + (TIME_SLICE_SECONDS if time_slice is None else time_slice)
     while job.rows_processed < len(records):
         chunk = records[job.rows_processed : job.rows_processed + CHUNK_ROWS]
         try:

@@ -422,3 +422,90 @@ def test_north_star_import_refuses_an_agent(world, north_star):
             actor=world.agent_a, upload=csv_file("date,value\n2025-01-06,1\n")
         )
     assert str(raised.value) == access.NEEDS_ANY_LEAD
+
+
+# Bad input in files (issue 7) ------------------------------------------------------------
+
+
+def test_a_cell_longer_than_the_csv_modules_default_limit_is_read_and_reported(world):
+    # 131,073 characters: one more than csv's default field limit, which answered 500.
+    long_name = "x" * 131_073
+    text = f"email,name\nann@example.com,Ann\nbob@example.com,{long_name}\n"
+    report = imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
+    assert report.created == 1
+    assert [line for line, _message in errors(report)] == [3]
+
+
+def test_a_row_with_a_nul_character_is_refused_alone(world):
+    text = "email,name\nann@example.com,Ann\nbob@example.com,B\x00b\ncarl@example.com,Carl\n"
+    report = imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
+    assert report.created == 2
+    assert errors(report) == [(3, imports.ROW_HAS_NUL)]
+    assert not Customer.objects.filter(email="bob@example.com").exists()
+
+
+def test_a_nul_character_in_a_free_attribute_is_refused_with_its_row(world):
+    text = "email,plan\nann@example.com,gold\x00\n"
+    report = imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
+    assert (report.created, errors(report)) == (0, [(2, imports.ROW_HAS_NUL)])
+
+
+def test_a_repeated_column_is_refused_rather_than_the_last_one_kept(world):
+    with pytest.raises(ValidationError) as raised:
+        imports.customers_import_csv(
+            actor=world.agent_a, upload=csv_file("email,name,Name\nann@example.com,A,B\n")
+        )
+    assert raised.value.messages == [imports.DUPLICATE_COLUMNS.format(columns="name")]
+    assert not Customer.objects.exists()
+
+
+def test_a_semicolon_separated_file_is_recognised(world):
+    AccountFactory(name="Acme, Inc.")
+    text = "email;name;account\nann@example.com;Ann;Acme, Inc.\n"
+    report = imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
+    assert (report.created, report.errors) == (1, [])
+    assert Customer.objects.get().account.name == "Acme, Inc."
+
+
+@pytest.mark.parametrize("mrr", ["1,25", "1,250", "12,5"])
+def test_an_mrr_with_an_ambiguous_comma_is_refused_naming_the_column(world, mrr):
+    text = f'name,mrr\nAcme,"{mrr}"\n'
+    report = imports.accounts_import_csv(actor=world.agent_a, upload=csv_file(text))
+    assert errors(report) == [(2, imports.AMBIGUOUS_NUMBER.format(column="mrr", value=mrr))]
+    assert not Account.objects.exists()
+
+
+def test_an_mrr_with_thousands_separators_and_decimals_is_read(world):
+    imports.accounts_import_csv(actor=world.agent_a, upload=csv_file('name,mrr\nAcme,"1,250.50"\n'))
+    assert Account.objects.get().mrr == Decimal("1250.50")
+
+
+def test_a_north_star_value_with_a_comma_is_refused_not_multiplied(world):
+    services.north_star_set(actor=world.superuser, name="Weekly active teams")
+    text = 'date,value\n2025-01-06,"1,5"\n'
+    report = imports.north_star_import_csv(actor=world.lead_a, upload=csv_file(text))
+    assert errors(report) == [(2, imports.AMBIGUOUS_NUMBER.format(column="value", value="1,5"))]
+    assert not NorthStarMeasurement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("plain", "plain"),
+        (12, "12"),
+        (None, ""),
+    ],
+)
+def test_cells_that_would_start_a_formula_are_written_as_text(value, written):
+    assert imports.safe_cell(value) == written
+
+
+def test_write_csv_neutralises_every_cell_header_included():
+    text = imports.write_csv(["=line"], [["=1+1", "ok"]])
+    assert text == "'=line\r\n'=1+1,ok\r\n"
