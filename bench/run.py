@@ -8,6 +8,7 @@ the ratios are the result.
 """
 
 import argparse
+import base64
 import dataclasses
 import os
 import platform
@@ -25,6 +26,9 @@ def _prepare_environment() -> str:
     # Measure the production configuration: debug off (no query log kept in memory).
     os.environ.setdefault("DJANGO_DEBUG", "0")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "k" * 60)
+    # Debug off requires both; the benchmark stores no credentials and sends no links.
+    os.environ.setdefault("PORTAL_ENCRYPTION_KEY", base64.urlsafe_b64encode(b"b" * 32).decode())
+    os.environ.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     return url
 

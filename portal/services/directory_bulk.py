@@ -208,11 +208,10 @@ class _Write:
     other_emails: list[str] | None
 
 
-def _prepare(found: _Lookups, row: CustomerRow) -> _Write:
-    """The customer a row makes, checked as ``customer_create`` / ``customer_update`` check."""
-    email_key = normalised_key(normalize_email(row.email))
+def _prepare(found: _Lookups, row: CustomerRow, existing: Customer | None) -> _Write:
+    """The customer a row makes, checked as ``customer_create`` / ``customer_update`` check;
+    ``existing`` is the customer the row names, if any."""
     account = _account(found, row.account) if row.account is not None else None
-    existing = _existing(found, row, email_key)
     with_others = row.other_emails is not None
     if existing is None:
         customer = Customer(
@@ -282,7 +281,7 @@ def _import_batch(
                 continue
             if existing is not None:
                 snapshot_before = {n: getattr(existing, n) for n in _UPDATED_FIELDS}
-            write = _prepare(found, row)
+            write = _prepare(found, row, existing)
         except ValidationError as error:
             if snapshot_before is not None:
                 # A refused row leaves the customer as the look-up found it.
