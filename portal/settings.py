@@ -179,6 +179,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # holds 100,000 customers with a dozen attributes each. An upload beyond the memory size above
 # is streamed to a temporary file, not held in memory.
 PORTAL_CSV_MAX_BYTES = env.int("PORTAL_CSV_MAX_BYTES", default=50 * 1024 * 1024)
+# Rows an import job writes per transaction: short transactions keep SQLite's other writers
+# within the busy timeout and make the progress bar move.
+PORTAL_IMPORT_CHUNK_ROWS = env.int("PORTAL_IMPORT_CHUNK_ROWS", default=500)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from time import monotonic
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -33,7 +34,12 @@ from portal.services.directory_bulk import RowsResult, row_message
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ROWS = 500
+
+def chunk_rows() -> int:
+    """Rows per transaction (``PORTAL_IMPORT_CHUNK_ROWS``, at least one)."""
+    return max(1, settings.PORTAL_IMPORT_CHUNK_ROWS)
+
+
 # A worker that holds a job renews its lease with every chunk; a lease this old means the
 # worker died, and the job may be taken over.
 LEASE = timedelta(minutes=5)
@@ -103,9 +109,10 @@ def import_now(*, actor: AbstractBaseUser, kind: str, upload: IO[bytes]) -> Impo
     importer.require(actor)
     parsed = read_csv(read_upload(upload), importer.required)
     report = ImportReport()
-    for start in range(0, len(parsed.records), CHUNK_ROWS):
+    size = chunk_rows()
+    for start in range(0, len(parsed.records), size):
         with transaction.atomic():
-            result = _import_chunk(importer, actor, parsed.records[start : start + CHUNK_ROWS])
+            result = _import_chunk(importer, actor, parsed.records[start : start + size])
         report.created += result.created
         report.updated += result.updated
         report.errors.extend(RowError(line, message) for line, message in result.rejections)
@@ -163,9 +170,9 @@ def _finish(job: ImportJob, status: ImportStatus, error: str = "") -> None:
 
 
 def import_job_run(*, job_id: int, time_slice: float | None = None) -> str:
-    """Work on a job for up to ``time_slice`` seconds (``TIME_SLICE_SECONDS``). Returns ``"done"``, ``"failed"``,
-    ``"continue"`` (the rest is queued again: run me once more) or ``"skipped"`` (another
-    worker holds it, or it is finished)."""
+    """Work on a job for up to ``time_slice`` seconds (default ``TIME_SLICE_SECONDS``).
+    Returns ``"done"``, ``"failed"``, ``"continue"`` (the rest is queued again: run me once
+    more) or ``"skipped"`` (another worker holds it, or it is finished)."""
     if not _claim(job_id):
         return "skipped"
     job = ImportJob.objects.select_related("actor").get(pk=job_id)
@@ -183,8 +190,9 @@ def import_job_run(*, job_id: int, time_slice: float | None = None) -> str:
         return "failed"
     records = parsed.records
     deadline = monotonic() + (TIME_SLICE_SECONDS if time_slice is None else time_slice)
+    size = chunk_rows()
     while job.rows_processed < len(records):
-        chunk = records[job.rows_processed : job.rows_processed + CHUNK_ROWS]
+        chunk = records[job.rows_processed : job.rows_processed + size]
         try:
             with transaction.atomic():
                 result = _import_chunk(importer, job.actor, chunk)

@@ -92,8 +92,10 @@ def test_a_job_held_by_a_live_worker_is_left_alone(world):
     assert not Customer.objects.exists()
 
 
-def test_a_job_whose_worker_died_resumes_after_its_last_committed_chunk(world, monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
+def test_a_job_whose_worker_died_resumes_after_its_last_committed_chunk(
+    world, monkeypatch, settings
+):
+    settings.PORTAL_IMPORT_CHUNK_ROWS = 2
     job = _queued(world, customers_csv(5))
     # The dead worker committed the first chunk (rows 0 and 1) and its progress, then died.
     imports.customers_import_csv(actor=world.agent_a, upload=upload(customers_csv(2)))
@@ -110,8 +112,8 @@ def test_a_job_whose_worker_died_resumes_after_its_last_committed_chunk(world, m
     assert Customer.objects.count() == 5
 
 
-def test_a_long_job_gives_the_worker_back_and_queues_the_rest(world, monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
+def test_a_long_job_gives_the_worker_back_and_queues_the_rest(world, monkeypatch, settings):
+    settings.PORTAL_IMPORT_CHUNK_ROWS = 2
     job = _queued(world, customers_csv(5))
     assert imports.import_job_run(job_id=job.pk, time_slice=0) == "continue"
     job.refresh_from_db()
@@ -120,8 +122,8 @@ def test_a_long_job_gives_the_worker_back_and_queues_the_rest(world, monkeypatch
     assert Customer.objects.count() == 5
 
 
-def test_the_task_runs_a_sliced_job_to_the_end(world, monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
+def test_the_task_runs_a_sliced_job_to_the_end(world, monkeypatch, settings):
+    settings.PORTAL_IMPORT_CHUNK_ROWS = 2
     monkeypatch.setattr(jobs, "TIME_SLICE_SECONDS", 0)
     job = _queued(world, customers_csv(5))
     from portal.tasks import import_job_run
@@ -149,8 +151,10 @@ def test_a_job_whose_actor_lost_the_right_to_import_fails_with_the_reason(world)
     assert not Customer.objects.exists()
 
 
-def test_an_internal_error_fails_the_job_and_keeps_the_committed_chunks(world, monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
+def test_an_internal_error_fails_the_job_and_keeps_the_committed_chunks(
+    world, monkeypatch, settings
+):
+    settings.PORTAL_IMPORT_CHUNK_ROWS = 2
     job = _queued(world, customers_csv(5))
     real = jobs._import_chunk
     calls = []

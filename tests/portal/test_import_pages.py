@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal import imports
-from portal.imports.jobs import CHUNK_ROWS
 from portal.models import ImportJob, ImportStatus
 from portal.views.imports import POLL_SECONDS
 
@@ -93,9 +92,9 @@ def test_a_finished_job_stops_polling_and_shows_its_report(
 
 
 def test_a_large_file_imports_in_chunks_and_the_page_counts_them(
-    client, world, django_capture_on_commit_callbacks
+    client, world, settings, django_capture_on_commit_callbacks
 ):
-    rows = CHUNK_ROWS + 10
+    rows = settings.PORTAL_IMPORT_CHUNK_ROWS + 10
     text = "email\n" + "".join(f"c{n}@example.com\n" for n in range(rows))
     client.force_login(world.agent_a)
     with django_capture_on_commit_callbacks(execute=True):

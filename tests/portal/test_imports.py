@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal import access, imports, services
-from portal.imports.jobs import CHUNK_ROWS
 from portal.models import Account, Customer, NorthStarMeasurement, Tier
 from tests.factories import AccountFactory, CustomerFactory
 
@@ -189,10 +188,10 @@ def test_customers_import_accepts_a_file_of_exactly_the_size_limit(world, settin
     assert report.created == 1
 
 
-def test_customers_import_has_no_row_cap_and_crosses_chunks(world):
+def test_customers_import_has_no_row_cap_and_crosses_chunks(world, settings):
     # The row cap (PORTAL_CSV_MAX_ROWS, 2,000) is gone with background imports: a file of
     # more rows than two chunks is imported whole.
-    rows = 2 * CHUNK_ROWS + 1
+    rows = 2 * settings.PORTAL_IMPORT_CHUNK_ROWS + 1
     text = "email\n" + "".join(f"c{n}@example.com\n" for n in range(rows))
     report = imports.customers_import_csv(actor=world.agent_a, upload=csv_file(text))
     assert (report.created, report.errors) == (rows, [])
