@@ -89,3 +89,38 @@ def parse_decimal(value: Any) -> Decimal:
     if len(number.as_tuple().digits) > EXACT_DIGITS:
         raise ValidationError(TOO_MANY_DIGITS.format(value=str(value)[:MAX_NUMBER_LENGTH]))
     return number
+
+
+# Ids ---------------------------------------------------------------------------------------
+
+# Ids are 64-bit signed integers on both databases. SQLite cannot even compare with a larger
+# Python int (it raises OverflowError), so a larger value is refused before any query.
+MAX_ID = 2**63 - 1
+ID_INVALID = f"An id is a whole number from 1 to {MAX_ID}."
+
+_ASCII_ID = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(value: Any) -> int:
+    """An id from a URL, a query string or a JSON body (an int or its ASCII digits), or a
+    ``ValidationError``. ``int()`` alone would read "١٢" (Arabic-Indic digits) as 12 and
+    raise a ValueError on "²", which ``str.isdigit()`` lets through."""
+    if isinstance(value, bool):
+        raise ValidationError(ID_INVALID)
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _ASCII_ID.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise ValidationError(ID_INVALID)
+    if not 1 <= number <= MAX_ID:
+        raise ValidationError(ID_INVALID)
+    return number
+
+
+def is_id(value: Any) -> bool:
+    try:
+        parse_id(value)
+    except ValidationError:
+        return False
+    return True

@@ -25,7 +25,7 @@ from portal.models import (
     Tier,
     ValueStream,
 )
-from portal.validation import parse_decimal
+from portal.validation import ID_INVALID, is_id, parse_decimal, parse_id
 
 NO_SUCH_USER = "No active user has the id or username {value!r}."
 MAX_DOMAINS = 100
@@ -45,6 +45,12 @@ class SelectorRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return self.selector(user=self.context["request"].user)
 
+    def to_internal_value(self, data: Any) -> Any:
+        # Checked before the query: SQLite cannot compare with an id beyond 64 bits.
+        if not is_id(data):
+            raise serializers.ValidationError(ID_INVALID, code="invalid")
+        return super().to_internal_value(data)
+
 
 @extend_schema_field(
     {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "User id or username."}
@@ -61,8 +67,9 @@ class UserIdOrUsernameField(serializers.Field):
         text = str(data).strip()
         if not text or len(text) > 150:
             self.fail("does_not_exist", value=text[:150])
-        if isinstance(data, int) or text.isdigit():
-            user = users.filter(pk=int(text)).first() if len(text) < 19 else None
+        if isinstance(data, int) or (text.isascii() and text.isdigit()):
+            # Digits are an id (of at most 64 bits); anything else, "²" included, a username.
+            user = users.filter(pk=parse_id(data)).first() if is_id(data) else None
         else:
             user = users.filter(username=text).first()
         if user is None:

@@ -10,8 +10,15 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from portal import services
+from portal.api.serializers import NO_SUCH_USER
 from portal.models import Account, NorthStarMeasurement, NorthStarMetric
-from portal.validation import NOT_A_NUMBER, NUMBER_HAS_COMMA, TOO_MANY_DIGITS
+from portal.validation import (
+    ID_INVALID,
+    MAX_ID,
+    NOT_A_NUMBER,
+    NUMBER_HAS_COMMA,
+    TOO_MANY_DIGITS,
+)
 
 
 def api_for(user) -> APIClient:
@@ -71,7 +78,9 @@ def test_api_refuses_a_north_star_value_with_a_comma(world, metric, value):
     assert response.json() == {"value": [NUMBER_HAS_COMMA.format(value=value)]}
 
 
-@pytest.mark.parametrize("value", ["1_000", "1e3", "١٢", "²", "12 500", "NaN", "Infinity"])
+@pytest.mark.parametrize(
+    "value", ["1_000", "1e3", "\u0661\u0662", "²", "12 500", "NaN", "Infinity"]
+)
 def test_api_refuses_numbers_written_other_than_plainly(world, value):
     response = api_for(world.agent_a).post(
         reverse("api:account-list"), {"name": "Acme", "mrr": value}, format="json"
@@ -119,3 +128,51 @@ def test_measurement_form_refuses_a_value_it_could_not_store_exactly(world, metr
     assert response.status_code == 200
     assert "value" in response.context["form"].errors
     assert not NorthStarMeasurement.objects.exists()
+
+
+# Ids: ASCII digits from 1 to 2**63 - 1 ------------------------------------------------------
+
+BEYOND_64_BITS = str(10**30)
+JUST_BEYOND = str(MAX_ID + 1)
+
+
+@pytest.mark.parametrize("user", ["²", "\u0661\u0662", "\uff11"])
+def test_membership_with_a_user_in_other_digits_is_looked_up_as_a_username(world, user):
+    response = api_for(world.admin_a).post(
+        reverse("api:membership-list"),
+        {"team": world.team_a.pk, "user": user, "role": "viewer"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"user": [NO_SUCH_USER.format(value=user)]}
+
+
+@pytest.mark.parametrize("user", [10**30, MAX_ID + 1, BEYOND_64_BITS, 0, -3])
+def test_membership_with_a_user_id_beyond_64_bits_answers_400(world, user):
+    response = api_for(world.admin_a).post(
+        reverse("api:membership-list"),
+        {"team": world.team_a.pk, "user": user, "role": "viewer"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["user"]
+
+
+@pytest.mark.parametrize("team", [10**30, BEYOND_64_BITS, "²", 0, 1.5, True])
+def test_membership_with_a_team_that_is_no_id_answers_400(world, team):
+    response = api_for(world.admin_a).post(
+        reverse("api:membership-list"),
+        {"team": team, "user": world.outsider.pk, "role": "viewer"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"team": [ID_INVALID]}
+
+
+@pytest.mark.parametrize("account", [10**30, "²"])
+def test_customer_with_an_account_that_is_no_id_answers_400(world, account):
+    response = api_for(world.agent_a).post(
+        reverse("api:customer-list"), {"email": "x@example.test", "account": account}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"account": [ID_INVALID]}

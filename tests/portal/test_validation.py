@@ -13,10 +13,14 @@ from portal.forms import MemberRoleForm, add_service_errors
 from portal.models import Role, Segment, Tier
 from portal.validation import (
     EXACT_DIGITS,
+    ID_INVALID,
+    MAX_ID,
     NOT_A_NUMBER,
     NUMBER_HAS_COMMA,
     TOO_MANY_DIGITS,
+    is_id,
     parse_decimal,
+    parse_id,
     validation_messages,
 )
 
@@ -211,3 +215,32 @@ def test_services_name_the_field_of_a_refused_number():
     with pytest.raises(ValidationError) as raised:
         services.to_decimal("1,5", "mrr")
     assert raised.value.message_dict == {"mrr": [NUMBER_HAS_COMMA.format(value="1,5")]}
+
+
+# Ids ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "number"), [("1", 1), (" 42 ", 42), (7, 7), (str(MAX_ID), MAX_ID), (MAX_ID, MAX_ID)]
+)
+def test_ids_are_ascii_digits_up_to_64_bits(value, number):
+    assert parse_id(value) == number
+    assert is_id(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *("", "0", "-1", "1.0", "1e3", "0x10", "1" * 30, str(MAX_ID + 1), "²", "\u0661"),
+        *(0, -1, MAX_ID + 1, 1.0, True, None),
+    ],
+)
+def test_what_is_no_id_is_refused(value):
+    with pytest.raises(ValidationError) as raised:
+        parse_id(value)
+    assert raised.value.messages == [ID_INVALID]
+    assert not is_id(value)
+
+
+def test_id_message_states_the_largest_id():
+    assert str(MAX_ID) in ID_INVALID
