@@ -5,10 +5,11 @@ from typing import Any
 
 from django import forms
 from django.core import checks
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import cached_property
 
-from portal.validation import EXACT_DIGITS, parse_decimal
+from portal.validation import EXACT_DIGITS, ID_INVALID, is_id, parse_decimal, parse_id
 
 
 def normalised_key(value: str | None) -> str:
@@ -98,3 +99,34 @@ class DecimalFormField(forms.DecimalField):
         if value in self.empty_values:
             return None
         return parse_decimal(value)
+
+
+class IdFormField(forms.Field):
+    """An id in a form or a query string (``?account=12``), by ``validation.parse_id``: ASCII
+    digits from 1 to 2**63 - 1, so that a larger one is refused before SQLite meets it."""
+
+    default_error_messages = {"invalid": ID_INVALID}
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_id(value)
+        except ValidationError as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+
+class IdModelChoiceField(forms.ModelChoiceField):
+    """A select of objects whose submitted id is checked before the look-up: Django's own field
+    catches a ValueError but not the OverflowError SQLite raises for an id beyond 64 bits."""
+
+    def to_python(self, value: Any) -> models.Model | None:
+        if value in self.empty_values:
+            return None
+        if not is_id(value):
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": str(value)[:100]},
+            )
+        return super().to_python(value)

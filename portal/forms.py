@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from portal import selectors, services
 from portal.access import User
+from portal.fields import IdModelChoiceField
 from portal.imports import split_list
 from portal.models import (
     Account,
@@ -61,7 +62,7 @@ class CustomerFilterForm(forms.Form):
     tier = forms.ChoiceField(
         label="Tier", required=False, choices=[("", "Any tier"), *Tier.choices]
     )
-    account = forms.ModelChoiceField(
+    account = IdModelChoiceField(
         label="Account",
         required=False,
         queryset=Account.objects.none(),
@@ -90,7 +91,7 @@ class AccountFilterForm(forms.Form):
 class CustomerForm(forms.Form):
     email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput())
     name = forms.CharField(label="Name", max_length=200, required=False)
-    account = forms.ModelChoiceField(
+    account = IdModelChoiceField(
         label="Account", required=False, queryset=Account.objects.none(), empty_label="No account"
     )
     tier = forms.ChoiceField(label="Tier", choices=Tier.choices, initial=Tier.STANDARD)
@@ -160,7 +161,7 @@ class AccountForm(forms.Form):
     mrr = Account._meta.get_field("mrr").formfield(
         label="MRR (monthly recurring revenue)", min_value=0, initial=0
     )
-    owner = forms.ModelChoiceField(
+    owner = IdModelChoiceField(
         label="Owner", required=False, queryset=Account.objects.none(), empty_label="No owner"
     )
     external_id = forms.CharField(label="External id", max_length=100, required=False)
@@ -249,7 +250,7 @@ class TeamForm(forms.Form):
     mission = forms.CharField(
         label="Mission", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    value_stream = forms.ModelChoiceField(
+    value_stream = IdModelChoiceField(
         label="Value stream",
         required=False,
         queryset=ValueStream.objects.none(),

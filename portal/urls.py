@@ -1,8 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from portal.converters import IdConverter
 from portal.views import health
+
+# Before any app's patterns are read: every app's URLs may use <id:pk>.
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("", include("portal.web_urls")),

@@ -9,6 +9,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.filters import SearchFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -21,6 +22,7 @@ from portal.api.filters import StrictOrderingFilter
 from portal.api.import_serializers import ImportJobSerializer
 from portal.api.serializers import DetailSerializer, ImportUploadSerializer
 from portal.models import Role
+from portal.validation import is_id
 
 
 class PortalViewSet(GenericViewSet):
@@ -30,9 +32,16 @@ class PortalViewSet(GenericViewSet):
 
     permission_classes = [IsAuthenticated]
     filter_backends = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,19}"
     ordering_fields: ClassVar[Sequence[str] | Mapping[str, str]] = ()
     team_roles: ClassVar[Mapping[str, Role]] = {}
+
+    def get_object(self) -> Any:
+        # An id beyond 64 bits is no object's: 404 before SQLite fails on comparing with it.
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        if lookup in self.kwargs and not is_id(self.kwargs[lookup]):
+            raise NotFound()
+        return super().get_object()
 
 
 class ImportMixin:

@@ -6,14 +6,15 @@
 
 from collections.abc import Mapping
 
-from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
+from portal.fields import IdFormField
 from portal.models import (
     Account,
     Customer,
@@ -23,6 +24,7 @@ from portal.models import (
     Segment,
     Tier,
 )
+from portal.validation import MAX_ID
 
 UNKNOWN_ORDERING = "Cannot order by {field!r}; choose from: {choices}."
 ORDERING_FIELDS_MISSING = "{view} lists objects but declares no ordering_fields."
@@ -101,10 +103,12 @@ class StrictOrderingFilter(OrderingFilter):
         ]
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
-    """An integer id; ``1.5`` or ``abc`` answer 400 instead of matching nothing."""
+    """An id (``validation.parse_id``): ``1.5``, ``abc``, ``²`` or one beyond 64 bits answer 400
+    instead of matching nothing, or failing on SQLite, which cannot compare with such a number."""
 
-    field_class = forms.IntegerField
+    field_class = IdFormField
 
 
 class MembershipFilter(filters.FilterSet):

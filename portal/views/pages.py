@@ -1,12 +1,13 @@
 """The home page, the team switcher and the dashboards page."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal import access, selectors, services
+from portal.validation import is_id, parse_id
 from portal.views.common import safe_next
 from portal.views.north_star import north_star_summary
 
@@ -28,11 +29,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def team_switch(request: HttpRequest) -> HttpResponse:
-    try:
-        team_id = int(request.POST.get("team", ""))
-    except ValueError:
-        team_id = -1
-    team = selectors.team_get(user=request.user, pk=team_id)
+    raw = request.POST.get("team", "")
+    if not is_id(raw):
+        raise Http404("No such team.")
+    team = selectors.team_get(user=request.user, pk=parse_id(raw))
     request.session[selectors.CURRENT_TEAM_SESSION_KEY] = team.pk
     services.profile_set_last_team(actor=request.user, team=team)
     return HttpResponseRedirect(safe_next(request, reverse("portal:home")))

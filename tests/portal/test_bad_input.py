@@ -176,3 +176,78 @@ def test_customer_with_an_account_that_is_no_id_answers_400(world, account):
     )
     assert response.status_code == 400
     assert response.json() == {"account": [ID_INVALID]}
+
+
+@pytest.mark.parametrize(
+    ("list_name", "parameter"),
+    [
+        ("api:customer-list", "account"),
+        ("api:membership-list", "team"),
+        ("api:membership-list", "user"),
+    ],
+)
+@pytest.mark.parametrize("value", [BEYOND_64_BITS, JUST_BEYOND, "0", "-1", "²", "\u0661", "1.5"])
+def test_an_id_filter_refuses_what_is_no_id_with_400(world, list_name, parameter, value):
+    response = api_for(world.superuser).get(reverse(list_name), {parameter: value})
+    assert response.status_code == 400
+    assert response.json() == {parameter: [ID_INVALID]}
+
+
+def test_an_id_filter_at_the_largest_id_finds_nothing(world):
+    response = api_for(world.superuser).get(reverse("api:customer-list"), {"account": MAX_ID})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("pk", [BEYOND_64_BITS, JUST_BEYOND, "0"])
+@pytest.mark.parametrize(
+    "basename", ["customer", "account", "team", "membership", "north-star-measurement"]
+)
+def test_an_api_url_id_beyond_64_bits_answers_404(world, basename, pk):
+    client = api_for(world.superuser)
+    path = reverse(f"api:{basename}-list") + f"{pk}/"
+    assert client.get(path).status_code == 404
+    assert client.delete(path).status_code in (404, 405)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/customers/{BEYOND_64_BITS}/",
+        f"/customers/{JUST_BEYOND}/edit/",
+        f"/accounts/{JUST_BEYOND}/",
+        f"/settings/value-streams/{JUST_BEYOND}/",
+        "/customers/0/",
+    ],
+)
+def test_a_page_url_id_beyond_64_bits_answers_404(world, client, path):
+    client.force_login(world.superuser)
+    assert client.get(path).status_code == 404
+
+
+def test_a_notification_id_beyond_64_bits_answers_404(world, client):
+    client.force_login(world.viewer_a)
+    assert client.post(f"/notifications/{JUST_BEYOND}/read/").status_code == 404
+
+
+@pytest.mark.parametrize("team", [BEYOND_64_BITS, JUST_BEYOND, "²", "\u0661", ""])
+def test_the_team_switcher_answers_404_for_what_is_no_id(world, client, team):
+    client.force_login(world.viewer_a)
+    assert client.post(reverse("portal:team_switch"), {"team": team}).status_code == 404
+
+
+def test_a_page_filter_id_beyond_64_bits_is_ignored_like_any_invalid_filter(world, client):
+    client.force_login(world.viewer_a)
+    response = client.get(reverse("portal:customer_list"), {"account": BEYOND_64_BITS})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("account", [BEYOND_64_BITS, JUST_BEYOND, "²"])
+def test_a_form_select_with_an_id_beyond_64_bits_is_a_field_error(world, client, account):
+    client.force_login(world.agent_a)
+    response = client.post(
+        reverse("portal:customer_create"),
+        {"email": "x@example.test", "tier": "standard", "account": account},
+    )
+    assert response.status_code == 200
+    assert "account" in response.context["form"].errors
