@@ -86,6 +86,8 @@ _NOT_ASCII_COMPATIBLE = ("utf_7", "utf-7", "iso2022", "utf_16", "utf-16", "utf_3
 # Detection is a guess; on a few bytes it is a poor one, so short text goes straight to the
 # replacing decode instead of to a detector that would pick an exotic code page.
 MIN_DETECTION_BYTES = 16
+# One character in this many may be unreadable before the label is doubted.
+MAX_REPLACED_SHARE = 200
 
 NOTE_DECODED_AS = "{where}: labelled {declared}, read as {actual}"
 NOTE_REPLACED = "{where}: text in {declared} could not be decoded; unreadable bytes were replaced"
@@ -104,7 +106,8 @@ def resolve_charset(label: str | None) -> str | None:
         return CHARSET_ALIASES[key]
     try:
         name = codecs.lookup(key).name
-    except LookupError:
+    except (LookupError, ValueError):
+        # ValueError: a label with a NUL byte in it.
         return None
     return _CODEC_UPGRADES.get(name, name)
 
@@ -147,6 +150,11 @@ def decode_text(
         text = _strict(data, codec, final=not truncated)
         if text is not None:
             return text, None
+        # A few stray bytes in otherwise well-labelled text (a footer pasted from elsewhere)
+        # are better replaced than a detector's guess applied to the whole text.
+        replaced = data.decode(codec, errors="replace")
+        if replaced.count("\ufffd") * MAX_REPLACED_SHARE <= len(replaced) and codec != "ascii":
+            return replaced, NOTE_REPLACED.format(where=where, declared=label)
     text = _strict(data, "utf-8", final=not truncated)
     if text is not None:
         return text, NOTE_DECODED_AS.format(where=where, declared=label, actual="utf-8")

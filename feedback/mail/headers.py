@@ -17,6 +17,8 @@ from feedback.mail.charsets import decode_header_bytes, decode_text
 MAX_HEADER_COUNT = 500
 MAX_HEADER_BYTES = 16 * 1024
 MAX_HEADER_BLOCK_BYTES = 256 * 1024
+# Fields past this many are not even looked at one by one (see _Fields).
+MAX_SCANNED_FIELDS = 10 * MAX_HEADER_COUNT
 
 # Trace fields that each hop or mailbox adds (RFC 5321 Received/Return-Path, Delivered-To, the
 # receiving side's Authentication-Results / ARC / Received-SPF verdicts) and every X- field: the
@@ -42,6 +44,7 @@ NOTE_HEADERS_DROPPED = "{count} header fields over the limit ({limit}) were drop
 NOTE_HEADER_CUT = "header {name} was {size} bytes and was cut to {limit}"
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_BLANK_LINE = re.compile(rb"\n\r?\n|\r\r")
 # RFC 5322 field names are printable ASCII without the colon; obsolete syntax allows blanks
 # before the colon.
 _FIELD_START = re.compile(rb"([!-9;-~]+)[ \t]*:")
@@ -62,7 +65,29 @@ class HeaderBlock:
     body_start: int  # first byte of the body (after the blank line, when there is one)
 
 
-def scan_header_block(raw: bytes) -> HeaderBlock:
+class _Fields:
+    """The fields found so far; past ``limit`` they are kept as one nameless span, so that a
+    mail with a million header lines costs one object instead of a million."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.found: list[RawField] = []
+        self.overflow_start: int | None = None
+
+    def add(self, name: str, start: int, end: int) -> None:
+        if len(self.found) < self.limit:
+            self.found.append(RawField(name, start, end))
+        elif self.overflow_start is None:
+            self.overflow_start = start
+
+    def block(self, fields_end: int, body_start: int) -> HeaderBlock:
+        found = list(self.found)
+        if self.overflow_start is not None:
+            found.append(RawField("", self.overflow_start, fields_end))
+        return HeaderBlock(found, fields_end, body_start)
+
+
+def scan_header_block(raw: bytes, *, max_fields: int = MAX_SCANNED_FIELDS) -> HeaderBlock:
     """Find the header fields; the block ends at the first blank line or at the first line that
     is neither a field nor a continuation (the ``email`` parser's rule for a missing blank line)."""
     position = 0
@@ -75,33 +100,39 @@ def scan_header_block(raw: bytes) -> HeaderBlock:
     while position < len(raw) and raw[position : position + 1] in (b" ", b"\t", b"\r", b"\n"):
         match = _LINE_END.search(raw, position)
         position = match.end() if match else len(raw)
-    fields: list[RawField] = []
+    fields = _Fields(max_fields)
     name: str | None = None
     start = position
     while position < len(raw):
+        if fields.overflow_start is not None:
+            # Past the limit only the end of the block matters: jump to the blank line.
+            blank = _BLANK_LINE.search(raw, position)
+            if blank is None:
+                return fields.block(len(raw), len(raw))
+            return fields.block(blank.start() + 1, blank.end())
         match = _LINE_END.search(raw, position)
         line_end, next_line = (match.start(), match.end()) if match else (len(raw), len(raw))
         if line_end == position:
             # The blank line ends the block.
             if name is not None:
-                fields.append(RawField(name, start, position))
-            return HeaderBlock(fields, position, next_line)
+                fields.add(name, start, position)
+            return fields.block(position, next_line)
         first = raw[position : position + 1]
         if first in (b" ", b"\t") and name is not None:
             position = next_line
             continue
         field_match = _FIELD_START.match(raw, position, line_end)
         if name is not None:
-            fields.append(RawField(name, start, position))
+            fields.add(name, start, position)
             name = None
         if field_match is None:
-            return HeaderBlock(fields, position, position)
+            return fields.block(position, position)
         name = field_match.group(1).decode("ascii").lower()
         start = position
         position = next_line
     if name is not None:
-        fields.append(RawField(name, start, len(raw)))
-    return HeaderBlock(fields, len(raw), len(raw))
+        fields.add(name, start, len(raw))
+    return fields.block(len(raw), len(raw))
 
 
 def is_transport(name: str) -> bool:

@@ -7,6 +7,7 @@ Memory: every payload is decoded once, text is capped in bytes before it is deco
 attachment's encoded payload is released from the tree as soon as its bytes are taken, so a
 12 MB mail is not held as encoded and decoded copies of every part at once."""
 
+import binascii
 import email.utils
 import hashlib
 import io
@@ -141,8 +142,16 @@ class _Walk:
             self.note(NOTE_TOO_MANY_PARTS.format(limit=self.limits.max_parts))
             return []
         where = _where(path)
-        for defect in getattr(part, "defects", []):
-            self.note(NOTE_PARSER_DEFECT.format(where=where, description=_describe(defect)))
+        try:
+            return self.collect_part(part, path, depth, where)
+        finally:
+            # Read after the part: decoding its payload adds defects (bad base64) of its own.
+            for defect in getattr(part, "defects", []):
+                self.note(NOTE_PARSER_DEFECT.format(where=where, description=_describe(defect)))
+
+    def collect_part(
+        self, part: Message, path: tuple[int, ...], depth: int, where: str
+    ) -> list[_Segment]:
         content_type = part.get_content_type()
         if part.get_content_maintype() == "message":
             self.guarded(self.attachment, part, content_type, where)
@@ -249,6 +258,18 @@ class _Walk:
             written = buffer.getvalue()
             _, separator, rest = written.partition(b"\r\n\r\n")
             return rest if separator else written
+        payload = part.get_payload()
+        if (
+            isinstance(payload, str)
+            and payload.isascii()
+            and part_header(part, "content-transfer-encoding").lower() == "base64"
+        ):
+            # binascii reads the str as it is and skips the line breaks, where the standard
+            # library first makes three more copies (bytes, split lines, joined lines).
+            try:
+                return binascii.a2b_base64(payload)
+            except binascii.Error:
+                pass
         data = part.get_payload(decode=True)
         return data if isinstance(data, bytes) else b""
 
