@@ -18,10 +18,12 @@ from feedback.mail.headers import (
     MAX_HEADER_BLOCK_BYTES,
     MAX_HEADER_BYTES,
     MAX_HEADER_COUNT,
+    HeaderBlock,
     HeaderMap,
     addresses,
     cap_headers,
     decode_words,
+    field_value,
     header_map,
     identity_hash,
     message_ids,
@@ -172,8 +174,8 @@ def _references(headers: HeaderMap, in_reply_to_ids: list[str]) -> list[str]:
     return unique
 
 
-def _charset_hint(headers: HeaderMap) -> str | None:
-    match = _CHARSET_PARAMETER.search(headers.first("content-type"))
+def _charset_hint(content_type: str) -> str | None:
+    match = _CHARSET_PARAMETER.search(content_type)
     return match.group(1) if match else None
 
 
@@ -214,8 +216,14 @@ def parse_message(
             max_block_bytes=max_header_block_bytes,
         )
         defects = list(capped.defects)
-        top = header_map(raw, capped.fields)
-        headers = header_map(raw, capped.fields, hint=_charset_hint(top))
+        # The charset the mail declares for its text is the best guess for raw 8-bit headers.
+        content_type = next((f for f in capped.fields if f.name == "content-type"), None)
+        hint = (
+            _charset_hint(field_value(raw, content_type).decode("latin-1"))
+            if content_type
+            else None
+        )
+        headers = header_map(raw, capped.fields, hint=hint)
         message = _mime_tree(capped.data, raw, block.fields_end, defects)
         return _build(
             raw,
@@ -240,7 +248,16 @@ def parse_message(
         raise UnparseableMessage(REASON_INTERNAL.format(error=detail)) from error
 
 
-def _build(raw, block, headers, message, received_at, clock_skew, defects, limits) -> ParsedMessage:
+def _build(
+    raw: bytes,
+    block: HeaderBlock,
+    headers: HeaderMap,
+    message: Message,
+    received_at: datetime,
+    clock_skew: timedelta,
+    defects: list[str],
+    limits: BodyLimits,
+) -> ParsedMessage:
     senders = addresses(headers.all("from")) or addresses(headers.all("sender"))
     from_name, from_address = senders[0] if senders else ("", "")
     if not senders:
@@ -256,7 +273,7 @@ def _build(raw, block, headers, message, received_at, clock_skew, defects, limit
     in_reply_to_ids = message_ids(headers.first("in-reply-to"))
     sent_at = _sent_at(headers.first("date"), received_at, clock_skew, defects)
     lane = classify(message, headers, from_address=from_address.lower(), subject=subject)
-    body = extract_body(message, limits=limits, hint=_charset_hint(headers))
+    body = extract_body(message, limits=limits, hint=_charset_hint(headers.first("content-type")))
     defects.extend(note for note in body.defects if note not in defects)
     original = lane.original_message_id
     if not original and lane.lane == LANE_BOUNCE:
