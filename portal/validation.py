@@ -124,3 +124,25 @@ def is_id(value: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+# Text --------------------------------------------------------------------------------------
+
+NUL_CHARACTER = "Remove the NUL character (\\u0000): text cannot contain it."
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether text, or any key or value of a JSON structure, holds a NUL character, which
+    PostgreSQL refuses to store in text and in ``jsonb`` alike."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def reject_nul(value: Any) -> None:
+    if contains_nul(value):
+        raise ValidationError(NUL_CHARACTER)

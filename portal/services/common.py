@@ -1,13 +1,20 @@
 """Normalisation and validation shared by the services."""
 
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db import models
 
-from portal.validation import parse_decimal
+from portal.validation import (
+    NUL_CHARACTER,
+    contains_nul,
+    parse_decimal,
+    reject_nul,
+)
 
 EMAIL_INVALID = "{email!r} is not a valid e-mail address."
 DOMAIN_INVALID = "{domain!r} is not a valid domain name."
@@ -47,12 +54,16 @@ def validate_attributes(attributes: Any) -> dict[str, Any]:
         return {}
     if not isinstance(attributes, dict) or len(attributes) > MAX_ATTRIBUTES:
         raise ValidationError(ATTRIBUTES_INVALID)
+    reject_nul(attributes)
     for key, value in attributes.items():
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_ATTRIBUTE_KEY_LENGTH:
             raise ValidationError(ATTRIBUTES_INVALID)
         if isinstance(value, str):
             if len(value) > MAX_ATTRIBUTE_TEXT_LENGTH:
                 raise ValidationError(ATTRIBUTES_INVALID)
+        elif isinstance(value, float) and not math.isfinite(value):
+            # Python's json reads NaN and Infinity; JSON, and so PostgreSQL's jsonb, has neither.
+            raise ValidationError(ATTRIBUTES_INVALID)
         elif value is not None and not isinstance(value, bool | int | float):
             raise ValidationError(ATTRIBUTES_INVALID)
     # Round-trip through JSON so that what is stored is exactly what will be read back.
@@ -68,5 +79,28 @@ def to_decimal(value: Any, field: str) -> Decimal:
         raise ValidationError({field: error.messages}) from error
 
 
-def full_clean(instance, exclude: list[str] | None = None) -> None:
+_TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
+
+
+def reject_nul_fields(instance: models.Model, exclude: list[str] | None = None) -> None:
+    """Refuse a NUL character in any text or JSON field, naming the field: PostgreSQL cannot
+    store one, nor even compare with one (a look-up by name fails), and SQLite would store what
+    PostgreSQL cannot hold. A service that looks rows up by a field before ``full_clean`` calls
+    this first."""
+    skipped = set(exclude or ())
+    errors = {
+        field.name: [NUL_CHARACTER]
+        for field in instance._meta.concrete_fields
+        if isinstance(field, _TEXT_FIELDS)
+        and field.name not in skipped
+        and contains_nul(getattr(instance, field.attname))
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def full_clean(instance: models.Model, exclude: list[str] | None = None) -> None:
+    """The model's own validation, and no NUL character (:func:`reject_nul_fields`). Every
+    service saves through here, so forms, the API and imports refuse the same input alike."""
+    reject_nul_fields(instance, exclude)
     instance.full_clean(exclude=exclude, validate_constraints=False)

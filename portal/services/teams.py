@@ -10,7 +10,7 @@ from portal import access, events
 from portal.fields import normalised_key
 from portal.models import Membership, Role, Team, ValueStream
 from portal.services.audit import audit, changes_between, snapshot
-from portal.services.common import full_clean
+from portal.services.common import full_clean, reject_nul_fields
 
 TEAM_NAME_TAKEN = "A team called {name!r} already exists."
 TEAM_SLUG_TAKEN = "The short name {slug!r} is already used by another team."
@@ -31,6 +31,7 @@ def value_stream_create(
     stream = ValueStream(
         name=name.strip(), slug=slug or slugify(name)[:60], description=description
     )
+    reject_nul_fields(stream)
     if ValueStream.objects.filter(name_key=normalised_key(stream.name)).exists():
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=stream.name)})
     full_clean(stream)
@@ -52,6 +53,7 @@ def value_stream_update(
     before = snapshot(value_stream, _VALUE_STREAM_AUDITED)
     value_stream.name = name.strip()
     value_stream.description = description
+    reject_nul_fields(value_stream)
     others = ValueStream.objects.exclude(pk=value_stream.pk)
     if others.filter(name_key=normalised_key(value_stream.name)).exists():
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=value_stream.name)})
@@ -79,6 +81,7 @@ def team_create(
         mission=mission,
         value_stream=value_stream,
     )
+    reject_nul_fields(team)
     # The uniqueness checks come before full_clean, whose slug check would otherwise answer
     # with Django's generic message.
     if Team.objects.filter(name_key=normalised_key(team.name)).exists():
@@ -112,6 +115,7 @@ def team_update(
     team.name = name.strip()
     team.mission = mission
     team.value_stream = value_stream
+    reject_nul_fields(team)
     if Team.objects.filter(name_key=normalised_key(team.name)).exclude(pk=team.pk).exists():
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
     full_clean(team)

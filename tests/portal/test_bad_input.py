@@ -11,11 +11,12 @@ from rest_framework.test import APIClient
 
 from portal import services
 from portal.api.serializers import NO_SUCH_USER
-from portal.models import Account, NorthStarMeasurement, NorthStarMetric
+from portal.models import Account, Customer, NorthStarMeasurement, NorthStarMetric
 from portal.validation import (
     ID_INVALID,
     MAX_ID,
     NOT_A_NUMBER,
+    NUL_CHARACTER,
     NUMBER_HAS_COMMA,
     TOO_MANY_DIGITS,
 )
@@ -251,3 +252,109 @@ def test_a_form_select_with_an_id_beyond_64_bits_is_a_field_error(world, client,
     )
     assert response.status_code == 200
     assert "account" in response.context["form"].errors
+
+
+# NUL characters: PostgreSQL stores none, so none is accepted anywhere ---------------------
+
+NUL_TEXT = "x\x00y"
+
+
+@pytest.mark.parametrize("attributes", [{"a": NUL_TEXT}, {NUL_TEXT: 1}])
+def test_api_refuses_a_customer_attribute_with_a_nul_character(world, attributes):
+    response = api_for(world.agent_a).post(
+        reverse("api:customer-list"),
+        {"email": "x@example.test", "attributes": attributes},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"attributes": [NUL_CHARACTER]}
+    assert not Customer.objects.exists()
+
+
+def test_customer_form_refuses_an_attribute_with_a_nul_character(world, client):
+    client.force_login(world.agent_a)
+    response = client.post(
+        reverse("portal:customer_create"),
+        {"email": "x@example.test", "tier": "standard", "attributes": '{"a": "x\\u0000y"}'},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["attributes"] == [NUL_CHARACTER]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ['{"a": NaN}', '{"a": Infinity}'])
+def test_customer_form_refuses_attributes_that_json_cannot_hold(world, client, raw):
+    client.force_login(world.agent_a)
+    response = client.post(
+        reverse("portal:customer_create"),
+        {"email": "x@example.test", "tier": "standard", "attributes": raw},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["attributes"] == [services.ATTRIBUTES_INVALID]
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "payload", "field"),
+    [
+        ("post", "api:team-list", {"name": NUL_TEXT}, "name"),
+        ("post", "api:value-stream-list", {"name": "Grow", "description": NUL_TEXT}, "description"),
+        ("post", "api:customer-list", {"email": "x@example.test", "name": NUL_TEXT}, "name"),
+        ("post", "api:customer-list", {"email": "x@example.test", "external_id": NUL_TEXT}, None),
+        ("post", "api:account-list", {"name": "Acme", "plan": NUL_TEXT}, "plan"),
+        ("post", "api:account-list", {"name": "Acme", "domains": [NUL_TEXT]}, "domains"),
+        ("put", "api:north-star", {"name": "Users", "definition": NUL_TEXT}, "definition"),
+        (
+            "post",
+            "api:north-star-measurement-list",
+            {"measured_on": "2024-01-08", "value": "1", "note": NUL_TEXT},
+            "note",
+        ),
+    ],
+)
+def test_api_refuses_text_with_a_nul_character_with_a_field_error(
+    world, metric, method, name, payload, field
+):
+    response = getattr(api_for(world.superuser), method)(reverse(name), payload, format="json")
+    assert response.status_code == 400
+    if field is not None:
+        assert field in response.json()
+
+
+def test_token_request_with_a_nul_character_answers_400(world):
+    response = APIClient().post(
+        reverse("api:api-token"), {"username": NUL_TEXT, "password": "x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "username" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("name", "parameter"),
+    [("api:customer-list", "email"), ("api:account-list", "plan"), ("api:team-list", "search")],
+)
+def test_api_filters_with_a_nul_character_answer_400(world, name, parameter):
+    response = api_for(world.superuser).get(reverse(name), {parameter: NUL_TEXT})
+    assert response.status_code == 400
+
+
+def test_a_page_search_with_a_nul_character_is_refused_not_run(world, client):
+    client.force_login(world.viewer_a)
+    assert client.get(reverse("portal:customer_list"), {"q": NUL_TEXT}).status_code == 200
+    assert client.get(reverse("portal:account_list"), {"q": NUL_TEXT}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda w: services.customer_create(actor=w.agent_a, email="x@example.test", name=NUL_TEXT),
+        lambda w: services.account_create(actor=w.agent_a, name="Acme", plan=NUL_TEXT),
+        lambda w: services.team_create(actor=w.superuser, name="Ops", mission=NUL_TEXT),
+        lambda w: services.value_stream_create(actor=w.superuser, name=NUL_TEXT),
+        lambda w: services.north_star_set(actor=w.superuser, name="Users", definition=NUL_TEXT),
+    ],
+    ids=["customer", "account", "team", "value-stream", "north-star"],
+)
+def test_services_refuse_text_with_a_nul_character_naming_the_field(world, write):
+    with pytest.raises(ValidationError) as refused:
+        write(world)
+    assert list(refused.value.message_dict.values()) == [[NUL_CHARACTER]]

@@ -16,11 +16,14 @@ from portal.validation import (
     ID_INVALID,
     MAX_ID,
     NOT_A_NUMBER,
+    NUL_CHARACTER,
     NUMBER_HAS_COMMA,
     TOO_MANY_DIGITS,
+    contains_nul,
     is_id,
     parse_decimal,
     parse_id,
+    reject_nul,
     validation_messages,
 )
 
@@ -244,3 +247,22 @@ def test_what_is_no_id_is_refused(value):
 
 def test_id_message_states_the_largest_id():
     assert str(MAX_ID) in ID_INVALID
+
+
+# Text --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["a\x00", {"a": "\x00"}, {"\x00": 1}, ["ok", "\x00"], {"a": {"b": ["\x00"]}}]
+)
+def test_a_nul_character_is_found_in_text_and_anywhere_in_json(value):
+    assert contains_nul(value)
+    with pytest.raises(ValidationError) as raised:
+        reject_nul(value)
+    assert raised.value.messages == [NUL_CHARACTER]
+
+
+@pytest.mark.parametrize("value", ["plain", {"a": "b", "n": 1}, ["x"], 0, None, "\\u0000"])
+def test_text_without_a_nul_character_passes(value):
+    assert not contains_nul(value)
+    reject_nul(value)
