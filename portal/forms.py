@@ -22,7 +22,7 @@ from portal.models import (
     UserProfile,
     ValueStream,
 )
-from portal.validation import validation_messages
+from portal.validation import MAX_SEARCH_LENGTH, validate_search, validation_messages
 
 ATTRIBUTES_NOT_JSON = 'Attributes must be valid JSON, for example {"plan_seats": 12}.'
 UNKNOWN_USER = "No active user has the username or e-mail {value!r}."
@@ -54,7 +54,8 @@ class CustomerFilterForm(forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
-        max_length=200,
+        max_length=MAX_SEARCH_LENGTH,
+        validators=[validate_search],
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Name, e-mail, account or external id"}
         ),
@@ -78,7 +79,8 @@ class AccountFilterForm(forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
-        max_length=200,
+        max_length=MAX_SEARCH_LENGTH,
+        validators=[validate_search],
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Name, domain or external id"}
         ),

@@ -219,7 +219,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": PORTAL_PAGE_SIZE,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "portal.api.filters.CappedSearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -146,3 +146,30 @@ def contains_nul(value: Any) -> bool:
 def reject_nul(value: Any) -> None:
     if contains_nul(value):
         raise ValidationError(NUL_CHARACTER)
+
+
+# Searches ----------------------------------------------------------------------------------
+
+# Every word of a search adds a condition per searched field; SQLite refuses a statement of
+# more than 1,000 of them ("Expression tree is too large"). Ten words are plenty for a person
+# and keep the query small on PostgreSQL too. A longer search is refused with this message
+# rather than cut, so that nobody reads results for a search they did not make.
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_WORDS = 10
+SEARCH_TOO_LONG = f"Search for at most {MAX_SEARCH_WORDS} words and {MAX_SEARCH_LENGTH} characters."
+
+# The separators of DRF's SearchFilter: whitespace and commas.
+_SEARCH_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def search_words(text: str) -> list[str]:
+    return [word for word in _SEARCH_SEPARATORS.split(text) if word]
+
+
+def validate_search(text: str) -> str:
+    """A search as typed, trimmed, or a ``ValidationError`` when it is too long or holds NUL."""
+    text = (text or "").strip()
+    reject_nul(text)
+    if len(text) > MAX_SEARCH_LENGTH or len(search_words(text)) > MAX_SEARCH_WORDS:
+        raise ValidationError(SEARCH_TOO_LONG)
+    return text

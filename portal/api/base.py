@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.filters import SearchFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from portal import imports
-from portal.api.filters import StrictOrderingFilter
+from portal.api.filters import CappedSearchFilter, StrictOrderingFilter
 from portal.api.import_serializers import ImportJobSerializer
 from portal.api.serializers import DetailSerializer, ImportUploadSerializer
 from portal.models import Role
@@ -31,7 +30,7 @@ class PortalViewSet(GenericViewSet):
     and, where its objects belong to a team, ``team_roles`` for ``TeamRoleChanges``."""
 
     permission_classes = [IsAuthenticated]
-    filter_backends = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
+    filter_backends = [DjangoFilterBackend, CappedSearchFilter, StrictOrderingFilter]
     lookup_value_regex = "[0-9]{1,19}"
     ordering_fields: ClassVar[Sequence[str] | Mapping[str, str]] = ()
     team_roles: ClassVar[Mapping[str, Role]] = {}

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
 from portal.fields import IdFormField
@@ -24,13 +24,17 @@ from portal.models import (
     Segment,
     Tier,
 )
-from portal.validation import MAX_ID
+from portal.validation import MAX_ID, MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, SEARCH_TOO_LONG
 
 UNKNOWN_ORDERING = "Cannot order by {field!r}; choose from: {choices}."
 ORDERING_FIELDS_MISSING = "{view} lists objects but declares no ordering_fields."
 ORDERING_DESCRIPTION = (
     "Order by these fields, comma-separated; a leading `-` orders descending. "
     "Choose from: {choices}."
+)
+SEARCH_DESCRIPTION = (
+    f"Words to find, separated by spaces or commas (a quoted phrase is one word); each must "
+    f"match. At most {MAX_SEARCH_WORDS} words and {MAX_SEARCH_LENGTH} characters."
 )
 # An unknown field is echoed back in the message; a long one is cut so the answer stays small.
 ECHOED_FIELD_LENGTH = 60
@@ -101,6 +105,34 @@ class StrictOrderingFilter(OrderingFilter):
                 "explode": False,
             }
         ]
+
+
+class CappedSearchFilter(SearchFilter):
+    """``?search=`` on every list, whose words each must match one of the view's
+    ``search_fields``. At most ``MAX_SEARCH_WORDS`` words and ``MAX_SEARCH_LENGTH`` characters:
+    a longer search answers 400 ``{"search": [...]}`` rather than being cut, so that nobody reads
+    results for a search they did not make. Every word adds a condition per field, and SQLite
+    refuses a statement past 1,000 of them ("Expression tree is too large")."""
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        raw = request.query_params.get(self.search_param, "")
+        if len(raw) > MAX_SEARCH_LENGTH:
+            raise ValidationError({self.search_param: [SEARCH_TOO_LONG]})
+        try:
+            terms = super().get_search_terms(request)
+        except ValidationError as error:
+            # DRF's own check (a NUL character) answers a bare list; name the parameter.
+            raise ValidationError({self.search_param: error.detail}) from error
+        if len(terms) > MAX_SEARCH_WORDS:
+            raise ValidationError({self.search_param: [SEARCH_TOO_LONG]})
+        return terms
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["description"] = SEARCH_DESCRIPTION
+            parameter["schema"] = {**parameter.get("schema", {}), "maxLength": MAX_SEARCH_LENGTH}
+        return parameters
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})

@@ -11,15 +11,20 @@ from rest_framework.test import APIClient
 
 from portal import services
 from portal.api.serializers import NO_SUCH_USER
+from portal.forms import CustomerFilterForm
 from portal.models import Account, Customer, NorthStarMeasurement, NorthStarMetric
 from portal.validation import (
     ID_INVALID,
     MAX_ID,
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_WORDS,
     NOT_A_NUMBER,
     NUL_CHARACTER,
     NUMBER_HAS_COMMA,
+    SEARCH_TOO_LONG,
     TOO_MANY_DIGITS,
 )
+from tests.factories import CustomerFactory
 
 
 def api_for(user) -> APIClient:
@@ -358,3 +363,72 @@ def test_services_refuse_text_with_a_nul_character_naming_the_field(world, write
     with pytest.raises(ValidationError) as refused:
         write(world)
     assert list(refused.value.message_dict.values()) == [[NUL_CHARACTER]]
+
+
+# Searches: at most 10 words and 200 characters ---------------------------------------------
+
+SEARCHED_LISTS = [
+    "api:customer-list",
+    "api:account-list",
+    "api:team-list",
+    "api:value-stream-list",
+    "api:membership-list",
+]
+
+
+@pytest.mark.parametrize("name", SEARCHED_LISTS)
+def test_api_search_of_600_words_answers_400_with_the_limits(world, name):
+    words = " ".join(f"w{n}" for n in range(600))
+    response = api_for(world.superuser).get(reverse(name), {"search": words})
+    assert response.status_code == 400
+    assert response.json() == {"search": [SEARCH_TOO_LONG]}
+
+
+@pytest.mark.parametrize("name", SEARCHED_LISTS)
+def test_api_search_of_the_most_words_allowed_runs(world, name):
+    words = ",".join(f"w{n}" for n in range(MAX_SEARCH_WORDS))
+    response = api_for(world.superuser).get(reverse(name), {"search": words})
+    assert response.status_code == 200
+
+
+def test_api_search_longer_than_the_limit_answers_400(world):
+    response = api_for(world.superuser).get(
+        reverse("api:customer-list"), {"search": "x" * (MAX_SEARCH_LENGTH + 1)}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"search": [SEARCH_TOO_LONG]}
+
+
+def test_api_search_counts_a_quoted_phrase_as_one_word(world):
+    CustomerFactory(name="Ada Lovelace")
+    search = " ".join(['"Ada Lovelace"', *["Ada"] * (MAX_SEARCH_WORDS - 1)])
+    response = api_for(world.superuser).get(reverse("api:customer-list"), {"search": search})
+    assert response.status_code == 200
+    assert [row["name"] for row in response.json()["results"]] == ["Ada Lovelace"]
+
+
+def test_api_search_with_a_nul_character_names_the_parameter(world):
+    response = api_for(world.superuser).get(reverse("api:customer-list"), {"search": NUL_TEXT})
+    assert response.status_code == 400
+    assert list(response.json()) == ["search"]
+
+
+def test_the_schema_documents_the_search_limits(world):
+    schema = api_for(world.superuser).get("/api/schema/", {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/customers/"]["get"]["parameters"]
+    search = next(p for p in parameters if p["name"] == "search")
+    assert search["schema"]["maxLength"] == MAX_SEARCH_LENGTH
+    assert f"{MAX_SEARCH_WORDS} words" in search["description"]
+
+
+@pytest.mark.parametrize("name", ["portal:customer_list", "portal:account_list"])
+def test_a_page_search_of_600_words_answers_200(world, client, name):
+    client.force_login(world.viewer_a)
+    words = " ".join(f"w{n}" for n in range(600))
+    assert client.get(reverse(name), {"q": words}).status_code == 200
+
+
+def test_the_page_search_form_refuses_more_words_than_the_api(world):
+    form = CustomerFilterForm({"q": " ".join(["w"] * (MAX_SEARCH_WORDS + 1))}, user=world.viewer_a)
+    assert not form.is_valid()
+    assert form.errors["q"] == [SEARCH_TOO_LONG]

@@ -15,15 +15,19 @@ from portal.validation import (
     EXACT_DIGITS,
     ID_INVALID,
     MAX_ID,
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_WORDS,
     NOT_A_NUMBER,
     NUL_CHARACTER,
     NUMBER_HAS_COMMA,
+    SEARCH_TOO_LONG,
     TOO_MANY_DIGITS,
     contains_nul,
     is_id,
     parse_decimal,
     parse_id,
     reject_nul,
+    validate_search,
     validation_messages,
 )
 
@@ -266,3 +270,32 @@ def test_a_nul_character_is_found_in_text_and_anywhere_in_json(value):
 def test_text_without_a_nul_character_passes(value):
     assert not contains_nul(value)
     reject_nul(value)
+
+
+# Searches ----------------------------------------------------------------------------------
+
+
+def test_a_search_within_the_limits_is_kept_trimmed():
+    words = " ".join(["w"] * MAX_SEARCH_WORDS)
+    assert validate_search(f"  {words} ") == words
+    assert validate_search("x" * MAX_SEARCH_LENGTH) == "x" * MAX_SEARCH_LENGTH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(["w"] * (MAX_SEARCH_WORDS + 1)),
+        ",".join(["w"] * (MAX_SEARCH_WORDS + 1)),
+        "x" * (MAX_SEARCH_LENGTH + 1),
+    ],
+    ids=["words", "comma-separated-words", "characters"],
+)
+def test_a_search_past_a_limit_is_refused_with_the_limits(text):
+    with pytest.raises(ValidationError) as raised:
+        validate_search(text)
+    assert raised.value.messages == [SEARCH_TOO_LONG]
+
+
+def test_search_message_states_both_limits():
+    assert f"{MAX_SEARCH_WORDS} words" in SEARCH_TOO_LONG
+    assert f"{MAX_SEARCH_LENGTH} characters" in SEARCH_TOO_LONG
