@@ -11,7 +11,15 @@ from django.test import Client
 from django.urls import reverse
 
 from portal import events
-from portal.models import Account, Customer, Membership, NorthStarMetric, Role, Team
+from portal.models import (
+    Account,
+    AuditEntry,
+    Customer,
+    Membership,
+    NorthStarMetric,
+    Role,
+    Team,
+)
 from portal.services import EMAIL_TAKEN, LAST_ADMIN, TEAM_NAME_TAKEN
 from tests.factories import (
     AccountFactory,
@@ -270,6 +278,21 @@ def test_a_customer_changed_in_the_admin_to_a_taken_address_is_refused(root, wor
     assert shown_messages(response) == [f"email: {EMAIL_TAKEN.format(email='taken@example.test')}"]
     customer.refresh_from_db()
     assert customer.email == "mine@example.test"
+
+
+def test_a_customer_changed_in_the_admin_is_audited_with_what_changed(root, world):
+    customer = CustomerFactory(email="ada@example.test", name="Ada")
+
+    response = root.post(
+        change_url(customer),
+        {"email": "ada@example.test", "name": "Ada Lovelace", "tier": "vip", "attributes": "{}"},
+    )
+
+    assert response.status_code == 302, shown_messages(response)
+    entry = AuditEntry.objects.get(action="customer.updated")
+    assert entry.actor == world.superuser
+    assert entry.changes["name"] == {"before": "Ada", "after": "Ada Lovelace"}
+    assert entry.changes["tier"] == {"before": "standard", "after": "vip"}
 
 
 def test_an_account_saved_in_the_admin_stores_its_domains_through_the_service(root, world):
