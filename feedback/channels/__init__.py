@@ -1,0 +1,43 @@
+"""Channel connectors and their explicit registry.
+
+Adding a channel is one module under ``feedback/channels/``, one line in ``CONNECTORS``,
+recorded fixtures and tests. Nothing registers itself on import.
+"""
+
+from feedback.channels.base import (
+    CheckResult,
+    ConfigError,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    FetchResult,
+)
+from feedback.channels.imap import ImapConnector
+
+UNKNOWN_KIND = "unknown channel kind {kind!r}; known kinds: {known}"
+
+CONNECTORS: dict[str, Connector] = {
+    ImapConnector.kind: ImapConnector(),
+}
+
+
+def get_connector(kind: str) -> Connector:
+    """The connector for ``kind``; ConfigError (never retryable) for a kind nobody knows."""
+    try:
+        return CONNECTORS[kind]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(CONNECTORS))
+        raise ConfigError(UNKNOWN_KIND.format(kind=kind, known=known), field="kind") from None
+
+
+__all__ = [
+    "CONNECTORS",
+    "UNKNOWN_KIND",
+    "CheckResult",
+    "ConfigError",
+    "Connector",
+    "ConnectorError",
+    "FetchResult",
+    "FetchedItem",
+    "get_connector",
+]

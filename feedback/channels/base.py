@@ -1,0 +1,95 @@
+"""The one interface every channel connector implements.
+
+A connector fetches and parses; it never persists. The ingestion service stores the items
+of a ``FetchResult`` together with its ``cursor`` in one transaction, so the cursor moves
+only when the items are durably stored, and calls ``after_store`` once they are. Connectors
+import no Django models, no Celery, and read no settings at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class FetchedItem:
+    """One payload exactly as the remote delivered it."""
+
+    # Stable id within the channel, e.g. "<uidvalidity>:<uid>" for IMAP.
+    source_id: str
+    # The payload exactly as fetched, never decoded: parsing runs later from these bytes.
+    raw: bytes
+    # The arrival time the remote reports (IMAP INTERNALDATE), aware and in UTC.
+    received_at: datetime | None
+    # Small JSON-able extras (folder, flags, size).
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    items: list[FetchedItem]
+    # JSON-able cursor AFTER these items; store it with them in the same transaction.
+    cursor: dict[str, Any]
+    # True when the remote has more after this batch: fetch again with ``cursor``.
+    more: bool
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    # Words a person can act on ("authentication failed", ...).
+    message: str
+
+
+class ConnectorError(Exception):
+    """A failure a person can act on; ``retryable`` says whether backoff + retry may help."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class ConfigError(ConnectorError):
+    """A configuration that can never work; ``field`` names the offending config key."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, retryable=False)
+        self.field = field
+
+
+class Connector(Protocol):
+    kind: str
+    # Config keys that are write-only secrets: never returned, shown or logged.
+    secret_fields: frozenset[str]
+
+    def validate_config(
+        self, config: dict[str, Any], *, allow_plaintext: bool = False
+    ) -> dict[str, Any]:
+        """Return the cleaned config (defaults filled in) or raise ConfigError naming the
+        field."""
+        ...
+
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        """Try the connection and say in words a person can act on what failed."""
+        ...
+
+    def fetch(
+        self,
+        config: dict[str, Any],
+        cursor: dict[str, Any] | None,
+        *,
+        limit: int = 100,
+        max_bytes: int = 20 * 1024 * 1024,
+    ) -> FetchResult:
+        """Return at most ``limit`` items after ``cursor`` (``None``: from the start), their
+        payloads together under ``max_bytes`` unless a single item alone is larger.
+        Raises ConnectorError; a failed fetch returns nothing, never part of a batch."""
+        ...
+
+    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
+        """Follow-up once ``items`` are durably stored (IMAP: move them to ``move_to``).
+        Connectors without one keep this default, which does nothing."""
+        return None

@@ -1,0 +1,303 @@
+"""The IMAP connector: one folder of a mailbox, read after a cursor, never deleted from.
+
+Reads with ``UID FETCH BODY.PEEK[]`` (which never sets ``\\Seen``) in batches bounded by count
+and bytes. The only write is ``after_store`` moving stored mail to ``move_to``. The network
+call sits in ``open_session`` (connect, secure, log in); what the server answers is turned
+into items and decisions by the pure functions in ``protocol``.
+
+Plaintext (``security = none``) is a policy decision taken when a config is saved:
+``validate_config(config, allow_plaintext=...)`` refuses it for hosts other than loopback.
+``check``, ``fetch`` and ``after_store`` take a config that passed that gate and only parse it.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+import ssl
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
+from typing import Any
+
+from imapclient import DELETED, IMAPClient
+from imapclient.exceptions import LoginError
+
+from feedback.channels.base import (
+    CheckResult,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    FetchResult,
+)
+from feedback.channels.imap.config import ImapSettings, parse_config
+from feedback.channels.imap.protocol import (
+    cursor_last_uid,
+    items_from_fetch,
+    make_cursor,
+    plan_batch,
+    uids_after,
+    uids_to_move,
+)
+
+# Connection and server errors, in words a person can act on.
+AUTHENTICATION_FAILED = "authentication failed"
+LOGIN_DISABLED = "the server refuses to log in without encryption; use tls or starttls"
+SERVER_UNAVAILABLE = "the server is temporarily unavailable ({reason})"
+FOLDER_MISSING = "folder {folder} does not exist"
+CONNECT_FAILED = "could not connect to {host}:{port} ({reason})"
+TIMED_OUT = "timed out after {timeout:g} s"
+CERTIFICATE_UNTRUSTED = "the server's certificate is not trusted ({reason})"
+STARTTLS_MISSING = "the server does not offer STARTTLS"
+TLS_FAILED = "TLS with {host}:{port} failed ({reason})"
+CONNECTION_LOST = "the connection to {host}:{port} was lost ({reason})"
+SERVER_REJECTED = "the server answered with an error ({reason})"
+UIDVALIDITY_MISSING = "the server reported no UIDVALIDITY for folder {folder}"
+CHECK_OK = "connected to {host}:{port}; folder {folder} holds {count} messages"
+
+FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE", "FLAGS"]
+
+
+def ssl_context(settings: ImapSettings) -> ssl.SSLContext:
+    """Verification on by default; a private CA is trusted from its PEM text, never a file."""
+    if not settings.verify_certificate:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if settings.ca_certificate:
+        return ssl.create_default_context(cadata=settings.ca_certificate)
+    return ssl.create_default_context()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "host not found"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text) or type(exc).__name__
+
+
+def _login_error(exc: LoginError, settings: ImapSettings) -> ConnectorError:
+    # imapclient turns every failure during LOGIN into LoginError, a dropped connection too.
+    if isinstance(exc.__context__, imaplib.IMAP4.abort):
+        reason = _reason(exc.__context__)
+        return ConnectorError(
+            CONNECTION_LOST.format(host=settings.host, port=settings.port, reason=reason)
+        )
+    if "[UNAVAILABLE]" in str(exc):
+        return ConnectorError(SERVER_UNAVAILABLE.format(reason=_reason(exc)))
+    return ConnectorError(AUTHENTICATION_FAILED, retryable=False)
+
+
+def open_session(settings: ImapSettings) -> IMAPClient:
+    """The one network call: connect, secure the connection, log in."""
+    use_tls = settings.security == "tls"
+    context = ssl_context(settings) if settings.security != "none" else None
+    try:
+        client = IMAPClient(
+            settings.host,
+            port=settings.port,
+            ssl=use_tls,
+            ssl_context=context,
+            timeout=settings.timeout,
+        )
+    except (ssl.SSLError, TimeoutError, imaplib.IMAP4.error):
+        raise
+    except OSError as exc:
+        raise ConnectorError(
+            CONNECT_FAILED.format(host=settings.host, port=settings.port, reason=_reason(exc))
+        ) from exc
+    try:
+        # Aware datetimes from INTERNALDATE instead of naive local times.
+        client.normalise_times = False
+        if settings.security == "starttls":
+            if not client.has_capability("STARTTLS"):
+                raise ConnectorError(STARTTLS_MISSING, retryable=False)
+            client.starttls(context)
+        elif settings.security == "none" and client.has_capability("LOGINDISABLED"):
+            raise ConnectorError(LOGIN_DISABLED, retryable=False)
+        try:
+            client.login(settings.username, settings.password)
+        except LoginError as exc:
+            raise _login_error(exc, settings) from exc
+    except BaseException:
+        _close(client, logout=False)
+        raise
+    return client
+
+
+def _close(client: IMAPClient, *, logout: bool) -> None:
+    # After a failure only the socket is closed: a LOGOUT to a stalled server would wait for
+    # another full timeout, and one to a dropped connection cannot arrive.
+    with suppress(imaplib.IMAP4.error, OSError):
+        if logout:
+            client.logout()
+        else:
+            client.shutdown()
+
+
+@contextmanager
+def _session(settings: ImapSettings) -> Iterator[IMAPClient]:
+    client = open_session(settings)
+    try:
+        yield client
+    except BaseException:
+        _close(client, logout=False)
+        raise
+    _close(client, logout=True)
+
+
+@contextmanager
+def _translated(settings: ImapSettings) -> Iterator[None]:
+    """Turn library and socket exceptions into ConnectorError with an actionable message."""
+    where = {"host": settings.host, "port": settings.port}
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except ssl.SSLCertVerificationError as exc:
+        reason = exc.verify_message or _reason(exc)
+        raise ConnectorError(CERTIFICATE_UNTRUSTED.format(reason=reason), retryable=False) from exc
+    except ssl.SSLError as exc:
+        raise ConnectorError(TLS_FAILED.format(reason=exc.reason or _reason(exc), **where)) from exc
+    except TimeoutError as exc:
+        raise ConnectorError(TIMED_OUT.format(timeout=settings.timeout)) from exc
+    except imaplib.IMAP4.abort as exc:
+        raise ConnectorError(CONNECTION_LOST.format(reason=_reason(exc), **where)) from exc
+    except imaplib.IMAP4.error as exc:
+        raise ConnectorError(SERVER_REJECTED.format(reason=_reason(exc))) from exc
+    except OSError as exc:
+        raise ConnectorError(CONNECTION_LOST.format(reason=_reason(exc), **where)) from exc
+
+
+def _select(client: IMAPClient, folder: str, *, readonly: bool) -> dict[bytes, Any]:
+    try:
+        return client.select_folder(folder, readonly=readonly)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        if not client.folder_exists(folder):
+            raise ConnectorError(FOLDER_MISSING.format(folder=folder), retryable=False) from exc
+        raise
+
+
+def _uidvalidity(selected: Mapping[bytes, Any], folder: str) -> int:
+    value = selected.get(b"UIDVALIDITY")
+    if value is None:
+        raise ConnectorError(UIDVALIDITY_MISSING.format(folder=folder), retryable=False)
+    return int(value)
+
+
+def _fetch_batch(
+    client: IMAPClient,
+    settings: ImapSettings,
+    cursor: Mapping[str, Any] | None,
+    *,
+    limit: int,
+    max_bytes: int,
+) -> FetchResult:
+    folder = settings.folder
+    # EXAMINE, not SELECT: fetching changes nothing in the mailbox, not even \Recent.
+    selected = _select(client, folder, readonly=True)
+    uidvalidity = _uidvalidity(selected, folder)
+    last_uid = cursor_last_uid(cursor, folder=folder, uidvalidity=uidvalidity)
+    uid_next = selected.get(b"UIDNEXT")
+    if isinstance(uid_next, int) and uid_next <= last_uid + 1:
+        # Nothing arrived since the last fetch; the usual idle poll ends here.
+        return FetchResult([], make_cursor(folder, uidvalidity, last_uid), more=False)
+    uids = uids_after(client.search(["UID", f"{last_uid + 1}:*"]), last_uid)
+    if not uids:
+        return FetchResult([], make_cursor(folder, uidvalidity, last_uid), more=False)
+    # Sizes first, so that the content fetched in one go stays within max_bytes.
+    sized = client.fetch(uids[: max(limit, 1)], ["RFC822.SIZE"])
+    sizes = {
+        uid: data[b"RFC822.SIZE"]
+        for uid, data in sized.items()
+        if isinstance(data.get(b"RFC822.SIZE"), int)
+    }
+    batch = plan_batch(uids, sizes, limit=limit, max_bytes=max_bytes)
+    response = client.fetch(batch.uids, FETCH_ITEMS) if batch.uids else {}
+    items = items_from_fetch(response, uids=batch.uids, folder=folder, uidvalidity=uidvalidity)
+    return FetchResult(items, make_cursor(folder, uidvalidity, batch.last_uid), more=batch.more)
+
+
+def _move(
+    client: IMAPClient, settings: ImapSettings, move_to: str, items: list[FetchedItem]
+) -> None:
+    selected = _select(client, settings.folder, readonly=False)
+    uidvalidity = _uidvalidity(selected, settings.folder)
+    wanted = uids_to_move(items, folder=settings.folder, uidvalidity=uidvalidity)
+    if not wanted:
+        return
+    if not client.folder_exists(move_to):
+        raise ConnectorError(FOLDER_MISSING.format(folder=move_to), retryable=False)
+    # Only mail still in the folder: a repeated after_store (a retried task) finds nothing.
+    present = uids_after(client.search(["UID", ",".join(map(str, wanted))]), 0)
+    uids = sorted(set(present) & set(wanted))
+    if not uids:
+        return
+    if client.has_capability("MOVE"):
+        client.move(uids, move_to)
+        return
+    client.copy(uids, move_to)
+    client.add_flags(uids, [DELETED], silent=True)
+    # Without UIDPLUS the only EXPUNGE there is would also remove mail that someone else
+    # marked \Deleted; our copies stay marked instead, for the mailbox's own clean-up.
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)
+
+
+class ImapConnector(Connector):
+    kind = "imap"
+    secret_fields = frozenset({"password"})
+
+    def validate_config(
+        self, config: dict[str, Any], *, allow_plaintext: bool = False
+    ) -> dict[str, Any]:
+        return asdict(parse_config(config, allow_plaintext=allow_plaintext))
+
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        try:
+            settings = parse_config(config, allow_plaintext=True)
+            with _translated(settings), _session(settings) as client:
+                selected = _select(client, settings.folder, readonly=True)
+                if settings.move_to is not None and not client.folder_exists(settings.move_to):
+                    raise ConnectorError(
+                        FOLDER_MISSING.format(folder=settings.move_to), retryable=False
+                    )
+        except ConnectorError as exc:
+            return CheckResult(ok=False, message=exc.message)
+        return CheckResult(
+            ok=True,
+            message=CHECK_OK.format(
+                host=settings.host,
+                port=settings.port,
+                folder=settings.folder,
+                count=selected.get(b"EXISTS", 0),
+            ),
+        )
+
+    def fetch(
+        self,
+        config: dict[str, Any],
+        cursor: dict[str, Any] | None,
+        *,
+        limit: int = 100,
+        max_bytes: int = 20 * 1024 * 1024,
+    ) -> FetchResult:
+        settings = parse_config(config, allow_plaintext=True)
+        with _translated(settings), _session(settings) as client:
+            return _fetch_batch(client, settings, cursor, limit=limit, max_bytes=max_bytes)
+
+    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
+        settings = parse_config(config, allow_plaintext=True)
+        if settings.move_to is None or not items:
+            return
+        with _translated(settings), _session(settings) as client:
+            _move(client, settings, settings.move_to, items)
