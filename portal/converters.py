@@ -19,3 +19,17 @@ class IdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+class SlugConverter:
+    """``<uslug:slug>``: a slug in any script (``поддержка``, ``日本チーム``), as
+    ``slugify(allow_unicode=True)`` makes them. Django's ``slug`` converter takes only ASCII;
+    ``str`` would take anything, a NUL character included, which PostgreSQL refuses in a query."""
+
+    regex = r"[-\w]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

@@ -269,6 +269,7 @@ class TeamCreateForm(TeamForm):
         label="Short name",
         required=False,
         max_length=60,
+        allow_unicode=True,
         help_text="Used in addresses; made from the name when left empty.",
     )
     field_order = ["name", "slug", "mission", "value_stream"]

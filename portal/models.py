@@ -34,7 +34,8 @@ class ValueStream(models.Model):
     name = models.CharField(max_length=120)
     # Unique regardless of case and spacing; look names up through it (portal.fields).
     name_key = NormalisedKeyField(max_length=120, source="name")
-    slug = models.SlugField(max_length=60, unique=True)
+    # Derived from the name in any script (portal.services.common.unique_slug).
+    slug = models.SlugField(max_length=60, unique=True, allow_unicode=True)
     description = models.TextField(blank=True, max_length=2000)
 
     class Meta:
@@ -50,7 +51,7 @@ class ValueStream(models.Model):
 class Team(models.Model):
     name = models.CharField(max_length=120)
     name_key = NormalisedKeyField(max_length=120, source="name")
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True, allow_unicode=True)
     mission = models.TextField(blank=True, max_length=2000)
     value_stream = models.ForeignKey(
         ValueStream, null=True, blank=True, on_delete=models.PROTECT, related_name="teams"

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal.converters import IdConverter
+from portal.converters import IdConverter, SlugConverter
 from portal.views import health
 
-# Before any app's patterns are read: every app's URLs may use <id:pk>.
+# Before any app's patterns are read: every app's URLs may use <id:pk> and <uslug:slug>.
 register_converter(IdConverter, "id")
+register_converter(SlugConverter, "uslug")
 
 urlpatterns = [
     path("", include("portal.web_urls")),

@@ -2,12 +2,14 @@
 
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import models
+from django.utils.text import slugify
 
 from portal.validation import (
     NUL_CHARACTER,
@@ -104,3 +106,22 @@ def full_clean(instance: models.Model, exclude: list[str] | None = None) -> None
     service saves through here, so forms, the API and imports refuse the same input alike."""
     reject_nul_fields(instance, exclude)
     instance.full_clean(exclude=exclude, validate_constraints=False)
+
+
+# Slugs -------------------------------------------------------------------------------------
+
+
+def unique_slug(name: str, *, fallback: str, max_length: int, taken: Callable[[str], bool]) -> str:
+    """A slug for ``name`` that ``taken`` does not report as used.
+
+    Letters of every script are kept ("Поддержка" gives "поддержка"), since transliterating
+    would need a table per language. A name with nothing a slug can hold ("🚀") gets
+    ``fallback``. A slug already used gets the first free suffix: ``-2``, ``-3`` and so on,
+    cutting the slug so that it stays within ``max_length``."""
+    base = slugify(name, allow_unicode=True)[:max_length].strip("-_") or fallback
+    candidate, number = base, 1
+    while taken(candidate):
+        number += 1
+        suffix = f"-{number}"
+        candidate = base[: max_length - len(suffix)].rstrip("-_") + suffix
+    return candidate

@@ -2,19 +2,18 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
-from django.db import transaction
-from django.utils.text import slugify
+from django.db import IntegrityError, transaction
 
 from portal import access, events
 from portal.fields import normalised_key
 from portal.models import Membership, Role, Team, ValueStream
 from portal.services.audit import audit, changes_between, snapshot
-from portal.services.common import full_clean, reject_nul_fields
+from portal.services.common import full_clean, reject_nul_fields, unique_slug
 
 TEAM_NAME_TAKEN = "A team called {name!r} already exists."
 TEAM_SLUG_TAKEN = "The short name {slug!r} is already used by another team."
 VALUE_STREAM_TAKEN = "A value stream called {name!r} already exists."
+VALUE_STREAM_SLUG_TAKEN = "The short name {slug!r} is already used by another value stream."
 ALREADY_MEMBER = "{user} is already a member of {team}."
 LAST_ADMIN = "{team} needs at least one admin: make someone else admin first."
 INVALID_ROLE = f"Choose one of the roles: {', '.join(Role.values)}."
@@ -22,20 +21,65 @@ INVALID_ROLE = f"Choose one of the roles: {', '.join(Role.values)}."
 _VALUE_STREAM_AUDITED = ("name", "slug", "description")
 _TEAM_AUDITED = ("name", "slug", "mission", "value_stream")
 
+# Attempts at a derived slug when concurrent creations take the free one first.
+_SLUG_ATTEMPTS = 3
+
+
+def _slug_taken(model: type[Team] | type[ValueStream], slug: str) -> bool:
+    return model.objects.filter(slug=slug).exists()
+
+
+def _create_with_slug(
+    instance: Team | ValueStream, *, slug: str, fallback: str, slug_taken: str, name_taken: str
+) -> None:
+    """Save a new team or value stream under ``slug``, or, when none is given, under one
+    derived from its name in any script, made unique with a suffix (``-2``); a name with
+    nothing a slug can hold gets ``fallback``. A person only hears about a slug they chose
+    themselves; a derived one never needs their attention. Checks the rest with full_clean."""
+    model = type(instance)
+    max_length = model._meta.get_field("slug").max_length
+    for _attempt in range(_SLUG_ATTEMPTS):
+        if slug:
+            instance.slug = slug.strip()
+            if _slug_taken(model, instance.slug):
+                raise ValidationError({"slug": slug_taken.format(slug=instance.slug)})
+        else:
+            instance.slug = unique_slug(
+                instance.name,
+                fallback=fallback,
+                max_length=max_length,
+                taken=lambda candidate: _slug_taken(model, candidate),
+            )
+        full_clean(instance)
+        try:
+            with transaction.atomic():
+                instance.save()
+            return
+        except IntegrityError as error:
+            # A concurrent creation took the name or the slug between the checks and the save.
+            if model.objects.filter(name_key=normalised_key(instance.name)).exists():
+                raise ValidationError({"name": name_taken.format(name=instance.name)}) from error
+            if slug:
+                raise ValidationError({"slug": slug_taken.format(slug=instance.slug)}) from error
+    raise ValidationError({"slug": slug_taken.format(slug=instance.slug)})
+
 
 @transaction.atomic
 def value_stream_create(
     *, actor: AbstractBaseUser, name: str, description: str = "", slug: str = ""
 ) -> ValueStream:
     access.require_superuser(actor)
-    stream = ValueStream(
-        name=name.strip(), slug=slug or slugify(name)[:60], description=description
-    )
+    stream = ValueStream(name=name.strip(), slug=slug, description=description)
     reject_nul_fields(stream)
     if ValueStream.objects.filter(name_key=normalised_key(stream.name)).exists():
         raise ValidationError({"name": VALUE_STREAM_TAKEN.format(name=stream.name)})
-    full_clean(stream)
-    stream.save()
+    _create_with_slug(
+        stream,
+        slug=slug,
+        fallback="value-stream",
+        slug_taken=VALUE_STREAM_SLUG_TAKEN,
+        name_taken=VALUE_STREAM_TAKEN,
+    )
     audit(
         actor=actor,
         action="value_stream.created",
@@ -75,22 +119,15 @@ def team_create(
     value_stream: ValueStream | None = None,
 ) -> Team:
     access.require_superuser(actor)
-    team = Team(
-        name=name.strip(),
-        slug=(slug or slugify(name))[:60],
-        mission=mission,
-        value_stream=value_stream,
-    )
+    team = Team(name=name.strip(), slug=slug, mission=mission, value_stream=value_stream)
     reject_nul_fields(team)
-    # The uniqueness checks come before full_clean, whose slug check would otherwise answer
-    # with Django's generic message.
+    # The uniqueness checks come before full_clean, whose own would answer with Django's
+    # generic message, naming a field the person may not see.
     if Team.objects.filter(name_key=normalised_key(team.name)).exists():
         raise ValidationError({"name": TEAM_NAME_TAKEN.format(name=team.name)})
-    if Team.objects.filter(slug=team.slug).exists():
-        raise ValidationError({"slug": TEAM_SLUG_TAKEN.format(slug=team.slug)})
-    full_clean(team, exclude=["slug"] if not team.slug else None)
-    validate_slug(team.slug)
-    team.save()
+    _create_with_slug(
+        team, slug=slug, fallback="team", slug_taken=TEAM_SLUG_TAKEN, name_taken=TEAM_NAME_TAKEN
+    )
     audit(
         actor=actor,
         action="team.created",

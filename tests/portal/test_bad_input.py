@@ -12,7 +12,14 @@ from rest_framework.test import APIClient
 from portal import services
 from portal.api.serializers import NO_SUCH_USER
 from portal.forms import CustomerFilterForm
-from portal.models import Account, Customer, NorthStarMeasurement, NorthStarMetric
+from portal.models import (
+    Account,
+    Customer,
+    NorthStarMeasurement,
+    NorthStarMetric,
+    Team,
+    ValueStream,
+)
 from portal.validation import (
     ID_INVALID,
     MAX_ID,
@@ -432,3 +439,81 @@ def test_the_page_search_form_refuses_more_words_than_the_api(world):
     form = CustomerFilterForm({"q": " ".join(["w"] * (MAX_SEARCH_WORDS + 1))}, user=world.viewer_a)
     assert not form.is_valid()
     assert form.errors["q"] == [SEARCH_TOO_LONG]
+
+
+# Slugs: derived in any script, made unique, never a person's problem ------------------------
+
+
+def test_value_streams_whose_slugs_would_clash_both_save_from_the_page(world, client):
+    client.force_login(world.superuser)
+    for name in ("Retain expand", "Retain, expand"):
+        response = client.post(reverse("portal:value_stream_list"), {"name": name})
+        assert response.status_code == 302, response.context["form"].errors
+    slugs = dict(ValueStream.objects.filter(name__startswith="Retain").values_list("name", "slug"))
+    assert slugs == {"Retain expand": "retain-expand", "Retain, expand": "retain-expand-2"}
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Поддержка", "поддержка"),
+        ("日本チーム", "日本チーム"),
+        ("🚀", "team"),
+        ("Ünïcode Team", "ünïcode-team"),
+    ],
+)
+def test_a_team_named_without_ascii_letters_is_created_from_the_page(world, client, name, slug):
+    client.force_login(world.superuser)
+    response = client.post(reverse("portal:team_create"), {"name": name})
+    assert response.status_code == 302, response.context["form"].errors
+    team = Team.objects.get(name=name)
+    assert team.slug == slug
+    assert response["Location"] == reverse("portal:team_settings", args=[slug])
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_names_with_nothing_a_slug_holds_get_numbered_fallbacks(world):
+    first = services.team_create(actor=world.superuser, name="🚀")
+    second = services.team_create(actor=world.superuser, name="🚀🚀")
+    stream = services.value_stream_create(actor=world.superuser, name="✨")
+    assert (first.slug, second.slug, stream.slug) == ("team", "team-2", "value-stream")
+
+
+def test_a_derived_slug_stays_within_its_length_with_its_suffix(world):
+    name = "Customer success " * 6
+    first = services.team_create(actor=world.superuser, name=name)
+    second = services.team_create(actor=world.superuser, name=name + "!")
+    assert len(first.slug) <= 60 and len(second.slug) <= 60
+    assert second.slug == first.slug[: 60 - 2].rstrip("-") + "-2"
+
+
+def test_a_short_name_a_person_chose_that_is_taken_is_their_field_error(world, client):
+    client.force_login(world.superuser)
+    response = client.post(reverse("portal:team_create"), {"name": "Other", "slug": "team-a"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["slug"] == [
+        services.TEAM_SLUG_TAKEN.format(slug="team-a")
+    ]
+
+
+def test_api_value_stream_with_a_taken_slug_names_the_slug(world):
+    services.value_stream_create(actor=world.superuser, name="Grow", slug="grow")
+    response = api_for(world.superuser).post(
+        reverse("api:value-stream-list"), {"name": "Growth", "slug": "grow"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"slug": [services.VALUE_STREAM_SLUG_TAKEN.format(slug="grow")]}
+
+
+def test_api_creates_a_value_stream_named_in_cyrillic(world):
+    response = api_for(world.superuser).post(
+        reverse("api:value-stream-list"), {"name": "Поддержка"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["slug"] == "поддержка"
+
+
+@pytest.mark.parametrize("slug", ["a%00b", "a%20b", "a.b"])
+def test_a_team_address_with_what_no_slug_holds_answers_404(world, client, slug):
+    client.force_login(world.superuser)
+    assert client.get(f"/settings/teams/{slug}/").status_code == 404
