@@ -13,6 +13,7 @@ Plaintext (``security = none``) is a policy decision taken when a config is save
 from __future__ import annotations
 
 import imaplib
+import re
 import socket
 import ssl
 from collections.abc import Iterator, Mapping
@@ -50,10 +51,13 @@ TIMED_OUT = "timed out after {timeout:g} s"
 CERTIFICATE_UNTRUSTED = "the server's certificate is not trusted ({reason})"
 STARTTLS_MISSING = "the server does not offer STARTTLS"
 TLS_FAILED = "TLS with {host}:{port} failed ({reason})"
+TLS_NOT_SPOKEN = (
+    "{host}:{port} does not answer in TLS; for a plaintext port such as 143 use security starttls"
+)
 CONNECTION_LOST = "the connection to {host}:{port} was lost ({reason})"
 SERVER_REJECTED = "the server answered with an error ({reason})"
 UIDVALIDITY_MISSING = "the server reported no UIDVALIDITY for folder {folder}"
-CHECK_OK = "connected to {host}:{port}; folder {folder} holds {count} messages"
+CHECK_OK = "connected to {host}:{port}; folder {folder} holds {messages}"
 
 FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE", "FLAGS"]
 
@@ -70,6 +74,9 @@ def ssl_context(settings: ImapSettings) -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+_BYTES_LIST = re.compile(r"\[b['\"](.*?)['\"]\]")
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
@@ -80,7 +87,9 @@ def _reason(exc: BaseException) -> str:
     text = exc.args[0] if exc.args else str(exc)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return str(text) or type(exc).__name__
+    # imaplib reports a BAD answer as "FETCH command error: BAD [b'text']".
+    text = _BYTES_LIST.sub(r"\1", str(text))
+    return text or type(exc).__name__
 
 
 def _login_error(exc: LoginError, settings: ImapSettings) -> ConnectorError:
@@ -165,6 +174,8 @@ def _translated(settings: ImapSettings) -> Iterator[None]:
         reason = exc.verify_message or _reason(exc)
         raise ConnectorError(CERTIFICATE_UNTRUSTED.format(reason=reason), retryable=False) from exc
     except ssl.SSLError as exc:
+        if exc.reason == "WRONG_VERSION_NUMBER":
+            raise ConnectorError(TLS_NOT_SPOKEN.format(**where), retryable=False) from exc
         raise ConnectorError(TLS_FAILED.format(reason=exc.reason or _reason(exc), **where)) from exc
     except TimeoutError as exc:
         raise ConnectorError(TIMED_OUT.format(timeout=settings.timeout)) from exc
@@ -253,6 +264,10 @@ def _move(
         client.uid_expunge(uids)
 
 
+def _count(messages: int) -> str:
+    return "1 message" if messages == 1 else f"{messages} messages"
+
+
 class ImapConnector(Connector):
     kind = "imap"
     secret_fields = frozenset({"password"})
@@ -279,7 +294,7 @@ class ImapConnector(Connector):
                 host=settings.host,
                 port=settings.port,
                 folder=settings.folder,
-                count=selected.get(b"EXISTS", 0),
+                messages=_count(selected.get(b"EXISTS", 0)),
             ),
         )
 
