@@ -16,6 +16,12 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "portal.membership_changed": ("team_id", "user_id"),
     "portal.customer_saved": ("customer_id",),
     "portal.north_star_measured": ("measurement_id",),
+    # After a delete the row is gone: handlers get only its id (portal.services.deletion).
+    "portal.team_deleted": ("team_id",),
+    "portal.account_deleted": ("account_id",),
+    "portal.customer_deleted": ("customer_id",),
+    # A customer's personal data was erased; every app erases what it holds about them.
+    "portal.customer_erased": ("customer_id",),
 }
 
 _handlers: dict[str, list[Handler]] = {}

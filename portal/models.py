@@ -145,6 +145,7 @@ class AccountDomain(models.Model):
 
     class Meta:
         ordering = ["domain"]
+        verbose_name = "domain"
 
     def __str__(self) -> str:
         return self.domain
@@ -163,11 +164,15 @@ class Customer(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254)
     email_key = NormalisedKeyField(max_length=254, source="email")
+    # An account with customers is not deleted: who belongs to which company weighs their
+    # feedback, so the customers are moved or deleted first (portal.services.deletion).
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="customers"
     )
     tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.STANDARD)
     attributes = models.JSONField(default=dict, blank=True)
+    # Set when the customer's personal data was erased (portal.services.customer_erase).
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,6 +204,8 @@ class CustomerEmail(models.Model):
 
     class Meta:
         ordering = ["email"]
+        verbose_name = "further address"
+        verbose_name_plural = "further addresses"
         constraints = [
             models.UniqueConstraint(fields=["email_key"], name="customer_email_unique_key"),
         ]

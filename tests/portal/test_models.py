@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from portal.models import (
     Account,
@@ -106,11 +107,12 @@ def test_north_star_has_one_measurement_a_day(db):
     )
 
 
-def test_deleting_an_account_keeps_its_customers(db):
+def test_an_account_with_customers_cannot_be_deleted(db):
     customer = CustomerFactory()
-    customer.account.delete()
+    with pytest.raises(ProtectedError):
+        customer.account.delete()
     customer.refresh_from_db()
-    assert customer.account is None
+    assert customer.account is not None
 
 
 def test_deleting_a_user_removes_their_memberships_and_unsets_owned_accounts(db):
