@@ -10,6 +10,8 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -28,6 +30,7 @@ from portal.models import (
     ValueStream,
 )
 from portal.validation import validation_messages
+from portal.views.auth import password_saved
 
 
 def _adopt(obj: models.Model, saved: models.Model) -> None:
@@ -390,3 +393,22 @@ class NotificationAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["user"]
     fields = ["created_at", "user", "kind", "subject", "url", "read_at", "emailed_at"]
+
+
+# People --------------------------------------------------------------------------------------
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class PortalUserAdmin(UserAdmin):
+    """Django's user admin, whose "change password" page also revokes the user's API tokens: a
+    superuser sets a new password when the old one may be known to someone else."""
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if password_saved(request, response):
+            services.api_token_revoke(actor=request.user, user=self.get_object(request, id))
+        return response

@@ -83,6 +83,7 @@ from portal.services.teams import (
     value_stream_create,
     value_stream_update,
 )
+from portal.services.tokens import NOT_YOUR_TOKEN, api_token_revoke
 from portal.validation import NOT_A_NUMBER
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "NOTIFICATION_URL_INVALID",
     "NOT_A_NUMBER",
     "NOT_YOUR_NOTIFICATION",
+    "NOT_YOUR_TOKEN",
     "TEAM_NAME_TAKEN",
     "TEAM_SLUG_TAKEN",
     "TIME_ZONE_UNKNOWN",
@@ -122,6 +124,7 @@ __all__ = [
     "account_create",
     "account_delete",
     "account_update",
+    "api_token_revoke",
     "audit",
     "available_time_zones",
     "customer_create",

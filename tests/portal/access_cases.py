@@ -204,6 +204,8 @@ CASES: dict[str, Case] = {
     "api:import-job-detail": Case(url("api:import-job-detail", "agent_import"), API_OWN_IMPORT),
     # Django admin: staff only; the index and one model stand for every admin page.
     "admin:index": Case(url("admin:index"), STAFF_ONLY),
+    # The admin's own password change, in its place so that it revokes the API token.
+    "admin_password_change": Case(url("admin_password_change"), STAFF_ONLY),
     "admin:portal_customer_changelist": Case(url("admin:portal_customer_changelist"), STAFF_ONLY),
     "admin:portal_customer_change": Case(
         url("admin:portal_customer_change", "customer"), STAFF_ONLY
