@@ -1,8 +1,10 @@
 """The Django admin for the organisation. Every write here calls ``portal.services``, so the
 services' checks (roles, the last admin of a team, unique names), their normalisation and their
-events and audit entries hold in the admin as they do on the pages and in the API. What no
-service writes (deleting teams, value streams, accounts, customers or the North Star; editing
-measurements) the admin does not offer either."""
+events and audit entries hold in the admin as they do on the pages and in the API. Deleting a
+team, value stream, account or customer goes through ``portal.services.deletion`` (the admin's
+own confirmation lists what goes with it, and refuses what its PROTECT relations refuse). What
+no service writes (deleting the North Star; editing measurements) the admin does not offer
+either."""
 
 import re
 from collections.abc import Callable
@@ -121,7 +123,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(ValueStream)
-class ValueStreamAdmin(NoDeleteMixin, ServiceWritesAdmin):
+class ValueStreamAdmin(ServiceWritesAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     fields = ["name", "slug", "description"]
@@ -151,9 +153,16 @@ class ValueStreamAdmin(NoDeleteMixin, ServiceWritesAdmin):
             )
         _adopt(obj, saved)
 
+    def delete_model(self, request, obj):
+        services.value_stream_delete(actor=request.user, value_stream=obj)
+
+    def delete_queryset(self, request, queryset):
+        for stream in queryset:
+            services.value_stream_delete(actor=request.user, value_stream=stream)
+
 
 @admin.register(Team)
-class TeamAdmin(NoDeleteMixin, ServiceWritesAdmin):
+class TeamAdmin(ServiceWritesAdmin):
     list_display = ["name", "slug", "value_stream", "created_at"]
     list_filter = ["value_stream"]
     search_fields = ["name", "slug"]
@@ -186,6 +195,13 @@ class TeamAdmin(NoDeleteMixin, ServiceWritesAdmin):
                 value_stream=data["value_stream"],
             )
         _adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.team_delete(actor=request.user, team=obj)
+
+    def delete_queryset(self, request, queryset):
+        for team in queryset:
+            services.team_delete(actor=request.user, team=team)
 
 
 @admin.register(Membership)
@@ -247,7 +263,7 @@ class AccountAdminForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(NoDeleteMixin, ServiceWritesAdmin):
+class AccountAdmin(ServiceWritesAdmin):
     form = AccountAdminForm
     list_display = ["name", "plan", "segment", "mrr", "owner", "external_id"]
     list_filter = ["segment", "plan"]
@@ -266,6 +282,13 @@ class AccountAdmin(NoDeleteMixin, ServiceWritesAdmin):
         else:
             saved = services.account_create(actor=request.user, domains=domains, **values)
         _adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.account_delete(actor=request.user, account=obj)
+
+    def delete_queryset(self, request, queryset):
+        for account in queryset:
+            services.account_delete(actor=request.user, account=account)
 
 
 class CustomerAdminForm(forms.ModelForm):
@@ -287,7 +310,7 @@ class CustomerAdminForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(NoDeleteMixin, ServiceWritesAdmin):
+class CustomerAdmin(ServiceWritesAdmin):
     form = CustomerAdminForm
     list_display = ["email", "name", "account", "tier", "external_id", "updated_at"]
     list_filter = ["tier"]
@@ -308,6 +331,13 @@ class CustomerAdmin(NoDeleteMixin, ServiceWritesAdmin):
                 actor=request.user, other_emails=other_emails, **values
             )
         _adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.customer_delete(actor=request.user, customer=obj)
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            services.customer_delete(actor=request.user, customer=customer)
 
 
 # The North Star ------------------------------------------------------------------------------

@@ -302,6 +302,11 @@ class MemberRemoveForm(forms.Form):
     to the button that asked, like every other form on the team page."""
 
 
+class ConfirmForm(forms.Form):
+    """A confirmation page's button (deleting, erasing): nothing to fill in; the form carries
+    the service's refusal back to the page that asked."""
+
+
 # A person's profile ------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from portal.views import (
+    deletion,
     directory,
     imports,
     north_star,
@@ -21,11 +22,14 @@ urlpatterns = [
     path("customers/import/", directory.customer_import, name="customer_import"),
     path("customers/<id:pk>/", directory.customer_detail, name="customer_detail"),
     path("customers/<id:pk>/edit/", directory.customer_edit, name="customer_edit"),
+    path("customers/<id:pk>/delete/", deletion.customer_delete, name="customer_delete"),
+    path("customers/<id:pk>/erase/", deletion.customer_erase, name="customer_erase"),
     path("accounts/", directory.account_list, name="account_list"),
     path("accounts/new/", directory.account_create, name="account_create"),
     path("accounts/import/", directory.account_import, name="account_import"),
     path("accounts/<id:pk>/", directory.account_detail, name="account_detail"),
     path("accounts/<id:pk>/edit/", directory.account_edit, name="account_edit"),
+    path("accounts/<id:pk>/delete/", deletion.account_delete, name="account_delete"),
     path("north-star/", north_star.north_star, name="north_star"),
     path("north-star/record/", north_star.north_star_record, name="north_star_record"),
     path("north-star/edit/", north_star.north_star_edit, name="north_star_edit"),
@@ -36,6 +40,7 @@ urlpatterns = [
     path("settings/", settings_area.settings_home, name="settings"),
     path("settings/teams/new/", settings_area.team_create, name="team_create"),
     path("settings/teams/<uslug:slug>/", settings_area.team_settings, name="team_settings"),
+    path("settings/teams/<uslug:slug>/delete/", deletion.team_delete, name="team_delete"),
     path("settings/teams/<uslug:slug>/members/", settings_area.member_add, name="member_add"),
     path(
         "settings/teams/<uslug:slug>/members/<id:pk>/",
@@ -52,6 +57,11 @@ urlpatterns = [
         "settings/value-streams/<id:pk>/",
         settings_area.value_stream_edit,
         name="value_stream_edit",
+    ),
+    path(
+        "settings/value-streams/<id:pk>/delete/",
+        deletion.value_stream_delete,
+        name="value_stream_delete",
     ),
     path("settings/profile/", profile.profile, name="profile"),
     path("notifications/", notifications.notification_list, name="notification_list"),

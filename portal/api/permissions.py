@@ -18,11 +18,18 @@ class SuperuserWrites(BasePermission):
         return bool(request.user and request.user.is_active and request.user.is_superuser)
 
 
-class SuperuserCreates(SuperuserWrites):
-    """Only superusers create; changes to an existing object are left to other checks."""
+class SuperuserCreatesAndDeletes(SuperuserWrites):
+    """Only superusers create and delete; changes to an existing object are left to other
+    checks. A delete is checked once the object is found, so that another team's object still
+    answers 404."""
 
     def has_permission(self, request, view) -> bool:
         if getattr(view, "action", None) != "create":
+            return True
+        return super().has_permission(request, view)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if getattr(view, "action", None) != "destroy":
             return True
         return super().has_permission(request, view)
 

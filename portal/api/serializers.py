@@ -300,10 +300,11 @@ class CustomerSerializer(serializers.ModelSerializer):
             "account_name",
             "tier",
             "attributes",
+            "erased_at",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["erased_at", "created_at", "updated_at"]
         validators: list = []
 
     def validate_email(self, email: str) -> str:

@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -27,7 +28,7 @@ from portal.api.base import ExternalIdCreateMixin, ImportMixin, PortalViewSet
 from portal.api.permissions import (
     DirectoryEditorWrites,
     NorthStarRecorderWrites,
-    SuperuserCreates,
+    SuperuserCreatesAndDeletes,
     SuperuserWrites,
     TeamRoleChanges,
 )
@@ -50,17 +51,25 @@ from portal.validation import ID_INVALID, MAX_ID, is_id, parse_id
 
 INVALID_CREDENTIALS = "Unable to log in with that username and password."
 NORTH_STAR_NOT_DEFINED = "No North Star metric is defined yet."
+
+# A delete answers 204, or 400 naming what still depends on the object (portal.services.deletion).
+DELETE_RESPONSES = {
+    204: OpenApiResponse(description="Deleted, with what goes with it."),
+    400: OpenApiResponse(DetailSerializer, description="Refused: something depends on it."),
+}
 NO_SUCH_USER_ID = "No active user has that id."
 
 
 # Teams and memberships -----------------------------------------------------------------------
 
 
+@extend_schema_view(destroy=extend_schema(responses=DELETE_RESPONSES))
 class ValueStreamViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     PortalViewSet,
 ):
     serializer_class = ValueStreamSerializer
@@ -91,18 +100,23 @@ class ValueStreamViewSet(
         )
         serializer.instance = selectors.value_stream_get(user=self.request.user, pk=stream.pk)
 
+    def perform_destroy(self, instance) -> None:
+        services.value_stream_delete(actor=self.request.user, value_stream=instance)
 
+
+@extend_schema_view(destroy=extend_schema(responses=DELETE_RESPONSES))
 class TeamViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     PortalViewSet,
 ):
     """The teams the user belongs to (superusers: all). Another team's id answers 404."""
 
     serializer_class = TeamSerializer
-    permission_classes = [IsAuthenticated, SuperuserCreates, TeamRoleChanges]
+    permission_classes = [IsAuthenticated, SuperuserCreatesAndDeletes, TeamRoleChanges]
     team_roles = {"update": Role.ADMIN, "partial_update": Role.ADMIN}
     search_fields = ["name", "slug"]
     ordering_fields = ["name", "slug", "member_count"]
@@ -131,6 +145,9 @@ class TeamViewSet(
             value_stream=data.get("value_stream", team.value_stream),
         )
         serializer.instance = selectors.team_get(user=self.request.user, pk=team.pk)
+
+    def perform_destroy(self, instance) -> None:
+        services.team_delete(actor=self.request.user, team=instance)
 
 
 class MembershipViewSet(
@@ -185,7 +202,12 @@ class MembershipViewSet(
         responses={201: CustomerSerializer, 200: CustomerSerializer},
         description="Creates a customer (201); an existing `external_id` answers 200 with "
         "the existing customer, unchanged.",
-    )
+    ),
+    destroy=extend_schema(
+        responses=DELETE_RESPONSES,
+        description="Deletes the customer and their further addresses; their history is kept "
+        "(`erase` removes their personal data from it).",
+    ),
 )
 class CustomerViewSet(
     ExternalIdCreateMixin,
@@ -194,6 +216,7 @@ class CustomerViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     PortalViewSet,
 ):
     """The organisation's customers: every member reads, agents of any team edit."""
@@ -222,13 +245,34 @@ class CustomerViewSet(
         )
         serializer.instance = selectors.customer_get(user=self.request.user, pk=customer.pk)
 
+    def perform_destroy(self, instance) -> None:
+        services.customer_delete(actor=self.request.user, customer=instance)
+
+    @extend_schema(
+        request=None,
+        responses={200: CustomerSerializer},
+        description="Erases the customer's personal data (the right to erasure): name, e-mail "
+        "(replaced by a placeholder), further addresses, attributes and external id. The "
+        "customer stays with their tier and account; erasing again is harmless.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def erase(self, request: Request, pk: str | None = None) -> Response:
+        customer = services.customer_erase(actor=request.user, customer=self.get_object())
+        customer = selectors.customer_get(user=request.user, pk=customer.pk)
+        return Response(self.get_serializer(customer).data)
+
 
 @extend_schema_view(
     create=extend_schema(
         responses={201: AccountSerializer, 200: AccountSerializer},
         description="Creates an account (201); an existing `external_id` answers 200 with "
         "the existing account, unchanged.",
-    )
+    ),
+    destroy=extend_schema(
+        responses=DELETE_RESPONSES,
+        description="Deletes the account and its domains; refused (400) while customers "
+        "belong to it.",
+    ),
 )
 class AccountViewSet(
     ExternalIdCreateMixin,
@@ -237,6 +281,7 @@ class AccountViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     PortalViewSet,
 ):
     """The organisation's accounts: every member reads, agents of any team edit."""
@@ -264,6 +309,9 @@ class AccountViewSet(
             **fields,
         )
         serializer.instance = selectors.account_get(user=self.request.user, pk=account.pk)
+
+    def perform_destroy(self, instance) -> None:
+        services.account_delete(actor=self.request.user, account=instance)
 
 
 # North Star ----------------------------------------------------------------------------------

@@ -90,6 +90,16 @@ CASES: dict[str, Case] = {
     "portal:account_create": Case(url("portal:account_create"), DIRECTORY_EDIT),
     "portal:account_edit": Case(url("portal:account_edit", "account"), DIRECTORY_EDIT),
     "portal:account_import": Case(url("portal:account_import"), DIRECTORY_EDIT),
+    # Confirmation pages (GET); their POSTs are tested in tests/portal/test_deletion_views.py.
+    "portal:customer_delete": Case(url("portal:customer_delete", "customer"), DIRECTORY_EDIT),
+    "portal:customer_erase": Case(url("portal:customer_erase", "customer"), DIRECTORY_EDIT),
+    "portal:account_delete": Case(url("portal:account_delete", "account"), DIRECTORY_EDIT),
+    "portal:team_delete": Case(
+        url("portal:team_delete", "team_a"), expect(LOGIN, 403, 403, 403, 403, 404, 200)
+    ),
+    "portal:value_stream_delete": Case(
+        url("portal:value_stream_delete", "value_stream"), SUPERUSER_PAGE
+    ),
     "portal:north_star": Case(url("portal:north_star"), ORG_PAGE),
     "portal:north_star_record": Case(
         url("portal:north_star_record"),
@@ -180,6 +190,11 @@ CASES: dict[str, Case] = {
         API_DIRECTORY_IMPORT,
         method="post",
         data=lambda o: {"file": csv_file("email,name\nnew@example.test,New\n")},
+    ),
+    "api:customer-erase": Case(
+        url("api:customer-erase", "customer"),
+        expect(401, 403, 200, 200, 200, 200, 200),
+        method="post",
     ),
     "api:account-list": Case(url("api:account-list"), API_ORG),
     "api:account-detail": Case(url("api:account-detail", "account"), API_ORG),

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from portal import events
+from portal import events, services
 from portal.models import (
     Account,
     AuditEntry,
@@ -220,19 +220,67 @@ def test_a_team_added_in_the_admin_is_created_by_the_service(root, world):
     assert LogEntry.objects.filter(object_id=str(team.pk)).exists()
 
 
-@pytest.mark.parametrize("model", ["team", "valuestream", "account", "customer"])
-def test_the_admin_offers_no_delete_for_what_no_service_deletes(root, world, model):
+# Deleting went through no service before issue 7; now the admin's deletes call the services.
+@pytest.mark.parametrize(
+    ("model", "action"),
+    [
+        ("team", "team.deleted"),
+        ("valuestream", "value_stream.deleted"),
+        ("account", "account.deleted"),
+        ("customer", "customer.deleted"),
+    ],
+)
+def test_the_admin_deletes_through_the_delete_services(root, world, model, action):
     objects = {
-        "team": world.team_a,
-        "valuestream": world.team_a.value_stream,
-        "account": AccountFactory(),
-        "customer": CustomerFactory(),
+        "team": lambda: world.team_a,
+        "valuestream": lambda: services.value_stream_create(actor=world.superuser, name="Empty"),
+        "account": AccountFactory,
+        "customer": CustomerFactory,
     }
+    target = objects[model]()
 
-    response = root.post(delete_url(objects[model]), {"post": "yes"})
+    response = root.post(delete_url(target), {"post": "yes"})
+
+    assert response.status_code == 302, shown_messages(response)
+    assert not type(target).objects.filter(pk=target.pk).exists()
+    entry = AuditEntry.objects.filter(target_id=target.pk).order_by("-pk").first()
+    assert entry.action == action
+
+
+def test_the_admin_refuses_to_delete_an_account_with_customers(root, world):
+    customer = CustomerFactory()
+
+    response = root.post(delete_url(customer.account), {"post": "yes"})
+
+    assert response.status_code == 200
+    assert "protected" in response.content.decode()
+    assert Account.objects.filter(pk=customer.account_id).exists()
+
+
+def test_the_admins_bulk_delete_calls_the_service_for_each_customer(root, world):
+    customers = [CustomerFactory(), CustomerFactory()]
+
+    response = root.post(
+        reverse("admin:portal_customer_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(c.pk) for c in customers],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 302
+    assert not Customer.objects.filter(pk__in=[c.pk for c in customers]).exists()
+    assert AuditEntry.objects.filter(action="customer.deleted").count() == 2
+
+
+def test_the_admin_offers_no_delete_of_the_north_star(root, world):
+    metric = NorthStarMetric.objects.create(pk=1, name="Stars")
+
+    response = root.post(delete_url(metric), {"post": "yes"})
 
     assert response.status_code == 403
-    assert type(objects[model]).objects.filter(pk=objects[model].pk).exists()
+    assert NorthStarMetric.objects.filter(pk=1).exists()
 
 
 # The directory -----------------------------------------------------------------------------
