@@ -446,3 +446,24 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+# The demo company ----------------------------------------------------------------------------
+
+
+class DemoPart(models.Model):
+    """A part of the demo company (its logins, the organisation, the directory, the North
+    Star, and whatever later capabilities add) that ``seed_demo`` has built.
+
+    Seeding builds each part once. A recorded part is never touched again, so what people
+    change or delete in the demo stays as they left it, while a part that a later capability
+    adds is still built in a database seeded before it existed."""
+
+    name = models.CharField(max_length=60, unique=True)
+    seeded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["seeded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
