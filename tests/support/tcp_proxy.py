@@ -184,7 +184,9 @@ class TcpProxy:
         self._fault: _Fault | None = None
         self._connections: set[_Connection] = set()
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
+        # Set once the listener is closed and every connection ended.
+        self.stopped = threading.Event()
+        self._stopping = False
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.host, self.port = self._listener.getsockname()[:2]
         self._lifetime = threading.Timer(max_lifetime, self.stop)
@@ -199,19 +201,20 @@ class TcpProxy:
         return self
 
     def stop(self) -> None:
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            connections = list(self._connections)
         self._lifetime.cancel()
         with suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
-        with self._lock:
-            connections = list(self._connections)
         for connection in connections:
             connection.close()
         if self._acceptor.is_alive() and threading.current_thread() is not self._acceptor:
             self._acceptor.join(timeout=5)
+        self.stopped.set()
 
     def __enter__(self) -> TcpProxy:
         return self.start()
@@ -250,14 +253,14 @@ class TcpProxy:
     # --- plumbing ----------------------------------------------------------------------
 
     def _accept_loop(self) -> None:
-        while not self._stopped.is_set():
+        while True:
             try:
                 client, _ = self._listener.accept()
             except OSError:
                 return
             with self._lock:
-                full = len(self._connections) >= self.max_connections
-            if full or self._stopped.is_set():
+                refuse = self._stopping or len(self._connections) >= self.max_connections
+            if refuse:
                 client.close()
                 continue
             try:
@@ -269,8 +272,16 @@ class TcpProxy:
             upstream.settimeout(None)
             connection = _Connection(self, client, upstream)
             with self._lock:
-                self._connections.add(connection)
-                self.accepted += 1
+                # stop() may have taken its list of connections meanwhile.
+                if self._stopping:
+                    refuse = True
+                else:
+                    self._connections.add(connection)
+                    self.accepted += 1
+            if refuse:
+                client.close()
+                upstream.close()
+                continue
             connection.start()
 
     def _forget(self, connection: _Connection) -> None:

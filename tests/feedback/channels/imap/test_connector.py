@@ -59,7 +59,8 @@ def proxy(dovecot):
 
 
 def through(proxy: TcpProxy, account: ImapAccount, **overrides) -> dict:
-    return account.config(port=proxy.port, timeout=1, **overrides)
+    """The account's config, connecting through the proxy."""
+    return account.config(port=proxy.port, **overrides)
 
 
 # --- fetching -------------------------------------------------------------------------------
@@ -369,7 +370,7 @@ def test_a_connection_dropped_mid_fetch_is_retryable_and_loses_nothing(imap_acco
 
 def test_a_stalled_server_times_out_within_the_timeout(imap_account, proxy):
     imap_account.append("INBOX", mail(1, padding=5000))
-    config = through(proxy, imap_account)
+    config = through(proxy, imap_account, timeout=1)
     proxy.stall_after(100, marker=b"BODY[] {")
 
     started = time.monotonic()
@@ -387,7 +388,7 @@ def test_a_stalled_server_times_out_within_the_timeout(imap_account, proxy):
 def test_a_server_that_never_greets_times_out_in_check(imap_account, proxy):
     proxy.stall_after(0)
 
-    result = CONNECTOR.check(through(proxy, imap_account))
+    result = CONNECTOR.check(through(proxy, imap_account, timeout=1))
 
     assert (result.ok, result.message) == (False, TIMED_OUT.format(timeout=1))
 
