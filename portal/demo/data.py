@@ -31,26 +31,33 @@ class UserSpec:
     is_superuser: bool = False
     # (team slug, role) pairs.
     memberships: tuple[tuple[str, Role], ...] = ()
-    description: str = ""
 
     @property
     def email(self) -> str:
         return f"{self.username}@{STAFF_DOMAIN}"
 
+    @property
+    def description(self) -> str:
+        """What the login may do, derived from its memberships so that the seed output and
+        the README can never leave a role out: "lead of Customer Care, viewer of Onboarding"."""
+        if self.is_superuser:
+            return "superuser: every team and Django admin"
+        team_names = {slug: name for slug, name, _stream, _mission in TEAMS}
+        return ", ".join(
+            f"{Role(role).label.lower()} of {team_names[slug]}" for slug, role in self.memberships
+        )
+
 
 MEMBER_PASSWORD = "portal-member"
 
 USERS = (
-    UserSpec(
-        "admin", "Ada", "Lindgren", "portal-admin", is_superuser=True, description="superuser"
-    ),
+    UserSpec("admin", "Ada", "Lindgren", "portal-admin", is_superuser=True),
     UserSpec(
         "lead",
         "Leo",
         "Achterberg",
         "portal-lead",
         memberships=(("customer-care", Role.LEAD), ("onboarding", Role.VIEWER)),
-        description="lead of Customer Care, viewer of Onboarding",
     ),
     UserSpec(
         "agent",
@@ -58,7 +65,6 @@ USERS = (
         "Okafor",
         "portal-agent",
         memberships=(("customer-care", Role.AGENT),),
-        description="agent of Customer Care",
     ),
     UserSpec(
         "maya",
@@ -66,7 +72,6 @@ USERS = (
         "Brandt",
         MEMBER_PASSWORD,
         memberships=(("customer-care", Role.ADMIN),),
-        description="admin of Customer Care",
     ),
     UserSpec(
         "jonas",
@@ -74,7 +79,6 @@ USERS = (
         "Eriksson",
         MEMBER_PASSWORD,
         memberships=(("onboarding", Role.ADMIN), ("customer-care", Role.VIEWER)),
-        description="admin of Onboarding",
     ),
     UserSpec(
         "priya",
@@ -82,7 +86,6 @@ USERS = (
         "Raman",
         MEMBER_PASSWORD,
         memberships=(("billing", Role.ADMIN), ("integrations", Role.ADMIN)),
-        description="admin of Billing and of Integrations",
     ),
 )
 

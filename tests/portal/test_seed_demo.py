@@ -1,19 +1,23 @@
 import random
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from portal import demo
+from portal import demo, services
+from portal.demo import parts
 from portal.management.commands.seed_demo import REFUSED
 from portal.models import (
     Account,
     AccountDomain,
     Customer,
     CustomerEmail,
+    DemoPart,
     Membership,
     NorthStarMeasurement,
     NorthStarMetric,
@@ -121,26 +125,121 @@ def test_running_twice_changes_no_row():
     output = seed()
 
     assert snapshot() == before
-    assert " 0 created    0 updated" in output
+    assert "Built now" not in output
+    assert "Built before and left as they are:" in output
+    for part in demo.PARTS:
+        assert part.name in output
 
 
 @pytest.mark.django_db
-def test_running_again_repairs_what_was_changed():
+def test_each_part_is_recorded_once():
     seed()
-    before = snapshot()
-    user = get_user_model().objects.get(username="lead")
-    user.set_password("something-else")
-    user.save()
-    Account.objects.filter(name="Upland Solar").update(mrr=Decimal("1.00"))
-    Membership.objects.filter(user__username="agent").update(role=Role.VIEWER)
-
     seed()
 
-    assert authenticate(username="lead", password="portal-lead") is not None
-    assert Account.objects.get(name="Upland Solar").mrr == next(
-        a["mrr"] for a in before["Account"] if a["name"] == "Upland Solar"
+    assert sorted(DemoPart.objects.values_list("name", flat=True)) == sorted(
+        part.name for part in demo.PARTS
     )
-    assert Membership.objects.get(user__username="agent").role == Role.AGENT
+
+
+# Defect 8 of issue 7: `make run` seeds on every start, and seeding used to put edited demo
+# data back and recreate deleted memberships. The contract changed deliberately: seeding builds
+# the company once and never overwrites what a person changed (this test replaces
+# test_running_again_repairs_what_was_changed).
+@pytest.mark.django_db
+def test_running_again_keeps_what_people_changed_and_deleted():
+    seed()
+    admin = get_user_model().objects.get(username="admin")
+    care = Team.objects.get(slug="customer-care")
+    services.team_update(
+        actor=admin,
+        team=care,
+        name=care.name,
+        mission="Our own mission.",
+        value_stream=care.value_stream,
+    )
+    services.north_star_set(actor=admin, name="Accounts that renewed", definition="", unit="")
+    customer = Customer.objects.filter(tier=Tier.STANDARD).first()
+    services.customer_update(actor=admin, customer=customer, tier=Tier.VIP)
+    agent_membership = Membership.objects.get(user__username="agent", team=care)
+    services.membership_update(actor=admin, membership=agent_membership, role=Role.VIEWER)
+    services.membership_delete(
+        actor=admin, membership=Membership.objects.get(user__username="jonas", team=care)
+    )
+    lead = get_user_model().objects.get(username="lead")
+    lead.set_password("something-else")
+    lead.save()
+    before = snapshot()
+
+    seed()
+
+    assert snapshot() == before
+    assert Team.objects.get(slug="customer-care").mission == "Our own mission."
+    assert NorthStarMetric.objects.get().name == "Accounts that renewed"
+    assert Customer.objects.get(pk=customer.pk).tier == Tier.VIP
+    assert Membership.objects.get(pk=agent_membership.pk).role == Role.VIEWER
+    assert not Membership.objects.filter(user__username="jonas", team=care).exists()
+    assert authenticate(username="lead", password="portal-lead") is None
+
+
+@pytest.mark.django_db
+def test_a_part_added_later_is_built_in_a_database_seeded_before(monkeypatch):
+    seed()
+    built = []
+
+    def seed_later_part(ctx) -> None:
+        built.append(ctx.actor.username)
+        ctx.report.note("later rows", "created")
+
+    monkeypatch.setattr(
+        parts,
+        "PARTS",
+        (*parts.PARTS, parts.DemoPartSpec("later part", seed_later_part)),
+    )
+    before = snapshot()
+
+    output = seed()
+    seed()
+
+    assert built == ["admin"]
+    assert snapshot() == before
+    assert "Built now: later part." in output
+    assert DemoPart.objects.filter(name="later part").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_part_built_into_existing_data_keeps_the_rows_it_finds():
+    seed()
+    admin = get_user_model().objects.get(username="admin")
+    account = Account.objects.get(name="Upland Solar")
+    services.account_update(actor=admin, account=account, mrr=Decimal("1.00"))
+    removed = Customer.objects.exclude(account=account).order_by("email").first()
+    removed_email = removed.email
+    removed.delete()
+    DemoPart.objects.filter(name="directory").delete()
+
+    output = seed()
+
+    assert Account.objects.get(name="Upland Solar").mrr == Decimal("1.00")
+    assert Customer.objects.filter(email=removed_email).exists()
+    assert Customer.objects.count() == 120
+    assert "customers             1 created, 119 found already and kept as they are" in output
+
+
+@pytest.mark.django_db
+def test_a_part_without_the_demo_superuser_fails_and_writes_nothing(monkeypatch):
+    seed()
+    get_user_model().objects.filter(username="admin").delete()
+    monkeypatch.setattr(
+        parts,
+        "PARTS",
+        (*parts.PARTS, parts.DemoPartSpec("later part", lambda ctx: ctx.actor)),
+    )
+
+    with pytest.raises(CommandError) as raised:
+        seed()
+
+    assert demo.NO_DEMO_ACTOR.format(part="later part", username="admin") in str(raised.value)
+    assert not DemoPart.objects.filter(name="later part").exists()
 
 
 @pytest.mark.django_db
@@ -193,14 +292,40 @@ def test_customer_addresses_are_unique_lower_case_and_on_their_account_domain():
 
 
 @pytest.mark.django_db
-def test_output_shows_the_demo_logins():
+def test_output_shows_every_demo_login_with_all_its_roles():
     output = seed()
 
     assert "Demo logins" in output
-    for username, password in (
-        ("admin", "portal-admin"),
-        ("lead", "portal-lead"),
-        ("agent", "portal-agent"),
-    ):
-        assert username in output
-        assert password in output
+    team_names = dict(Team.objects.values_list("slug", "name"))
+    lines = {line.split()[0]: line for line in demo.login_lines()}
+    assert set(lines) == {spec.username for spec in demo.USERS}
+    for spec in demo.USERS:
+        line = lines[spec.username]
+        assert line in output
+        assert f" {spec.password} " in line
+        for slug, role in spec.memberships:
+            assert f"{Role(role).label.lower()} of {team_names[slug]}" in line
+    assert "superuser" in lines["admin"]
+
+
+@pytest.mark.django_db
+def test_login_descriptions_match_the_seeded_memberships():
+    seed()
+
+    for spec in demo.USERS:
+        seeded = set(
+            Membership.objects.filter(user__username=spec.username).values_list(
+                "team__slug", "role"
+            )
+        )
+        assert seeded == set(spec.memberships), spec.username
+
+
+def test_readme_lists_exactly_the_demo_logins():
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    table = demo.login_table()
+
+    lines = readme.splitlines()
+    start = lines.index(table[0])
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    assert lines[start:end] == table

@@ -2,7 +2,11 @@
 
 The logins have known passwords, so the command refuses to run with debug off unless
 ``--force`` is given: demo data on a production database is almost always a mistake, and a
-directory without the logins would be a demo nobody can open. Running it again changes nothing.
+directory without the logins would be a demo nobody can open.
+
+Each part of the demo is built once (``portal.demo.parts``): running the command again, as
+``make run`` does on every start, builds only parts added since and never puts back what
+people changed or deleted.
 """
 
 from django.conf import settings
@@ -21,8 +25,9 @@ FAILED = "The demo data could not be written, nothing was changed: {error}"
 
 class Command(BaseCommand):
     help = (
-        "Create the demo company (teams, accounts, customers, the North Star) and demo logins. "
-        "Safe to run again. Refuses with debug off unless --force is given."
+        "Build the demo company (logins, teams, accounts, customers, the North Star), each part "
+        "once: running it again adds only new parts and never undoes what people changed. "
+        "Refuses with debug off unless --force is given."
     )
 
     def add_arguments(self, parser) -> None:
@@ -42,10 +47,10 @@ class Command(BaseCommand):
         except ValidationError as error:
             message = " ".join(validation_messages(error))
             raise CommandError(FAILED.format(error=message)) from error
-        self.stdout.write(f"Demo company {demo.COMPANY} is in place:")
+        self.stdout.write(f"Demo company {demo.COMPANY} is in place.")
         self.stdout.write("\n".join(report.lines()))
         self.stdout.write("")
-        self.stdout.write(self.style.WARNING("Demo logins (username / password):"))
+        self.stdout.write(self.style.WARNING("Demo logins (username / password as seeded):"))
         self.stdout.write("\n".join(demo.login_lines()))
         self.stdout.write(
             "Anyone who reads this can sign in: change or delete them on a shared site."
