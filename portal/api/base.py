@@ -5,7 +5,6 @@ numeric ids, the CSV import action (202 with a job) and the create that answers 
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -17,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from portal import imports
-from portal.api.filters import CappedSearchFilter, StrictOrderingFilter
+from portal.api.filters import CappedSearchFilter, PortalFilterBackend, StrictOrderingFilter
 from portal.api.import_serializers import ImportJobSerializer
 from portal.api.serializers import DetailSerializer, ImportUploadSerializer
 from portal.models import Role
@@ -30,7 +29,7 @@ class PortalViewSet(GenericViewSet):
     and, where its objects belong to a team, ``team_roles`` for ``TeamRoleChanges``."""
 
     permission_classes = [IsAuthenticated]
-    filter_backends = [DjangoFilterBackend, CappedSearchFilter, StrictOrderingFilter]
+    filter_backends = [PortalFilterBackend, CappedSearchFilter, StrictOrderingFilter]
     lookup_value_regex = "[0-9]{1,19}"
     ordering_fields: ClassVar[Sequence[str] | Mapping[str, str]] = ()
     team_roles: ClassVar[Mapping[str, Role]] = {}

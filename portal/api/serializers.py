@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -138,7 +139,7 @@ class ValueStreamSerializer(serializers.ModelSerializer):
         # The services check names and slugs, with their own messages.
         extra_kwargs = {
             "name": {"validators": []},
-            "slug": {"validators": [], "required": False},
+            "slug": {"validators": [], "required": False, "allow_blank": True},
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -162,7 +163,7 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "mission", "value_stream", "member_count", "my_role"]
         extra_kwargs = {
             "name": {"validators": []},
-            "slug": {"validators": [], "required": False},
+            "slug": {"validators": [], "required": False, "allow_blank": True},
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -328,7 +329,22 @@ class NorthStarLatestSerializer(serializers.ModelSerializer):
         fields = ["measured_on", "value"]
 
 
+class TextField(serializers.CharField):
+    """Text only: DRF's own field would read the JSON number ``0`` as ``"0"``, which the schema,
+    saying ``string``, does not promise."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class NorthStarSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextField,
+        models.TextField: TextField,
+    }
     latest = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,0 +1,84 @@
+"""The OpenAPI schema documents every error answer with the shape the server gives."""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from portal.api.schema import (
+    ERROR_COMPONENT,
+    NO_NUL_PATTERN,
+    UNICODE_SLUG_DESCRIPTION,
+    VALIDATION_ERROR_COMPONENT,
+)
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield f"{method.upper()} {path}", operation
+
+
+def schema_of(response: dict) -> dict:
+    return response["content"]["application/json"]["schema"]
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def test_every_operation_that_needs_a_login_documents_401_and_403(document):
+    for label, operation in operations(document):
+        if label == "POST /api/v1/auth/token/":
+            continue
+        for code in ("401", "403"):
+            assert schema_of(operation["responses"][code]) == ref(ERROR_COMPONENT), label
+
+
+def test_every_operation_with_a_path_id_or_pages_documents_404(document):
+    for label, operation in operations(document):
+        parameters = operation.get("parameters", [])
+        if "{" in label or any(p["name"] == "page" for p in parameters):
+            assert schema_of(operation["responses"]["404"]) == ref(ERROR_COMPONENT), label
+
+
+def test_every_400_is_documented_as_field_errors(document):
+    for label, operation in operations(document):
+        if "400" in operation["responses"]:
+            assert schema_of(operation["responses"]["400"]) == ref(VALIDATION_ERROR_COMPONENT), (
+                label
+            )
+
+
+def test_token_and_import_document_their_400_as_field_errors(document):
+    paths = document["paths"]
+    for path in ("/api/v1/auth/token/", "/api/v1/customers/import/", "/api/v1/accounts/import/"):
+        response = paths[path]["post"]["responses"]["400"]
+        assert schema_of(response) == ref(VALIDATION_ERROR_COMPONENT)
+
+
+def test_token_documents_its_throttle(document):
+    assert "429" in document["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+
+
+def test_text_inputs_are_documented_without_nul(document):
+    customer = document["components"]["schemas"]["CustomerRequest"]["properties"]
+    assert customer["name"]["pattern"] == NO_NUL_PATTERN
+    search = next(
+        p
+        for p in document["paths"]["/api/v1/customers/"]["get"]["parameters"]
+        if p["name"] == "search"
+    )
+    assert search["schema"]["pattern"] == NO_NUL_PATTERN
+
+
+def test_slugs_are_documented_in_any_script(document):
+    slug = document["components"]["schemas"]["Team"]["properties"]["slug"]
+    assert slug["description"] == UNICODE_SLUG_DESCRIPTION
+    assert "pattern" not in slug
