@@ -169,6 +169,8 @@ STORAGES = {
 # Debug serves static files straight from STATICFILES_DIRS; the test runner turns DEBUG off
 # after this module is read, so this keeps tests from looking for a collected STATIC_ROOT.
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files browsers ask for at the site root (/favicon.ico), served by WhiteNoise as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(LOCAL_DIR / "media")))
 
 # Uploads are untrusted: cap what is read into memory and how many fields a form may carry.

@@ -91,3 +91,75 @@ def test_collectstatic_succeeds_with_the_production_storage(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "staticfiles" / "staticfiles.json").is_file()
     assert (tmp_path / "staticfiles" / "vendor" / "htmx.min.js").is_file()
+
+
+ROOT_FILES_DIR = BASE_DIR / "static" / "root"
+TABLE_PATTERN = re.compile(r"<table\b(?P<attrs>[^>]*)>(?P<body>.*?)</table>", re.DOTALL)
+CELL_PATTERN = re.compile(r"<td\b(?P<attrs>[^>]*)>(?P<content>.*?)</td>", re.DOTALL)
+# Placeholders for an empty value other than the one convention, "—".
+OTHER_EMPTY_PATTERN = re.compile(
+    r">\s*(none|empty|n/a|-)\s*<|default:\s*[\"'](none|empty|n/a|-)[\"']", re.IGNORECASE
+)
+
+
+def table_templates() -> list[Path]:
+    return [path for path in sorted(TEMPLATES_DIR.rglob("*.html")) if "<table" in path.read_text()]
+
+
+def test_favicon_is_served_at_the_site_root(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] in {"image/x-icon", "image/vnd.microsoft.icon"}
+    body = b"".join(response.streaming_content)
+    assert body == (ROOT_FILES_DIR / "favicon.ico").read_bytes()
+    # An ICO header: reserved 0, type 1 (icon), then the number of images.
+    assert body[:4] == b"\x00\x00\x01\x00"
+
+
+def test_every_page_links_the_favicon():
+    base = (TEMPLATES_DIR / "base.html").read_text()
+
+    assert '<link rel="icon" href="/favicon.ico"' in base
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(path, id=str(path.relative_to(TEMPLATES_DIR))) for path in table_templates()],
+)
+def test_every_table_stacks_on_a_phone_with_a_label_on_each_value(path):
+    """static/css/portal.css shows a table.stack row as a card of "label: value" lines below
+    its breakpoint; a cell without a data-label would show a value nobody can name. Cells
+    that hold only an action (a form) or span the row may go without one."""
+    for table in TABLE_PATTERN.finditer(path.read_text()):
+        assert re.search(r'class="[^"]*\bstack\b', table["attrs"]), table["attrs"]
+        for cell in CELL_PATTERN.finditer(table["body"]):
+            labelled = re.search(r'data-label="[^"]+"', cell["attrs"])
+            action_or_span = (
+                "colspan" in cell["attrs"]
+                or "<form" in cell["content"]
+                or ("_form.html" in cell["content"])
+            )
+            assert labelled or action_or_span, cell.group(0)
+
+
+def test_templates_show_an_empty_value_as_a_dash():
+    offenders = [
+        f"{path.relative_to(BASE_DIR)}:{number}: {line.strip()}"
+        for path in sorted(TEMPLATES_DIR.rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if OTHER_EMPTY_PATTERN.search(line)
+    ]
+
+    assert offenders == []
+
+
+def test_charts_take_their_interpolation_from_one_default():
+    """A smoothed curve overshoots between points (above 18 between two weeks of 18); the
+    portal sets monotone interpolation once, and no chart sets a tension of its own."""
+    script = (BASE_DIR / "static" / "js" / "portal.js").read_text()
+
+    assert 'line.cubicInterpolationMode = "monotone";' in script
+    assert "line.tension = 0;" in script
+    assert not re.search(r"\btension\s*:", script)
+    assert not [path for path in TEMPLATES_DIR.rglob("*.html") if "tension" in path.read_text()]

@@ -1,10 +1,22 @@
-// Draws the North Star charts from data the page embeds with json_script; without
-// JavaScript the table next to each chart stays open instead.
+// The portal's small amount of JavaScript. Every page works without it: the charts have a
+// table beside them, and the main navigation is a <details> menu that opens by itself.
 (function () {
   "use strict";
 
+  // Chart.js defaults, set once for every chart the portal draws. Monotone interpolation
+  // keeps a curve between its points: a smoothed line must never rise above two equal weeks
+  // or dip below the lower of two neighbours, or the chart shows values nobody measured.
+  function setChartDefaults() {
+    if (!window.Chart || window.Chart.defaults.portalDefaults) return;
+    var line = window.Chart.defaults.elements.line;
+    line.tension = 0;
+    line.cubicInterpolationMode = "monotone";
+    window.Chart.defaults.portalDefaults = true;
+  }
+
   function drawCharts() {
     if (!window.Chart) return;
+    setChartDefaults();
     document.querySelectorAll("canvas[data-chart-source]").forEach(function (canvas) {
       var source = document.getElementById(canvas.dataset.chartSource);
       if (!source || canvas.dataset.drawn) return;
@@ -20,7 +32,6 @@
           datasets: [{
             label: canvas.dataset.chartLabel || "",
             data: points.map(function (p) { return p.value; }),
-            tension: 0.2,
             pointRadius: 2
           }]
         },
@@ -36,6 +47,20 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", drawCharts);
+  // On a wide screen the main navigation is a plain row of links. Browsers that can style
+  // ::details-content show it with CSS alone; this keeps the row open in those that cannot.
+  var wide = window.matchMedia("(min-width: 768px)");
+  function openNavOnWideScreens() {
+    if (!wide.matches) return;
+    document.querySelectorAll("details.nav-menu").forEach(function (menu) {
+      menu.open = true;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    openNavOnWideScreens();
+    drawCharts();
+  });
+  wide.addEventListener("change", openNavOnWideScreens);
   document.addEventListener("htmx:afterSettle", drawCharts);
 })();

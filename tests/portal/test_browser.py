@@ -1,9 +1,11 @@
 """The pages in a real browser: Debian's chromium driven by Playwright.
 
 Logs in through the real form, uses the team switcher and the live customer search (htmx),
-checks that a phone-sized window needs no horizontal scrolling, and that the search still
-works with JavaScript off. With PORTAL_SCREENSHOTS=1 the screenshots land in
-docs/screenshots/, otherwise in a temporary directory."""
+checks that a phone-sized window needs no horizontal scrolling, that tables stack into
+labelled cards and the main navigation folds into a menu there (with JavaScript off too),
+that every chart's curve stays between its points, and that the search still works with
+JavaScript off. With PORTAL_SCREENSHOTS=1 the screenshots land in docs/screenshots/,
+otherwise in a temporary directory."""
 
 import os
 import shutil
@@ -142,20 +144,182 @@ def test_log_in_switch_team_and_search_customers(browser, live_server, data, scr
     context.close()
 
 
+PHONE_PAGES = (
+    "/",
+    "/customers/",
+    "/accounts/",
+    "/north-star/",
+    "/dashboards/",
+    "/settings/",
+    "/settings/teams/customer-care/",
+    "/settings/value-streams/",
+    "/notifications/",
+    "/imports/",
+)
+
+
+def _phone(browser, **options):
+    return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, **options)
+
+
+def _overflow(page) -> int:
+    """How far the page is wider than the window, in CSS pixels."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def _outside_window(page, selector: str) -> list[str]:
+    """The texts of the visible elements matched by ``selector`` that end past the window's
+    right edge or start before its left one."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+            .filter((el) => el.getClientRects().length > 0)
+            .filter((el) => !el.closest("thead, .visually-hidden"))
+            .filter((el) => {
+              const box = el.getBoundingClientRect();
+              return box.left < 0 || box.right > window.innerWidth + 0.5;
+            })
+            .map((el) => el.textContent.trim())""",
+        selector,
+    )
+
+
+def _label(cell) -> str:
+    return cell.evaluate("(td) => getComputedStyle(td, '::before').content")
+
+
 def test_phone_layout_needs_no_horizontal_scrolling(browser, live_server, data, screenshot_dir):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context = _phone(browser)
+    page = context.new_page()
+    _log_in(page, live_server.url, username="root")
+    page.wait_for_selector("canvas[data-drawn]")
+    page.screenshot(path=str(screenshot_dir / "home-phone.png"), full_page=True)
+    for path in PHONE_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        assert _overflow(page) <= 0, path
+        assert _outside_window(page, "main *") == [], path
+    context.close()
+
+
+def test_customers_table_on_a_phone_shows_email_account_and_tier_of_each_row(
+    browser, live_server, data, screenshot_dir
+):
+    context = _phone(browser)
     page = context.new_page()
     _log_in(page, live_server.url)
-    page.wait_for_selector("canvas[data-drawn]")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"] + 1
-    page.screenshot(path=str(screenshot_dir / "home-phone.png"), full_page=True)
-    for path in ("/customers/", "/accounts/", "/north-star/", "/settings/"):
-        page.goto(f"{live_server.url}{path}")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"] + 1, path
     page.goto(f"{live_server.url}/customers/")
+
+    rows = page.locator("#customer-results tbody tr")
+    assert rows.count() == 3
+    alice = rows.filter(has_text="Alice Doe")
+    for label, value in (
+        ("E-mail", "alice@acme.test"),
+        ("Account", "Acme Corporation"),
+        ("Tier", "VIP"),
+    ):
+        cell = alice.locator(f'td[data-label="{label}"]')
+        assert cell.is_visible(), label
+        assert cell.inner_text().strip() == value
+        assert _label(cell) == f'"{label}"'
+    # The header row is for screen readers only: each value carries its label instead.
+    head = page.locator("#customer-results thead").bounding_box()
+    assert head["width"] <= 1 and head["height"] <= 1
+    assert _outside_window(page, "#customer-results td, #customer-results td *") == []
+    assert _overflow(page) <= 0
     page.screenshot(path=str(screenshot_dir / "customers-phone.png"), full_page=True)
+    context.close()
+
+
+def test_tables_keep_their_columns_on_a_wide_screen(browser, live_server, data):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/")
+
+    assert page.locator("#customer-results thead").is_visible()
+    first_row = page.locator("#customer-results tbody tr").first
+    tops = {
+        round(box["y"]) for box in (cell.bounding_box() for cell in first_row.locator("td").all())
+    }
+    assert len(tops) == 1
+    assert _label(first_row.locator("td").first) == "none"
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_navigation_on_a_phone_is_a_menu_that_opens_and_leads_to_each_section(
+    browser, live_server, data, screenshot_dir, javascript
+):
+    context = _phone(browser, java_script_enabled=javascript)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    main_nav = page.get_by_role("navigation", name="Main")
+    customers = main_nav.get_by_role("link", name="Customers")
+    assert not customers.is_visible()
+
+    main_nav.get_by_text("Menu").click()
+
+    for label in ("Inbox", "Surveys", "Backlog", "Objectives", "Dashboards", "Customers"):
+        link = main_nav.get_by_role("link", name=label)
+        assert link.is_visible(), label
+        # A tap target a finger can hit: the whole width of the menu, at least 40px high.
+        assert link.bounding_box()["height"] >= 40, label
+    assert _outside_window(page, "header *") == []
+    assert _overflow(page) <= 0
+    if javascript:
+        page.screenshot(path=str(screenshot_dir / "navigation-phone.png"))
+    customers.click()
+    page.wait_for_url(f"{live_server.url}/customers/")
+    # The menu is closed again on the new page, and marks the section it leads to.
+    assert page.locator('nav[aria-label="Main"] a[aria-current="page"]').text_content() == (
+        "Customers"
+    )
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_navigation_on_a_wide_screen_is_a_row_of_links(browser, live_server, data, javascript):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=javascript)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    main_nav = page.get_by_role("navigation", name="Main")
+
+    assert not main_nav.get_by_text("Menu").is_visible()
+    links = [
+        main_nav.get_by_role("link", name=label) for label in ("Inbox", "Customers", "Settings")
+    ]
+    assert all(link.is_visible() for link in links)
+    assert len({round(link.bounding_box()["y"]) for link in links}) == 1
+    context.close()
+
+
+def test_every_chart_curve_stays_between_its_points(browser, live_server, data):
+    """The measurements rise, dip and rise again (34, 33, 38, 41, 40, ...): a smoothed curve
+    would overshoot at each turn. Between two points, the curve's control points lie within
+    the two values, so no drawn value exceeds what was measured."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    for path in ("/", "/north-star/", "/dashboards/"):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_selector("canvas[data-drawn]")
+        segments = page.evaluate(
+            """() => Object.values(Chart.instances).flatMap((chart) =>
+                chart.data.datasets.flatMap((_dataset, index) => {
+                  const meta = chart.getDatasetMeta(index);
+                  const points = meta.data;
+                  return points.slice(1).map((point, i) => ({
+                    mode: meta.dataset.options.cubicInterpolationMode,
+                    low: Math.min(points[i].y, point.y),
+                    high: Math.max(points[i].y, point.y),
+                    controls: [points[i].cp2y, point.cp1y],
+                  }));
+                }))"""
+        )
+        assert segments, path
+        for segment in segments:
+            assert segment["mode"] == "monotone", path
+            for y in segment["controls"]:
+                assert segment["low"] - 0.01 <= y <= segment["high"] + 0.01, (path, segment)
     context.close()
 
 
