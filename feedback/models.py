@@ -1,1 +1,374 @@
-"""Models arrive with the capability that needs them."""
+"""Feedback data: channels and what they deliver (raw payloads, quarantine), feedback items,
+their messages and attachments, and tags.
+
+Raw payloads are the record of what a channel delivered, byte for byte; items and messages
+are what parsing made of them. Files (raw mail, attachments) live in Django's storage,
+content-addressed by SHA-256 (``raw/ab/cd/<sha256>``, ``attachments/ab/cd/<sha256>``), so the
+same bytes are stored once however often they arrive, on any storage backend.
+
+Machine mail that belongs to no conversation (a bounce of a mail nobody here sent, an
+auto-reply to nothing we know) is stored as a message with ``item`` empty: it is kept and
+countable per channel and lane, but it opens no item, so it never reaches the inbox. The same
+holds for a copy of our own mail (sent from the channel's address) that threads nowhere.
+"""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from portal import crypto
+from portal.fields import NormalisedKeyField
+from portal.models import Customer, Team
+
+MAX_SUBJECT_LENGTH = 1000
+MAX_MESSAGE_ID_LENGTH = 500
+MAX_ADDRESS_LENGTH = 254
+
+
+class Channel(models.Model):
+    """Where feedback comes from: one mailbox, one webhook, ... of one team.
+
+    ``config_encrypted`` holds the connector's cleaned config as a Fernet token
+    (``portal.crypto``): credentials are never stored, shown or logged in clear.
+    ``address`` is the channel's public e-mail address (copied from the config, it is no
+    secret), to which replies go and whose plus-addressed form carries reply tokens.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=30)
+    name = models.CharField(max_length=200)
+    name_key = NormalisedKeyField(max_length=200, source="name")
+    config_encrypted = models.TextField(blank=True)
+    address = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    # Seconds between two polls of a healthy channel.
+    poll_interval = models.PositiveIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    # The connector's position after the last stored batch (JSON, connector-defined).
+    cursor = models.JSONField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    # Who polls the channel now, and until when: two workers never poll one channel at once.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Health.
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    error_streak = models.PositiveIntegerField(default=0)
+    healthy = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team", "name"]
+        indexes = [
+            models.Index(fields=["enabled", "next_poll_at"], name="channel_due_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name_key"], name="channel_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(poll_interval__gte=1), name="channel_poll_interval_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def read_config(self) -> dict[str, Any]:
+        """The decrypted config, secrets included: for the connector, never for display."""
+        if not self.config_encrypted:
+            return {}
+        return json.loads(crypto.decrypt(self.config_encrypted))
+
+
+class PayloadStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PARSED = "parsed", "Parsed"
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class RawPayload(models.Model):
+    """One item exactly as a channel delivered it. The same bytes under the same source id of
+    one channel are one payload, so a retried or doubled poll stores nothing twice."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="payloads")
+    source_id = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    file = models.FileField(max_length=255)
+    # When the remote says the item arrived (IMAP INTERNALDATE), else when it was fetched.
+    received_at = models.DateTimeField()
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=PayloadStatus.choices, default=PayloadStatus.PENDING
+    )
+    # The message the payload was parsed into (also for a payload that was a copy of a
+    # message already stored); empty while pending or quarantined.
+    message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="payloads"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    parsed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "raw payload"
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="payload_status_idx"),
+            models.Index(fields=["channel", "status"], name="payload_channel_status_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "source_id", "sha256"], name="payload_unique_per_source"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PayloadStatus.values), name="payload_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.source_id}"
+
+
+class QuarantineStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    DISCARDED = "discarded", "Discarded"
+
+
+class Quarantine(models.Model):
+    """A payload that could not be parsed: its raw bytes stay with the payload, the error
+    says why. ``resolved`` once a retry parsed it, ``discarded`` when an agent gave up on it."""
+
+    payload = models.OneToOneField(RawPayload, on_delete=models.CASCADE, related_name="quarantine")
+    error = models.TextField()
+    retry_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=QuarantineStatus.choices, default=QuarantineStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "quarantined payload"
+        indexes = [models.Index(fields=["status", "created_at"], name="quarantine_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=QuarantineStatus.values),
+                name="quarantine_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"quarantine {self.pk}: {self.error[:60]}"
+
+
+class Tag(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="feedback_tags")
+    name = models.CharField(max_length=60)
+    name_key = NormalisedKeyField(max_length=60, source="name")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name_key"], name="tag_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ItemStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    WAITING = "waiting", "Waiting"
+    RESOLVED = "resolved", "Resolved"
+    SPAM = "spam", "Spam"
+
+
+class FeedbackItem(models.Model):
+    """One conversation with one customer, possibly across channels."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="feedback_items")
+    subject = models.CharField(max_length=MAX_SUBJECT_LENGTH, blank=True)
+    # Empty when the sender could not be read as an address; PROTECT because what a customer
+    # sent is not lost with their directory entry (erasure keeps the row).
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback_items",
+    )
+    # The channel of the first message; empty for items pushed through the API.
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.NEW)
+    external_id = models.CharField(max_length=200, blank=True)
+    first_message_at = models.DateTimeField()
+    last_message_at = models.DateTimeField()
+    tags = models.ManyToManyField(Tag, blank=True, related_name="items")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-pk"]
+        verbose_name = "feedback item"
+        indexes = [
+            models.Index(fields=["team", "-last_message_at", "-id"], name="item_team_recent_idx"),
+            models.Index(
+                fields=["team", "status", "-last_message_at"], name="item_team_status_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="item_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ItemStatus.values), name="item_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first_message_at__lte=models.F("last_message_at")),
+                name="item_first_before_last",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"Feedback {self.pk}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", "Received"
+    OUT = "out", "Sent"
+
+
+class Lane(models.TextChoices):
+    """What kind of mail a message is (``feedback.mail.lanes``); only the customer lane opens
+    or reopens items."""
+
+    CUSTOMER = "customer", "Customer"
+    AUTO_REPLY = "auto_reply", "Auto-reply"
+    BOUNCE = "bounce", "Bounce"
+    READ_RECEIPT = "read_receipt", "Read receipt"
+    COMPLAINT = "complaint", "Spam complaint"
+    BULK = "bulk", "List or bulk mail"
+
+
+class ThreadReason(models.TextChoices):
+    """Why a message belongs to its item (or to none)."""
+
+    IN_REPLY_TO = "in-reply-to", "In-Reply-To names a message of the item"
+    REFERENCES = "references", "References name a message of the item"
+    REPLY_TOKEN = "reply-token", "Sent to the item's signed reply address"
+    ORIGINAL_MESSAGE = "original-message", "Reports on a message of the item"
+    NEW = "new", "Opened a new item"
+    UNATTACHED = "unattached", "Machine mail about no known message"
+
+
+class Message(models.Model):
+    """One mail (or pushed text) of a conversation.
+
+    Identity: the Message-ID (``external_id``, without angle brackets) plus ``identity_hash``
+    (the content without transport headers), unique within the team. ``team`` is copied from
+    the channel so that the database enforces it, and so that machine mail without an item
+    still belongs to a team.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="feedback_messages")
+    item = models.ForeignKey(
+        FeedbackItem, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.IN)
+    lane = models.CharField(max_length=12, choices=Lane.choices, default=Lane.CUSTOMER)
+    lane_reason = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=MAX_MESSAGE_ID_LENGTH, blank=True)
+    identity_hash = models.CharField(max_length=64)
+    in_reply_to = models.CharField(max_length=MAX_MESSAGE_ID_LENGTH, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    # For bounces, read receipts and complaints: the Message-ID of the mail they are about.
+    original_message_id = models.CharField(max_length=MAX_MESSAGE_ID_LENGTH, blank=True)
+    sender_name = models.CharField(max_length=200, blank=True)
+    sender = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    # Where answers go: Reply-To when the mail has one, else the sender.
+    reply_to = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    to = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=MAX_SUBJECT_LENGTH, blank=True)
+    text = models.TextField(blank=True)
+    quoted_text = models.TextField(blank=True)
+    signature = models.TextField(blank=True)
+    # Sanitised for display (feedback.mail.sanitize_html); never the mail's own HTML.
+    html = models.TextField(blank=True)
+    # Notes of what parsing had to repair or drop (an undecodable charset, a capped part).
+    defects = models.JSONField(default=list, blank=True)
+    sent_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    thread_reason = models.CharField(max_length=20, choices=ThreadReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [
+            models.Index(fields=["item", "sent_at"], name="message_item_sent_idx"),
+            models.Index(fields=["channel", "lane"], name="message_channel_lane_idx"),
+            models.Index(fields=["team", "received_at"], name="message_team_received_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "external_id", "identity_hash"], name="message_unique_identity"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(direction__in=Direction.values), name="message_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lane__in=Lane.values), name="message_lane_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(thread_reason__in=ThreadReason.values),
+                name="message_thread_reason_valid",
+            ),
+            # A customer's mail always belongs to an item; only machine mail and copies of
+            # our own outbound mail may stand alone.
+            models.CheckConstraint(
+                condition=models.Q(item__isnull=False)
+                | ~models.Q(lane=Lane.CUSTOMER)
+                | models.Q(direction=Direction.OUT),
+                name="message_customer_mail_has_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.external_id or f"Message {self.pk}"
+
+
+class Attachment(models.Model):
+    """A file of a message, stored byte for byte; downloads are served as attachments only."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(max_length=255)
+    content_id = models.CharField(max_length=255, blank=True)
+    inline = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["message", "pk"]
+        indexes = [models.Index(fields=["sha256"], name="attachment_sha256_idx")]
+
+    def __str__(self) -> str:
+        return self.filename

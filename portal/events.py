@@ -22,6 +22,15 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "portal.customer_deleted": ("customer_id",),
     # A customer's personal data was erased; every app erases what it holds about them.
     "portal.customer_erased": ("customer_id",),
+    # Ingestion (feedback.services). Machine mail (auto-replies, bounces, receipts, complaints,
+    # bulk) never emits message_received: nothing automatic may answer it (no mail loops).
+    "feedback.item_created": ("item_id",),
+    "feedback.item_reopened": ("item_id",),
+    "feedback.message_received": ("message_id", "item_id"),
+    "feedback.machine_mail_received": ("message_id", "lane"),
+    "feedback.payload_quarantined": ("quarantine_id",),
+    "feedback.channel_unhealthy": ("channel_id",),
+    "feedback.channel_recovered": ("channel_id",),
 }
 
 _handlers: dict[str, list[Handler]] = {}

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest
 from portal import access
 from portal.access import User
 from portal.actors import is_system
+from portal.fields import normalised_key
 from portal.models import (
     Account,
     AccountDomain,
@@ -171,6 +172,30 @@ def customer_list(
 
 def customer_get(*, user: User, pk: int) -> Customer:
     return get_or_404(customer_list(user=user), "No such customer.", pk=pk)
+
+
+def customer_find_by_email(*, email: str) -> Customer | None:
+    """The customer whose address (main or further) is ``email``, compared by normalised key
+    in one indexed look-up each: how ingestion and the API find who sent something."""
+    key = normalised_key(email)
+    if not key:
+        return None
+    customer = Customer.objects.select_related("account").filter(email_key=key).first()
+    if customer is None:
+        customer = (
+            Customer.objects.select_related("account").filter(other_emails__email_key=key).first()
+        )
+    return customer
+
+
+def account_find_by_domain(*, domain: str) -> Account | None:
+    """The account that owns the e-mail ``domain`` (stored lower-case, without a dot at the
+    end), if any."""
+    domain = (domain or "").strip().lower().rstrip(".")
+    if not domain:
+        return None
+    found = AccountDomain.objects.select_related("account").filter(domain=domain).first()
+    return found.account if found else None
 
 
 def north_star_get(*, user: User) -> NorthStarMetric | None:

@@ -184,6 +184,9 @@ PORTAL_CSV_MAX_BYTES = env.int("PORTAL_CSV_MAX_BYTES", default=50 * 1024 * 1024)
 # Rows an import job writes per transaction: short transactions keep SQLite's other writers
 # within the busy timeout and make the progress bar move.
 PORTAL_IMPORT_CHUNK_ROWS = env.int("PORTAL_IMPORT_CHUNK_ROWS", default=500)
+# Plaintext IMAP (security = none) sends the password in clear: refused for hosts other than
+# loopback unless this is set (feedback/channels/imap).
+PORTAL_ALLOW_PLAINTEXT_IMAP = env.bool("PORTAL_ALLOW_PLAINTEXT_IMAP", default=False)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -290,6 +293,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "portal-resume-import-jobs": {
         "task": "portal.tasks.resume_import_jobs",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    # Claims the channels due for a poll and queues one poll each (feedback/tasks.py).
+    "feedback-dispatch-due-channels": {
+        "task": "feedback.tasks.dispatch_due_channels",
+        "schedule": 5,
+        "options": {"expires": 5},
+    },
+    # Parses payloads whose parse was lost (a worker died between storing and parsing).
+    "feedback-parse-stale-payloads": {
+        "task": "feedback.tasks.parse_stale_payloads",
         "schedule": 60,
         "options": {"expires": 60},
     },

@@ -1,0 +1,315 @@
+"""Reads of the feedback app, team-scoped: a user sees the channels, items, messages,
+attachments and quarantine of the teams they belong to (superusers and the system actor all).
+Another team's object is a 404 (``get_or_404``). Filters take objects or ids.
+
+Every list applies its ``select_related`` / ``prefetch_related`` so that a page or an API list
+runs a fixed number of queries however long it is; the health figures are subqueries, one
+query for all channels.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from feedback.channels import ConfigError, get_connector
+from feedback.models import (
+    Attachment,
+    Channel,
+    FeedbackItem,
+    Message,
+    PayloadStatus,
+    Quarantine,
+    QuarantineStatus,
+    RawPayload,
+    Tag,
+)
+from portal import access
+from portal.access import User
+from portal.actors import is_system
+from portal.models import Role
+from portal.selectors import get_or_404, team_scope
+
+NO_SUCH_CHANNEL = "No such channel."
+NO_SUCH_ITEM = "No such feedback item."
+NO_SUCH_MESSAGE = "No such message."
+NO_SUCH_ATTACHMENT = "No such attachment."
+NO_SUCH_QUARANTINE = "No such quarantined payload."
+NO_SUCH_PAYLOAD = "No such payload."
+NO_SUCH_TAG = "No such tag."
+
+
+def _values(value: Any) -> list[Any]:
+    """One value or several (``status=open&status=new``) as a list."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    return [value]
+
+
+# Channels ----------------------------------------------------------------------------------
+
+
+def channel_list(
+    *,
+    user: User,
+    team: Any = None,
+    kind: str | None = None,
+    enabled: bool | None = None,
+    healthy: bool | None = None,
+) -> QuerySet[Channel]:
+    channels = Channel.objects.filter(team_scope(user)).select_related("team")
+    if team is not None:
+        channels = channels.filter(team=team)
+    if kind:
+        channels = channels.filter(kind=kind)
+    if enabled is not None:
+        channels = channels.filter(enabled=enabled)
+    if healthy is not None:
+        channels = channels.filter(healthy=healthy)
+    return channels.order_by("team__name", "name", "pk")
+
+
+def channel_get(*, user: User, pk: int) -> Channel:
+    return get_or_404(channel_list(user=user), NO_SUCH_CHANNEL, pk=pk)
+
+
+def channel_public_config(channel: Channel) -> dict[str, Any]:
+    """The channel's config without its secrets: what pages and the API may show. The secret
+    fields are named by the connector; for an unknown kind nothing is shown."""
+    try:
+        connector = get_connector(channel.kind)
+    except ConfigError:
+        return {}
+    return {
+        key: value
+        for key, value in channel.read_config().items()
+        if key not in connector.secret_fields
+    }
+
+
+def channel_unhealthy_list(*, user: User) -> QuerySet[Channel]:
+    """Enabled, unhealthy channels of the teams ``user`` administers: the notice admins see."""
+    channels = channel_list(user=user, enabled=True, healthy=False)
+    if user.is_superuser or is_system(user):
+        return channels
+    admin_of = [
+        team_id for team_id, role in access.team_roles(user).items() if role.at_least(Role.ADMIN)
+    ]
+    return channels.filter(team_id__in=admin_of)
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    channel: Channel
+    healthy: bool
+    last_success_at: datetime | None
+    # Seconds since the last successful poll; None when there was none yet.
+    lag_seconds: float | None
+    error_streak: int
+    last_error: str
+    last_error_at: datetime | None
+    next_poll_at: datetime | None
+    messages_last_hour: int
+    # Messages stored in the last 24 hours, per hour (one decimal).
+    messages_per_hour: float
+    quarantine_count: int
+    pending_count: int
+
+
+def _count_per_channel(queryset: QuerySet, field: str = "channel") -> Coalesce:
+    counts = (
+        queryset.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def channel_health_list(
+    *, user: User, team: Any = None, now: datetime | None = None
+) -> list[ChannelHealth]:
+    """Health figures for each channel the user may see, in one query."""
+    now = now or timezone.now()
+    channels = channel_list(user=user, team=team).annotate(
+        messages_last_hour=_count_per_channel(
+            Message.objects.filter(received_at__gte=now - timedelta(hours=1))
+        ),
+        messages_last_day=_count_per_channel(
+            Message.objects.filter(received_at__gte=now - timedelta(hours=24))
+        ),
+        quarantine_count=_count_per_channel(
+            Quarantine.objects.filter(status=QuarantineStatus.OPEN), field="payload__channel"
+        ),
+        pending_count=_count_per_channel(RawPayload.objects.filter(status=PayloadStatus.PENDING)),
+    )
+    return [
+        ChannelHealth(
+            channel=channel,
+            healthy=channel.healthy,
+            last_success_at=channel.last_success_at,
+            lag_seconds=(
+                max((now - channel.last_success_at).total_seconds(), 0.0)
+                if channel.last_success_at
+                else None
+            ),
+            error_streak=channel.error_streak,
+            last_error=channel.last_error,
+            last_error_at=channel.last_error_at,
+            next_poll_at=channel.next_poll_at,
+            messages_last_hour=channel.messages_last_hour,
+            messages_per_hour=round(channel.messages_last_day / 24, 1),
+            quarantine_count=channel.quarantine_count,
+            pending_count=channel.pending_count,
+        )
+        for channel in channels
+    ]
+
+
+# Items, messages, attachments, tags ---------------------------------------------------------
+
+
+def item_list(
+    *,
+    user: User,
+    team: Any = None,
+    status: Any = None,
+    channel: Any = None,
+    customer: Any = None,
+    tag: Any = None,
+) -> QuerySet[FeedbackItem]:
+    """Most recent conversation first (``last_message_at``, then id: a stable order for
+    keyset pagination)."""
+    items = (
+        FeedbackItem.objects.filter(team_scope(user))
+        .select_related("team", "customer", "customer__account", "channel")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    )
+    if team is not None:
+        items = items.filter(team=team)
+    statuses = _values(status)
+    if statuses:
+        items = items.filter(status__in=statuses)
+    if channel is not None:
+        items = items.filter(channel=channel)
+    if customer is not None:
+        items = items.filter(customer=customer)
+    if tag is not None:
+        items = items.filter(tags=tag)
+    return items.order_by("-last_message_at", "-pk")
+
+
+def item_get(*, user: User, pk: int) -> FeedbackItem:
+    return get_or_404(item_list(user=user), NO_SUCH_ITEM, pk=pk)
+
+
+def message_list(
+    *,
+    user: User,
+    team: Any = None,
+    item: Any = None,
+    channel: Any = None,
+    lane: Any = None,
+    external_id: str | None = None,
+) -> QuerySet[Message]:
+    """Oldest first (``sent_at``, then id), as a conversation reads."""
+    messages = (
+        Message.objects.filter(team_scope(user))
+        .select_related("team", "item", "channel")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+    )
+    if team is not None:
+        messages = messages.filter(team=team)
+    if item is not None:
+        messages = messages.filter(item=item)
+    if channel is not None:
+        messages = messages.filter(channel=channel)
+    lanes = _values(lane)
+    if lanes:
+        messages = messages.filter(lane__in=lanes)
+    if external_id is not None:
+        messages = messages.filter(external_id=external_id.strip().strip("<>"))
+    return messages.order_by("sent_at", "pk")
+
+
+def message_get(*, user: User, pk: int) -> Message:
+    return get_or_404(message_list(user=user), NO_SUCH_MESSAGE, pk=pk)
+
+
+def attachment_list(*, user: User, message: Any = None) -> QuerySet[Attachment]:
+    attachments = Attachment.objects.filter(team_scope(user, field="message__team")).select_related(
+        "message", "message__team"
+    )
+    if message is not None:
+        attachments = attachments.filter(message=message)
+    return attachments.order_by("message", "pk")
+
+
+def attachment_get(*, user: User, pk: int) -> Attachment:
+    return get_or_404(attachment_list(user=user), NO_SUCH_ATTACHMENT, pk=pk)
+
+
+def tag_list(*, user: User, team: Any = None) -> QuerySet[Tag]:
+    tags = Tag.objects.filter(team_scope(user)).select_related("team")
+    if team is not None:
+        tags = tags.filter(team=team)
+    return tags.order_by("team__name", "name", "pk")
+
+
+def tag_get(*, user: User, pk: int) -> Tag:
+    return get_or_404(tag_list(user=user), NO_SUCH_TAG, pk=pk)
+
+
+# Raw payloads and quarantine ----------------------------------------------------------------
+
+
+def payload_list(*, user: User, channel: Any = None, status: Any = None) -> QuerySet[RawPayload]:
+    payloads = RawPayload.objects.filter(team_scope(user, field="channel__team")).select_related(
+        "channel", "channel__team"
+    )
+    if channel is not None:
+        payloads = payloads.filter(channel=channel)
+    statuses = _values(status)
+    if statuses:
+        payloads = payloads.filter(status__in=statuses)
+    return payloads.order_by("-created_at", "-pk")
+
+
+def payload_get(*, user: User, pk: int) -> RawPayload:
+    """One payload, for downloading its raw bytes (``payload.file``)."""
+    return get_or_404(payload_list(user=user), NO_SUCH_PAYLOAD, pk=pk)
+
+
+def quarantine_list(
+    *,
+    user: User,
+    team: Any = None,
+    channel: Any = None,
+    status: Any = QuarantineStatus.OPEN,
+) -> QuerySet[Quarantine]:
+    """Open quarantine rows by default, newest first; ``status=None`` for all."""
+    rows = Quarantine.objects.filter(
+        team_scope(user, field="payload__channel__team")
+    ).select_related("payload", "payload__channel", "payload__channel__team", "closed_by")
+    if team is not None:
+        rows = rows.filter(payload__channel__team=team)
+    if channel is not None:
+        rows = rows.filter(payload__channel=channel)
+    statuses = _values(status)
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    return rows.order_by("-created_at", "-pk")
+
+
+def quarantine_get(*, user: User, pk: int) -> Quarantine:
+    return get_or_404(quarantine_list(user=user, status=None), NO_SUCH_QUARANTINE, pk=pk)
+
+
+def quarantine_count(*, user: User, team: Any = None) -> int:
+    return quarantine_list(user=user, team=team).count()

@@ -1,0 +1,122 @@
+"""Writes of the feedback app: channels, ingestion (store raw, then parse), polling and
+channel health, quarantine, pushed items and tags.
+
+Each function is keyword-only, checks who may act, owns its transaction and raises
+``ValidationError`` with a message a person can act on. The pipeline's writes run as
+``portal.actors.SYSTEM``. Callers use this package's names; the modules behind it are split by
+subject.
+"""
+
+from feedback.services.channels import (
+    CHANNEL_NAME_REQUIRED,
+    CHANNEL_NAME_TAKEN,
+    CHANNEL_NAME_TOO_LONG,
+    CONFIG_NOT_OBJECT,
+    DEFAULT_POLL_INTERVAL,
+    ENABLED_INVALID,
+    MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL,
+    POLL_INTERVAL_INVALID,
+    channel_create,
+    channel_update,
+)
+from feedback.services.customers import FREE_MAIL_DOMAINS, customer_for_sender, is_free_mail
+from feedback.services.ingest import StoreReport, payload_receive, payloads_store
+from feedback.services.items import (
+    CHANNEL_OF_OTHER_TEAM,
+    EXTERNAL_ID_TOO_LONG,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+    RECEIVED_IN_FUTURE,
+    SUBJECT_TOO_LONG,
+    TAG_EMPTY,
+    TAG_TOO_LONG,
+    TEXT_REQUIRED,
+    TEXT_TOO_LONG,
+    TOO_MANY_TAGS,
+    item_ingest,
+    tags_ensure,
+)
+from feedback.services.parsing import (
+    PARSER_FAILED,
+    PAYLOAD_FILE_MISSING,
+    STORE_FAILED,
+    ParseOutcome,
+    payload_parse,
+    payloads_parse,
+)
+from feedback.services.polling import (
+    LEASE_LOST,
+    LEASE_SECONDS,
+    POLL_INTERNAL_ERROR,
+    UNHEALTHY_AFTER,
+    UNHEALTHY_KIND,
+    UNHEALTHY_SUBJECT,
+    PollReport,
+    backoff_seconds,
+    channel_claim,
+    channel_poll,
+    channel_poll_now,
+    channel_release,
+    channels_dispatch,
+    new_lease_owner,
+    payloads_stale,
+)
+from feedback.services.quarantine import QUARANTINE_CLOSED, quarantine_discard, quarantine_retry
+
+__all__ = [
+    "CHANNEL_NAME_REQUIRED",
+    "CHANNEL_NAME_TAKEN",
+    "CHANNEL_NAME_TOO_LONG",
+    "CHANNEL_OF_OTHER_TEAM",
+    "CONFIG_NOT_OBJECT",
+    "DEFAULT_POLL_INTERVAL",
+    "ENABLED_INVALID",
+    "EXTERNAL_ID_TOO_LONG",
+    "FREE_MAIL_DOMAINS",
+    "LEASE_LOST",
+    "LEASE_SECONDS",
+    "MAX_POLL_INTERVAL",
+    "MAX_TAGS",
+    "MAX_TEXT_LENGTH",
+    "MIN_POLL_INTERVAL",
+    "PARSER_FAILED",
+    "PAYLOAD_FILE_MISSING",
+    "POLL_INTERNAL_ERROR",
+    "POLL_INTERVAL_INVALID",
+    "QUARANTINE_CLOSED",
+    "RECEIVED_IN_FUTURE",
+    "STORE_FAILED",
+    "SUBJECT_TOO_LONG",
+    "TAG_EMPTY",
+    "TAG_TOO_LONG",
+    "TEXT_REQUIRED",
+    "TEXT_TOO_LONG",
+    "TOO_MANY_TAGS",
+    "UNHEALTHY_AFTER",
+    "UNHEALTHY_KIND",
+    "UNHEALTHY_SUBJECT",
+    "ParseOutcome",
+    "PollReport",
+    "StoreReport",
+    "backoff_seconds",
+    "channel_claim",
+    "channel_create",
+    "channel_poll",
+    "channel_poll_now",
+    "channel_release",
+    "channel_update",
+    "channels_dispatch",
+    "customer_for_sender",
+    "is_free_mail",
+    "item_ingest",
+    "new_lease_owner",
+    "payload_parse",
+    "payload_receive",
+    "payloads_parse",
+    "payloads_stale",
+    "payloads_store",
+    "quarantine_discard",
+    "quarantine_retry",
+    "tags_ensure",
+]

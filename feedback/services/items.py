@@ -1,0 +1,175 @@
+"""Feedback pushed rather than fetched: one item with its first message (the API, the widget,
+a CSV row), and the team's tags, created on first use.
+
+A push names its item by ``external_id``: the same external id again is the item already
+stored (``(item, False)``), so a client that retries stores nothing twice.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from feedback.models import (
+    Channel,
+    Direction,
+    FeedbackItem,
+    ItemStatus,
+    Lane,
+    Message,
+    Tag,
+    ThreadReason,
+)
+from feedback.services.customers import customer_for_sender
+from portal import access, events
+from portal.actors import SystemActor
+from portal.fields import normalised_key
+from portal.models import Role, Team
+from portal.services import normalize_email
+from portal.validation import reject_nul
+
+Actor = AbstractBaseUser | SystemActor
+
+MAX_TEXT_LENGTH = 100_000
+MAX_TAGS = 20
+
+TEXT_REQUIRED = "Feedback needs a subject or a text."
+TEXT_TOO_LONG = f"The text may have at most {MAX_TEXT_LENGTH} characters."
+SUBJECT_TOO_LONG = "The subject may have at most {limit} characters."
+EXTERNAL_ID_TOO_LONG = "The external id may have at most {limit} characters."
+TAG_EMPTY = "A tag needs a name."
+TAG_TOO_LONG = "A tag's name may have at most {limit} characters."
+TOO_MANY_TAGS = f"An item may have at most {MAX_TAGS} tags."
+RECEIVED_IN_FUTURE = "received_at may not be in the future."
+CHANNEL_OF_OTHER_TEAM = "The channel belongs to another team."
+
+_SUBJECT_MAX = FeedbackItem._meta.get_field("subject").max_length
+_EXTERNAL_ID_MAX = FeedbackItem._meta.get_field("external_id").max_length
+_TAG_MAX = Tag._meta.get_field("name").max_length
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    cleaned: dict[str, str] = {}
+    for raw in names or ():
+        name = " ".join(str(raw or "").split())
+        reject_nul(name)
+        if not name:
+            raise ValidationError({"tags": TAG_EMPTY})
+        if len(name) > _TAG_MAX:
+            raise ValidationError({"tags": TAG_TOO_LONG.format(limit=_TAG_MAX)})
+        cleaned.setdefault(normalised_key(name), name)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationError({"tags": TOO_MANY_TAGS})
+    return list(cleaned.values())
+
+
+def tags_ensure(*, team: Team, names: Iterable[str]) -> list[Tag]:
+    """The team's tags of these names (compared case- and space-insensitively), each created
+    on first use; in the order given, each once. Callers check who may tag."""
+    wanted = _tag_names(names)
+    tags = []
+    for name in wanted:
+        key = normalised_key(name)
+        tag = Tag.objects.filter(team=team, name_key=key).first()
+        if tag is None:
+            try:
+                with transaction.atomic():
+                    tag = Tag.objects.create(team=team, name=name)
+            except IntegrityError:
+                # Created by a concurrent writer between the look-up and the insert.
+                tag = Tag.objects.get(team=team, name_key=key)
+        tags.append(tag)
+    return tags
+
+
+def _push_identity(item: FeedbackItem, text: str) -> str:
+    # Pushed text has no Message-ID; the item (new with every push) makes the identity unique.
+    return hashlib.sha256(f"push:{item.pk}:{text}".encode()).hexdigest()
+
+
+@transaction.atomic
+def item_ingest(
+    *,
+    actor: Actor,
+    team: Team,
+    customer_email: str,
+    subject: str = "",
+    text: str = "",
+    customer_name: str = "",
+    external_id: str = "",
+    received_at: datetime | None = None,
+    tags: Iterable[str] = (),
+    channel: Channel | None = None,
+    now: datetime | None = None,
+) -> tuple[FeedbackItem, bool]:
+    """Store pushed feedback as a new item with its first message, as ``(item, created)``.
+    Agents of the team (the widget and other push channels act as the system)."""
+    access.require_team_role(actor, team, Role.AGENT)
+    now = now or timezone.now()
+    subject = " ".join((subject or "").split())
+    text = (text or "").strip()
+    external_id = (external_id or "").strip()
+    for value in (subject, text, external_id, customer_name or ""):
+        reject_nul(value)
+    if not subject and not text:
+        raise ValidationError({"text": TEXT_REQUIRED})
+    if len(subject) > _SUBJECT_MAX:
+        raise ValidationError({"subject": SUBJECT_TOO_LONG.format(limit=_SUBJECT_MAX)})
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ValidationError({"text": TEXT_TOO_LONG})
+    if len(external_id) > _EXTERNAL_ID_MAX:
+        raise ValidationError({"external_id": EXTERNAL_ID_TOO_LONG.format(limit=_EXTERNAL_ID_MAX)})
+    try:
+        email = normalize_email(customer_email)
+    except ValidationError as error:
+        raise ValidationError({"customer_email": error.messages}) from error
+    if received_at is not None and received_at > now:
+        raise ValidationError({"received_at": RECEIVED_IN_FUTURE})
+    if channel is not None and channel.team_id != team.pk:
+        raise ValidationError({"channel": CHANNEL_OF_OTHER_TEAM})
+    tag_names = _tag_names(tags)
+    if external_id:
+        existing = FeedbackItem.objects.filter(team=team, external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    sent_at = received_at or now
+    try:
+        with transaction.atomic():
+            item = FeedbackItem.objects.create(
+                team=team,
+                subject=subject,
+                customer=customer_for_sender(address=email, name=customer_name),
+                channel=channel,
+                status=ItemStatus.NEW,
+                external_id=external_id,
+                first_message_at=sent_at,
+                last_message_at=sent_at,
+            )
+    except IntegrityError:
+        # A concurrent push of the same external id won.
+        return FeedbackItem.objects.get(team=team, external_id=external_id), False
+    message = Message.objects.create(
+        team=team,
+        item=item,
+        channel=channel,
+        direction=Direction.IN,
+        lane=Lane.CUSTOMER,
+        identity_hash=_push_identity(item, text),
+        sender_name=" ".join((customer_name or "").split())[:200],
+        sender=email,
+        reply_to=email,
+        subject=subject,
+        text=text,
+        sent_at=sent_at,
+        received_at=sent_at,
+        thread_reason=ThreadReason.NEW,
+    )
+    if tag_names:
+        item.tags.add(*tags_ensure(team=team, names=tag_names))
+    events.emit("feedback.item_created", item_id=item.pk)
+    events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+    return item, True

@@ -1,0 +1,301 @@
+"""Parsing stored payloads into items and messages, from the stored bytes.
+
+``payload_parse`` runs for a pending payload and ends with it parsed (a message, new or
+already stored) or quarantined (its raw bytes kept, the error said). It may run twice, in two
+workers at once, or again after a crash: the payload's status is the guard, and the message's
+identity (team, Message-ID, content hash) is a unique constraint, so nothing is stored twice.
+
+Identity: the same mail fetched twice, redelivered (other transport headers), or arriving
+through two channels of one team is one message; two different mails sharing a Message-ID
+are two. Machine mail (auto-replies, bounces, receipts, complaints, bulk) is stored in its
+lane, joins the item it is about when there is one, and never opens or reopens an item nor
+emits ``feedback.message_received``; without an item it is stored with ``item`` empty.
+A customer's mail on a waiting or resolved item reopens it. Every write is the system's.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
+from django.utils import timezone
+
+from feedback.mail import LANE_CUSTOMER, ParsedMessage, UnparseableMessage, parse_message
+from feedback.models import (
+    MAX_ADDRESS_LENGTH,
+    Attachment,
+    Direction,
+    FeedbackItem,
+    ItemStatus,
+    Message,
+    PayloadStatus,
+    Quarantine,
+    QuarantineStatus,
+    RawPayload,
+)
+from feedback.services.conversations import is_own_address, thread_for
+from feedback.services.customers import customer_for_sender
+from feedback.services.storage import ATTACHMENT_PREFIX, blob_read, blob_store
+from portal import events
+
+logger = logging.getLogger(__name__)
+
+PARSER_FAILED = "the parser failed: {error}"
+STORE_FAILED = "the parsed message could not be stored: {error}"
+PAYLOAD_FILE_MISSING = "the raw payload's file {name} is missing from storage"
+MAX_ERROR_LENGTH = 2000
+
+# A customer's new mail on an item in one of these states brings it back to the inbox.
+REOPENED_FROM = (ItemStatus.WAITING, ItemStatus.RESOLVED)
+
+
+@dataclass(frozen=True)
+class ParseOutcome:
+    payload: RawPayload
+    # The message the payload is (new or stored before); None when quarantined.
+    message: Message | None
+    created: bool
+    quarantine: Quarantine | None = None
+
+
+def _clean(value: str, limit: int | None = None) -> str:
+    """Text for the database: no NUL (PostgreSQL refuses it), cut to the column's size."""
+    value = (value or "").replace("\x00", "\ufffd")
+    return value[:limit] if limit else value
+
+
+def _clean_list(values: list[str], limit: int) -> list[str]:
+    return [_clean(value, limit) for value in values]
+
+
+def _limit(field: str) -> int:
+    return Message._meta.get_field(field).max_length
+
+
+def _outcome_of(payload: RawPayload) -> ParseOutcome:
+    quarantine = Quarantine.objects.filter(payload=payload).first()
+    if payload.status == PayloadStatus.QUARANTINED:
+        return ParseOutcome(payload, None, False, quarantine)
+    return ParseOutcome(payload, payload.message, False, None)
+
+
+def _quarantine(payload_id: int, error: str, now: datetime) -> ParseOutcome:
+    error = _clean(error, MAX_ERROR_LENGTH)
+    with transaction.atomic():
+        payload = RawPayload.objects.select_for_update().get(pk=payload_id)
+        if payload.status == PayloadStatus.PARSED:
+            return _outcome_of(payload)
+        payload.status = PayloadStatus.QUARANTINED
+        payload.parsed_at = None
+        payload.save(update_fields=["status", "parsed_at"])
+        quarantine, created = Quarantine.objects.get_or_create(
+            payload=payload, defaults={"error": error}
+        )
+        if not created:
+            quarantine.error = error
+            quarantine.status = QuarantineStatus.OPEN
+            quarantine.closed_at = None
+            quarantine.save(update_fields=["error", "status", "closed_at", "updated_at"])
+        else:
+            events.emit("feedback.payload_quarantined", quarantine_id=quarantine.pk)
+    logger.info("payload %s quarantined: %s", payload_id, error[:200])
+    return ParseOutcome(payload, None, False, quarantine)
+
+
+def _mark_parsed(payload: RawPayload, message: Message, now: datetime) -> None:
+    payload.status = PayloadStatus.PARSED
+    payload.message = message
+    payload.parsed_at = now
+    payload.save(update_fields=["status", "message", "parsed_at"])
+    # A payload parsed on a retry (or by the sweeper after one) leaves quarantine.
+    Quarantine.objects.filter(payload=payload, status=QuarantineStatus.OPEN).update(
+        status=QuarantineStatus.RESOLVED, closed_at=now, updated_at=now
+    )
+
+
+def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
+    """A customer's mail moves the item's message times and reopens a waiting or resolved
+    item; True when it reopened it."""
+    item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
+    changed = []
+    if sent_at < item.first_message_at:
+        item.first_message_at = sent_at
+        changed.append("first_message_at")
+    if sent_at > item.last_message_at:
+        item.last_message_at = sent_at
+        changed.append("last_message_at")
+    reopened = item.status in REOPENED_FROM
+    if reopened:
+        item.status = ItemStatus.OPEN
+        changed.append("status")
+    if changed:
+        item.save(update_fields=[*changed, "updated_at"])
+    return reopened
+
+
+def _new_item(payload: RawPayload, parsed: ParsedMessage) -> FeedbackItem:
+    customer = customer_for_sender(address=parsed.from_address, name=parsed.from_name)
+    return FeedbackItem.objects.create(
+        team=payload.channel.team,
+        subject=_clean(parsed.subject, FeedbackItem._meta.get_field("subject").max_length),
+        customer=customer,
+        channel=payload.channel,
+        status=ItemStatus.NEW,
+        first_message_at=parsed.sent_at,
+        last_message_at=parsed.sent_at,
+    )
+
+
+def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
+    return {
+        "lane": parsed.lane,
+        "lane_reason": _clean(parsed.lane_reason, _limit("lane_reason")),
+        "external_id": _clean(parsed.message_id, _limit("external_id")),
+        "identity_hash": parsed.identity_hash,
+        "in_reply_to": _clean(parsed.in_reply_to, _limit("in_reply_to")),
+        "references": _clean_list(parsed.references, _limit("in_reply_to")),
+        "original_message_id": _clean(parsed.original_message_id, _limit("original_message_id")),
+        "sender_name": _clean(parsed.from_name, _limit("sender_name")),
+        "sender": _clean(parsed.from_address, MAX_ADDRESS_LENGTH),
+        "reply_to": _clean(parsed.reply_to or parsed.from_address, MAX_ADDRESS_LENGTH),
+        "to": _clean_list(parsed.to, MAX_ADDRESS_LENGTH),
+        "cc": _clean_list(parsed.cc, MAX_ADDRESS_LENGTH),
+        "subject": _clean(parsed.subject, _limit("subject")),
+        "text": _clean(parsed.text),
+        "quoted_text": _clean(parsed.quoted_text),
+        "signature": _clean(parsed.signature),
+        "html": _clean(parsed.html),
+        "defects": _clean_list(parsed.defects, 500),
+        "sent_at": parsed.sent_at,
+    }
+
+
+def _attachments(message: Message, parsed: ParsedMessage, names: list[str]) -> None:
+    Attachment.objects.bulk_create(
+        [
+            Attachment(
+                message=message,
+                filename=_clean(attachment.filename, 255),
+                content_type=_clean(attachment.content_type, 255),
+                size=attachment.size,
+                sha256=attachment.sha256,
+                file=name,
+                content_id=_clean(attachment.content_id, 255),
+                inline=attachment.inline,
+            )
+            for attachment, name in zip(parsed.attachments, names, strict=True)
+        ]
+    )
+
+
+def _store(payload_id: int, parsed: ParsedMessage, names: list[str], now: datetime) -> ParseOutcome:
+    with transaction.atomic():
+        payload = (
+            RawPayload.objects.select_for_update()
+            .select_related("channel__team")
+            .get(pk=payload_id)
+        )
+        if payload.status != PayloadStatus.PENDING:
+            return _outcome_of(payload)
+        channel, team = payload.channel, payload.channel.team
+        fields = _message_fields(parsed)
+        existing = Message.objects.filter(
+            team=team, external_id=fields["external_id"], identity_hash=parsed.identity_hash
+        ).first()
+        if existing is not None:
+            _mark_parsed(payload, existing, now)
+            return ParseOutcome(payload, existing, False)
+
+        machine = parsed.lane != LANE_CUSTOMER
+        own = is_own_address(channel, parsed.from_address)
+        thread = thread_for(team=team, channel=channel, parsed=parsed, machine=machine or own)
+        item, created_item, reopened = thread.item, False, False
+        # Machine mail and copies of our own mail leave items as they are: they never open,
+        # reopen or reorder a conversation.
+        if not (machine or own):
+            if item is None:
+                item, created_item = _new_item(payload, parsed), True
+            else:
+                reopened = _reopen(item, parsed.sent_at)
+        # A savepoint: a concurrent worker storing the same mail makes this insert fail, and
+        # the whole attempt is rolled back and tried again (it then finds that message).
+        with transaction.atomic():
+            message = Message.objects.create(
+                team=team,
+                item=item,
+                channel=channel,
+                direction=Direction.OUT if own else Direction.IN,
+                received_at=payload.received_at,
+                thread_reason=thread.reason,
+                **fields,
+            )
+        _attachments(message, parsed, names)
+        _mark_parsed(payload, message, now)
+        if created_item:
+            events.emit("feedback.item_created", item_id=item.pk)
+        if reopened:
+            events.emit("feedback.item_reopened", item_id=item.pk)
+        if machine:
+            events.emit("feedback.machine_mail_received", message_id=message.pk, lane=message.lane)
+        elif not own:
+            events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+        return ParseOutcome(payload, message, True)
+
+
+def payload_parse(*, payload: RawPayload, now: datetime | None = None) -> ParseOutcome:
+    """Parse a pending payload from its stored bytes (a parsed or quarantined one is left as
+    it is). Bad input ends in quarantine, never in an exception; a database or storage that
+    cannot be reached raises, and the payload stays pending for the next attempt."""
+    now = now or timezone.now()
+    payload = RawPayload.objects.select_related("channel__team", "message").get(pk=payload.pk)
+    if payload.status != PayloadStatus.PENDING:
+        return _outcome_of(payload)
+    try:
+        raw = blob_read(payload.file.name)
+    except FileNotFoundError:
+        return _quarantine(payload.pk, PAYLOAD_FILE_MISSING.format(name=payload.file.name), now)
+    try:
+        parsed = parse_message(raw, received_at=payload.received_at)
+    except UnparseableMessage as refused:
+        return _quarantine(payload.pk, refused.reason, now)
+    except Exception as error:  # noqa: BLE001
+        # The parser promises UnparseableMessage for bad input; anything else is a parser bug
+        # meeting a mail nobody tested, and one mail must not stop the batch.
+        return _quarantine(payload.pk, PARSER_FAILED.format(error=_describe(error)), now)
+    del raw
+    names = [
+        blob_store(ATTACHMENT_PREFIX, attachment.content, sha256=attachment.sha256)
+        for attachment in parsed.attachments
+    ]
+    try:
+        return _attempt(payload.pk, parsed, names, now)
+    except IntegrityError:
+        # A concurrent worker stored the same mail (or created the same customer) between
+        # our look-up and our insert; the second attempt finds what it stored.
+        pass
+    try:
+        return _attempt(payload.pk, parsed, names, now)
+    except IntegrityError as error:
+        return _quarantine(payload.pk, STORE_FAILED.format(error=_describe(error)), now)
+
+
+def _attempt(
+    payload_id: int, parsed: ParsedMessage, names: list[str], now: datetime
+) -> ParseOutcome:
+    try:
+        return _store(payload_id, parsed, names, now)
+    except (DataError, ValidationError, ValueError, TypeError) as error:
+        # Parsed, but not storable as it is (a value the database refuses): kept for a person.
+        return _quarantine(payload_id, STORE_FAILED.format(error=_describe(error)), now)
+
+
+def payloads_parse(*, payload_ids: list[int], now: datetime | None = None) -> list[ParseOutcome]:
+    """Parse each pending payload of ``payload_ids``; one bad payload never stops the rest."""
+    payloads = RawPayload.objects.filter(pk__in=payload_ids).order_by("pk")
+    return [payload_parse(payload=payload, now=now) for payload in payloads]
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]

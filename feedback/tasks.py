@@ -1,0 +1,39 @@
+"""Thin Celery entry points for ingestion. Arguments are ids and strings (JSON); each task is
+safe to run twice, because leases and payload statuses in the database decide what happens,
+not the broker delivering once."""
+
+from celery import shared_task
+
+from feedback import services
+
+
+@shared_task(soft_time_limit=20, time_limit=30)
+def dispatch_due_channels() -> int:
+    """Run by beat every few seconds: claim the channels due for a poll, queue one poll each."""
+    claimed = services.channels_dispatch()
+    for channel_id, owner in claimed:
+        poll_channel.delay(channel_id, owner)
+    return len(claimed)
+
+
+# The channel's lease (feedback.services.polling.LEASE_SECONDS) outlasts the hard limit.
+@shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
+def poll_channel(channel_id: int, owner: str) -> dict:
+    """One poll under the lease the dispatcher took for ``owner``. Delivered again after a
+    worker died, it takes the lease again if it ran out and nobody else holds it."""
+    if not services.channel_claim(channel_id=channel_id, owner=owner):
+        return {"channel_id": channel_id, "claimed": False}
+    report = services.channel_poll(channel_id=channel_id, owner=owner)
+    return {"channel_id": channel_id, "claimed": report.claimed, "stored": report.stored}
+
+
+@shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
+def parse_payloads(payload_ids: list[int]) -> int:
+    """Parse stored payloads (queued after a push stored them); parsed ones are left alone."""
+    return len(services.payloads_parse(payload_ids=payload_ids))
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def parse_stale_payloads() -> int:
+    """Run by beat: parse the payloads whose parse was lost (a worker died after storing)."""
+    return len(services.payloads_parse(payload_ids=services.payloads_stale()))
