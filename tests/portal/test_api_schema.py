@@ -1,7 +1,12 @@
 """The OpenAPI schema documents every error answer with the shape the server gives."""
 
+import json
+
 import pytest
+from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from rest_framework.test import APIClient
 
 from portal.api.schema import (
     ERROR_COMPONENT,
@@ -82,3 +87,10 @@ def test_slugs_are_documented_in_any_script(document):
     slug = document["components"]["schemas"]["Team"]["properties"]["slug"]
     assert slug["description"] == UNICODE_SLUG_DESCRIPTION
     assert "pattern" not in slug
+
+
+def test_served_schema_is_the_generated_one_that_the_fuzzer_reads(world, document):
+    client = APIClient()
+    client.force_login(world.viewer_a)
+    served = client.get(reverse("api-schema"), {"format": "json"}).json()
+    assert served == json.loads(OpenApiJsonRenderer().render(document, renderer_context={}))
