@@ -347,6 +347,10 @@ def channel_poll_now(
     channel_id: int,
     now: datetime | None = None,
     include_disabled: bool = True,
+    rng: random.Random | None = None,
+    batch_limit: int = BATCH_LIMIT,
+    batch_max_bytes: int = BATCH_MAX_BYTES,
+    max_batches: int = MAX_BATCHES_PER_POLL,
     pause: PausePoint | None = None,
 ) -> PollReport:
     """Claim and poll one channel in the calling process (``manage.py poll_channels``);
@@ -356,7 +360,16 @@ def channel_poll_now(
         channel_id=channel_id, owner=owner, now=now, include_disabled=include_disabled
     ):
         return PollReport(channel_id=channel_id, claimed=False)
-    return channel_poll(channel_id=channel_id, owner=owner, now=now, pause=pause)
+    return channel_poll(
+        channel_id=channel_id,
+        owner=owner,
+        now=now,
+        rng=rng,
+        batch_limit=batch_limit,
+        batch_max_bytes=batch_max_bytes,
+        max_batches=max_batches,
+        pause=pause,
+    )
 
 
 def payloads_stale(
