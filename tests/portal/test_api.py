@@ -438,14 +438,6 @@ def test_customer_email_taken_answers_400_with_the_service_message(world):
     assert response.json() == {"email": [services.EMAIL_TAKEN.format(email="ada@example.test")]}
 
 
-def test_customers_cannot_be_deleted_through_the_api(world):
-    customer = CustomerFactory()
-    response = client_for(world.superuser).delete(
-        reverse("api:customer-detail", args=[customer.pk])
-    )
-    assert response.status_code == 405
-
-
 # Accounts ------------------------------------------------------------------------------------
 
 
