@@ -683,7 +683,7 @@ def test_customer_import_redirects_to_its_job_which_reports_each_row(
     assert response.status_code == 302
     content = client.get(response["Location"]).content.decode()
     assert 'id="import-report"' in content
-    assert "<td>3</td>" in content
+    assert '<td data-label="Line">3</td>' in content
     assert html.escape(services.EMAIL_INVALID.format(email="broken")) in content
     assert Customer.objects.filter(email="ok@example.test").exists()
 
@@ -710,7 +710,7 @@ def test_north_star_import_and_record(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("portal:north_star_import"), {"file": upload})
     assert response.status_code == 302
-    assert "<td>3</td>" in client.get(response["Location"]).content.decode()
+    assert '<td data-label="Line">3</td>' in client.get(response["Location"]).content.decode()
     response = client.post(
         reverse("portal:north_star_record"), {"measured_on": "2025-02-08", "value": "15"}
     )
