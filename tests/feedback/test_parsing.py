@@ -1,0 +1,230 @@
+"""Parsing stored payloads into items and messages (feedback/services/parsing.py), from pushed
+payloads, without a mail server: the identity rules, reopening, copies of our own mail, events,
+and every way a payload ends in quarantine instead of crashing the batch."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from feedback.models import (
+    Direction,
+    FeedbackItem,
+    ItemStatus,
+    Message,
+    PayloadStatus,
+    ThreadReason,
+)
+from feedback.services import (
+    PARSER_FAILED,
+    PAYLOAD_FILE_MISSING,
+    STORE_FAILED,
+    payload_parse,
+    payload_receive,
+)
+from feedback.tokens import item_id_from_token, reply_address, reply_token
+from portal import events
+from tests.feedback.factories import SUPPORT_ADDRESS, ChannelFactory, MessageFactory, make_mail
+from tests.feedback.ingestion import fixture_mail
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def receive(channel, raw: bytes):
+    payload, _ = payload_receive(channel=channel, raw=raw, queue_parse=False, now=NOW)
+    return payload_parse(payload=payload, now=NOW)
+
+
+@pytest.fixture
+def channel():
+    return ChannelFactory(address=SUPPORT_ADDRESS)
+
+
+def test_parsing_a_payload_twice_stores_one_message(channel):
+    payload, _ = payload_receive(
+        channel=channel, raw=make_mail(message_id="x@x.example"), queue_parse=False
+    )
+
+    first = payload_parse(payload=payload, now=NOW)
+    second = payload_parse(payload=payload, now=NOW)
+
+    assert (first.created, second.created) == (True, False)
+    assert second.message == first.message
+    assert Message.objects.count() == 1
+
+
+def test_a_mail_without_a_message_id_is_identified_by_its_content(channel):
+    receive(channel, make_mail(message_id=None, body="First"))
+    receive(channel, make_mail(message_id=None, body="First", received=["from a by b; x"]))
+    receive(channel, make_mail(message_id=None, body="Second"))
+
+    assert sorted(Message.objects.values_list("text", flat=True)) == ["First", "Second"]
+    assert set(Message.objects.values_list("external_id", flat=True)) == {""}
+
+
+def test_a_customers_reply_reopens_a_resolved_item_and_moves_its_last_message_time(channel):
+    first = receive(channel, make_mail(message_id="start@x.example")).message
+    FeedbackItem.objects.filter(pk=first.item_id).update(status=ItemStatus.RESOLVED)
+    later = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+
+    reply = receive(
+        channel,
+        make_mail(message_id="again@x.example", in_reply_to="start@x.example", date=later),
+    ).message
+
+    item = FeedbackItem.objects.get(pk=first.item_id)
+    assert reply.item_id == item.pk
+    assert (item.status, item.last_message_at) == (ItemStatus.OPEN, later)
+
+
+def test_a_reply_on_a_spam_item_leaves_it_spam(channel):
+    first = receive(channel, make_mail(message_id="spam@x.example")).message
+    FeedbackItem.objects.filter(pk=first.item_id).update(status=ItemStatus.SPAM)
+
+    receive(channel, make_mail(message_id="more@x.example", in_reply_to="spam@x.example"))
+
+    assert FeedbackItem.objects.get(pk=first.item_id).status == ItemStatus.SPAM
+
+
+def test_a_copy_of_our_own_mail_is_outbound_and_opens_no_item(channel):
+    outcome = receive(
+        channel,
+        make_mail(message_id="ours@example.test", sender=f"ACME <{SUPPORT_ADDRESS}>", to="a@b.c"),
+    )
+
+    assert (outcome.message.direction, outcome.message.item) == (Direction.OUT, None)
+    assert not FeedbackItem.objects.exists()
+
+
+def test_a_copy_of_our_reply_joins_its_item_without_changing_it(channel):
+    start = receive(channel, make_mail(message_id="start@x.example")).message
+    FeedbackItem.objects.filter(pk=start.item_id).update(status=ItemStatus.WAITING)
+
+    copy = receive(
+        channel,
+        make_mail(
+            message_id="our-reply@example.test",
+            sender=SUPPORT_ADDRESS,
+            in_reply_to="start@x.example",
+        ),
+    ).message
+
+    assert (copy.item_id, copy.direction) == (start.item_id, Direction.OUT)
+    assert FeedbackItem.objects.get(pk=start.item_id).status == ItemStatus.WAITING
+
+
+def test_the_reply_token_of_another_teams_item_threads_nothing(channel):
+    foreign = MessageFactory()
+    raw = make_mail(message_id="t@x.example", to=reply_address(SUPPORT_ADDRESS, foreign.item_id))
+
+    message = receive(channel, raw).message
+
+    assert message.thread_reason == ThreadReason.NEW
+    assert message.item_id != foreign.item_id
+
+
+def test_reply_tokens_are_signed_item_ids_usable_in_an_address():
+    token = reply_token(42)
+
+    assert item_id_from_token(token) == 42
+    assert item_id_from_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert item_id_from_token("42") is None
+    assert reply_address("support+old@example.com", 42) == f"support+{token}@example.com"
+    assert ":" not in token
+
+
+def test_a_sender_who_cannot_be_a_customer_still_opens_an_item(channel):
+    message = receive(
+        channel, make_mail(message_id="nobody@x.example", sender="undisclosed-recipients:;")
+    ).message
+
+    assert message.item.customer is None
+    assert message.thread_reason == ThreadReason.NEW
+
+
+def test_events_say_what_arrived_and_machine_mail_never_counts_as_received(
+    channel, django_capture_on_commit_callbacks
+):
+    seen = []
+    names = ("feedback.item_created", "feedback.message_received", "feedback.machine_mail_received")
+    handlers = {name: (lambda payload, name=name: seen.append((name, payload))) for name in names}
+    for name, handler in handlers.items():
+        events.register(name, handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            customer = receive(channel, make_mail(message_id="c@x.example")).message
+            machine = receive(channel, fixture_mail("dsn_bounce.eml")).message
+    finally:
+        for name, handler in handlers.items():
+            events.unregister(name, handler)
+
+    assert seen == [
+        ("feedback.item_created", {"item_id": customer.item_id}),
+        (
+            "feedback.message_received",
+            {"message_id": customer.pk, "item_id": customer.item_id},
+        ),
+        ("feedback.machine_mail_received", {"message_id": machine.pk, "lane": "bounce"}),
+    ]
+
+
+def test_text_with_nul_characters_is_stored_without_them(channel):
+    message = receive(channel, make_mail(message_id="nul@x.example", body="a\x00b")).message
+
+    assert "\x00" not in message.text
+
+
+# --- quarantine -----------------------------------------------------------------------------
+
+
+def test_a_parser_bug_quarantines_the_payload_instead_of_raising(channel, monkeypatch):
+    def broken(raw, *, received_at):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("feedback.services.parsing.parse_message", broken)
+
+    outcome = receive(channel, make_mail(message_id="bug@x.example"))
+
+    assert outcome.message is None
+    assert outcome.quarantine.error == PARSER_FAILED.format(error="RuntimeError: unexpected")
+    assert outcome.payload.status == PayloadStatus.QUARANTINED
+
+
+def test_a_payload_whose_file_is_gone_is_quarantined(channel, settings):
+    payload, _ = payload_receive(
+        channel=channel, raw=b"From: a@b.example\r\n\r\nx", queue_parse=False
+    )
+    (settings.MEDIA_ROOT / payload.file.name).unlink()
+
+    outcome = payload_parse(payload=payload, now=NOW)
+
+    assert outcome.quarantine.error == PAYLOAD_FILE_MISSING.format(name=payload.file.name)
+
+
+def test_a_message_the_database_refuses_is_quarantined_whole_and_the_next_one_is_stored(
+    channel, monkeypatch
+):
+    from django.db import DataError
+
+    from feedback.services import parsing
+
+    original = parsing._attachments
+
+    def refused(message, parsed, names):
+        if parsed.message_id == "bad@x.example":
+            raise DataError("value too long for type character varying(255)")
+        original(message, parsed, names)
+
+    monkeypatch.setattr(parsing, "_attachments", refused)
+
+    bad = receive(channel, make_mail(message_id="bad@x.example"))
+    good = receive(channel, make_mail(message_id="good@x.example"))
+
+    assert bad.quarantine.error == STORE_FAILED.format(
+        error="DataError: value too long for type character varying(255)"
+    )
+    # Nothing of the refused message stays: neither its message nor its item.
+    assert list(Message.objects.values_list("external_id", flat=True)) == ["good@x.example"]
+    assert FeedbackItem.objects.count() == 1
+    assert good.created
