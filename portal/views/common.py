@@ -100,4 +100,3 @@ def form_page(
             messages.success(request, message)
             return redirect_after_post(request, url)
     return render_page_or_fragment(request, template, fragment_template, {**context, "form": form})
-
