@@ -1,5 +1,18 @@
 from django.apps import AppConfig
 
 
+def _queue_customer_erasure(payload: dict) -> None:
+    from feedback.tasks import erase_customer_feedback
+
+    erase_customer_feedback.delay(payload["customer_id"])
+
+
 class FeedbackConfig(AppConfig):
     name = "feedback"
+
+    def ready(self) -> None:
+        from portal import events
+
+        # A customer's right to erasure reaches the messages they sent (ARCHITECTURE.md:
+        # against the direction of the dependencies, through an event).
+        events.register("portal.customer_erased", _queue_customer_erasure)

@@ -37,3 +37,9 @@ def parse_payloads(payload_ids: list[int]) -> int:
 def parse_stale_payloads() -> int:
     """Run by beat: parse the payloads whose parse was lost (a worker died after storing)."""
     return len(services.payloads_parse(payload_ids=services.payloads_stale()))
+
+
+@shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
+def erase_customer_feedback(customer_id: int) -> int:
+    """Queued on ``portal.customer_erased``: erase what feedback holds about the customer."""
+    return services.customer_feedback_erase(customer_id=customer_id)

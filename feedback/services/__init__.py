@@ -21,6 +21,7 @@ from feedback.services.channels import (
     channel_update,
 )
 from feedback.services.customers import FREE_MAIL_DOMAINS, customer_for_sender, is_free_mail
+from feedback.services.erasure import customer_feedback_erase
 from feedback.services.ingest import StoreReport, payload_receive, payloads_store
 from feedback.services.items import (
     CHANNEL_OF_OTHER_TEAM,
@@ -107,6 +108,7 @@ __all__ = [
     "channel_release",
     "channel_update",
     "channels_dispatch",
+    "customer_feedback_erase",
     "customer_for_sender",
     "is_free_mail",
     "item_ingest",
