@@ -1,8 +1,13 @@
-"""The feedback app's pages and endpoints in the access matrix (tests/test_access_matrix.py)."""
+"""The feedback app's pages and endpoints in the access matrix (tests/test_access_matrix.py).
 
-from tests.access import ORG_PAGE, Case, url
+The cases are kept in two modules, the pages' and the API's; this one merges them (and the
+objects their URLs name) for the matrix."""
 
-CASES: dict[str, Case] = {
-    # The inbox answers with an honest empty state until ingestion and triage are built.
-    "feedback:inbox": Case(url("feedback:inbox"), ORG_PAGE),
-}
+from tests.access import Case, Objects
+from tests.feedback import access_cases_api, access_cases_pages
+
+CASES: dict[str, Case] = {**access_cases_pages.CASES, **access_cases_api.CASES}
+
+
+def objects(world) -> Objects:
+    return {**access_cases_pages.objects(world), **access_cases_api.objects(world)}
