@@ -7,6 +7,7 @@ stored (``(item, False)``), so a client that retries stores nothing twice.
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -50,6 +51,7 @@ CHANNEL_OF_OTHER_TEAM = "The channel belongs to another team."
 _SUBJECT_MAX = FeedbackItem._meta.get_field("subject").max_length
 _EXTERNAL_ID_MAX = FeedbackItem._meta.get_field("external_id").max_length
 _TAG_MAX = Tag._meta.get_field("name").max_length
+_SENDER_NAME_MAX = Message._meta.get_field("sender_name").max_length
 
 
 def _tag_names(names: Iterable[str]) -> list[str]:
@@ -86,15 +88,26 @@ def tags_ensure(*, team: Team, names: Iterable[str]) -> list[Tag]:
     return tags
 
 
-def _push_identity(item: FeedbackItem, text: str) -> str:
-    # Pushed text has no Message-ID; the item (new with every push) makes the identity unique.
-    return hashlib.sha256(f"push:{item.pk}:{text}".encode()).hexdigest()
+@dataclass(frozen=True)
+class PushedItem:
+    """Pushed feedback checked as ``item_ingest`` checks it: trimmed, the address normalised,
+    the tag names cleaned (each once)."""
+
+    subject: str
+    text: str
+    external_id: str
+    email: str
+    customer_name: str
+    received_at: datetime | None
+    tag_names: tuple[str, ...]
+
+    @property
+    def sender_name(self) -> str:
+        return " ".join(self.customer_name.split())[:_SENDER_NAME_MAX]
 
 
-@transaction.atomic
-def item_ingest(
+def item_push_clean(
     *,
-    actor: Actor,
     team: Team,
     customer_email: str,
     subject: str = "",
@@ -104,12 +117,10 @@ def item_ingest(
     received_at: datetime | None = None,
     tags: Iterable[str] = (),
     channel: Channel | None = None,
-    now: datetime | None = None,
-) -> tuple[FeedbackItem, bool]:
-    """Store pushed feedback as a new item with its first message, as ``(item, created)``.
-    Agents of the team (the widget and other push channels act as the system)."""
-    access.require_team_role(actor, team, Role.AGENT)
-    now = now or timezone.now()
+    now: datetime,
+) -> PushedItem:
+    """The checks of a push, without writing anything: one place for ``item_ingest`` and the
+    set-based CSV import (``feedback.services.bulk``). Raises ValidationError per field."""
     subject = " ".join((subject or "").split())
     text = (text or "").strip()
     external_id = (external_id or "").strip()
@@ -131,7 +142,61 @@ def item_ingest(
         raise ValidationError({"received_at": RECEIVED_IN_FUTURE})
     if channel is not None and channel.team_id != team.pk:
         raise ValidationError({"channel": CHANNEL_OF_OTHER_TEAM})
-    tag_names = _tag_names(tags)
+    return PushedItem(
+        subject=subject,
+        text=text,
+        external_id=external_id,
+        email=email,
+        customer_name=customer_name or "",
+        received_at=received_at,
+        tag_names=tuple(_tag_names(tags)),
+    )
+
+
+def push_identity(item_pk: int, text: str) -> str:
+    """The identity hash of a pushed item's first message."""
+    # Pushed text has no Message-ID; the item (new with every push) makes the identity unique.
+    return hashlib.sha256(f"push:{item_pk}:{text}".encode()).hexdigest()
+
+
+@transaction.atomic
+def item_ingest(
+    *,
+    actor: Actor,
+    team: Team,
+    customer_email: str,
+    subject: str = "",
+    text: str = "",
+    customer_name: str = "",
+    external_id: str = "",
+    received_at: datetime | None = None,
+    tags: Iterable[str] = (),
+    channel: Channel | None = None,
+    now: datetime | None = None,
+) -> tuple[FeedbackItem, bool]:
+    """Store pushed feedback as a new item with its first message, as ``(item, created)``.
+    Agents of the team (the widget and other push channels act as the system)."""
+    access.require_team_role(actor, team, Role.AGENT)
+    now = now or timezone.now()
+    pushed = item_push_clean(
+        team=team,
+        customer_email=customer_email,
+        subject=subject,
+        text=text,
+        customer_name=customer_name,
+        external_id=external_id,
+        received_at=received_at,
+        tags=tags,
+        channel=channel,
+        now=now,
+    )
+    subject, text, external_id, email = (
+        pushed.subject,
+        pushed.text,
+        pushed.external_id,
+        pushed.email,
+    )
+    tag_names = list(pushed.tag_names)
     if external_id:
         existing = FeedbackItem.objects.filter(team=team, external_id=external_id).first()
         if existing is not None:
@@ -158,8 +223,8 @@ def item_ingest(
         channel=channel,
         direction=Direction.IN,
         lane=Lane.CUSTOMER,
-        identity_hash=_push_identity(item, text),
-        sender_name=" ".join((customer_name or "").split())[:200],
+        identity_hash=push_identity(item.pk, text),
+        sender_name=pushed.sender_name,
         sender=email,
         reply_to=email,
         subject=subject,
