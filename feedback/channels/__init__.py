@@ -13,11 +13,13 @@ from feedback.channels.base import (
     FetchResult,
 )
 from feedback.channels.imap import ImapConnector
+from feedback.channels.webhook import WebhookConnector
 
 UNKNOWN_KIND = "unknown channel kind {kind!r}; known kinds: {known}"
 
 CONNECTORS: dict[str, Connector] = {
     ImapConnector.kind: ImapConnector(),
+    WebhookConnector.kind: WebhookConnector(),
 }
 
 

@@ -54,6 +54,10 @@ def _connector(kind: str) -> Connector:
         raise ValidationError({"kind": error.message}) from error
 
 
+def _is_push(connector: Connector) -> bool:
+    return getattr(connector, "push", False) is True
+
+
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -139,7 +143,8 @@ def channel_create(
     enabled: bool = True,
     now: datetime | None = None,
 ) -> Channel:
-    """A new channel; an enabled one is due for its first poll at once."""
+    """A new channel; an enabled one is due for its first poll at once (a push channel,
+    whose connector declares ``push``, is never due)."""
     access.require_team_role(actor, team, Role.ADMIN)
     connector = _connector(kind)
     cleaned = _clean_config(connector, config)
@@ -149,7 +154,7 @@ def channel_create(
         name=_clean_name(name),
         poll_interval=_clean_poll_interval(poll_interval),
         enabled=_clean_enabled(enabled),
-        next_poll_at=now or timezone.now(),
+        next_poll_at=None if _is_push(connector) else now or timezone.now(),
     )
     _store_config(channel, cleaned)
     _save(channel)
@@ -201,7 +206,7 @@ def channel_update(
         config = _clean_config(connector, merged)
         poll_soon = poll_soon or config != stored
         _store_config(channel, config)
-    if poll_soon:
+    if poll_soon and not _is_push(connector):
         channel.next_poll_at = now or timezone.now()
     _save(channel)
     changes = changes_between(before, _snapshot(channel, config, connector))

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback.channels import ConnectorError, get_connector
+from feedback.channels import CONNECTORS, ConnectorError, get_connector
 from feedback.models import Channel, PayloadStatus, RawPayload
 from feedback.services.ingest import payloads_store
 from feedback.services.parsing import payload_parse
@@ -114,15 +114,25 @@ def channel_release(*, channel_id: int, owner: str) -> None:
     )
 
 
+def push_kinds() -> list[str]:
+    """Kinds whose connector declares ``push = True`` (the inbound e-mail webhook): their mail
+    is posted to the portal, so there is never anything to poll."""
+    return sorted(
+        kind for kind, connector in CONNECTORS.items() if getattr(connector, "push", False)
+    )
+
+
 def channels_dispatch(
     *, now: datetime | None = None, limit: int = DISPATCH_LIMIT
 ) -> list[tuple[int, str]]:
     """Claim the enabled channels whose next poll is due: ``(channel id, lease owner)`` for
-    each, to be queued as one poll each once this returns (the claims are committed)."""
+    each, to be queued as one poll each once this returns (the claims are committed). Push
+    channels are never due."""
     now = now or timezone.now()
     with transaction.atomic():
         due = (
             Channel.objects.filter(enabled=True)
+            .exclude(kind__in=push_kinds())
             .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
             .filter(_lease_free(now))
             .order_by("next_poll_at", "pk")

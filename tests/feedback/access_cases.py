@@ -1,13 +1,21 @@
 """The feedback app's pages and endpoints in the access matrix (tests/test_access_matrix.py).
 
-The cases are kept in two modules, the pages' and the API's; this one merges them (and the
-objects their URLs name) for the matrix."""
+The cases are kept in three modules, the pages', the API's and the webhooks'; this one
+merges them (and the objects their URLs name) for the matrix."""
 
 from tests.access import Case, Objects
-from tests.feedback import access_cases_api, access_cases_pages
+from tests.feedback import access_cases_api, access_cases_hooks, access_cases_pages
 
-CASES: dict[str, Case] = {**access_cases_pages.CASES, **access_cases_api.CASES}
+CASES: dict[str, Case] = {
+    **access_cases_pages.CASES,
+    **access_cases_api.CASES,
+    **access_cases_hooks.CASES,
+}
 
 
 def objects(world) -> Objects:
-    return {**access_cases_pages.objects(world), **access_cases_api.objects(world)}
+    return {
+        **access_cases_pages.objects(world),
+        **access_cases_api.objects(world),
+        **access_cases_hooks.objects(world),
+    }
