@@ -242,6 +242,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a `status` with its own choices; each set gets a stable name
+    # rather than one derived from a hash of its values.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportStatusEnum": "portal.models.ImportStatus",
+        "FeedbackItemStatusEnum": "feedback.models.ItemStatus",
+        "QuarantineStatusEnum": "feedback.models.QuarantineStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.refuse_nul_in_text",

@@ -3,8 +3,16 @@
 this router's resources. Register viewsets on ``router``; basenames share the namespace with
 every other app's, so they start with ``feedback-``."""
 
+from feedback.api import viewsets
 from portal.api.routers import AppRouter
 
 router = AppRouter()
+# ARCHITECTURE.md names the resource ``channels`` at the top level: channels are set up per
+# team, not a part of the feedback lists.
+router.register("channels", viewsets.ChannelViewSet, basename="feedback-channel")
+router.register("feedback/items", viewsets.FeedbackItemViewSet, basename="feedback-item")
+router.register("feedback/messages", viewsets.FeedbackMessageViewSet, basename="feedback-message")
+router.register("feedback/quarantine", viewsets.QuarantineViewSet, basename="feedback-quarantine")
+router.register("feedback/tags", viewsets.FeedbackTagViewSet, basename="feedback-tag")
 
 urlpatterns = [*router.urls]

@@ -1,0 +1,337 @@
+"""The feedback app's endpoints: channels (with their connection check), feedback items (read,
+and pushed one at a time or in bulk), messages with their attachments, quarantined payloads
+(retry, discard, raw download) and tags.
+
+Viewsets stay thin: ``get_queryset`` calls a team-scoped selector (another team's object is
+404), writes call a service, and ``portal.api.exceptions`` turns the services' refusals into
+400 and 403. Who may do what: every member of the team reads; agents push items and retry or
+discard quarantined payloads; admins of the team manage channels and check them.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from feedback import selectors, services
+from feedback.api import filters
+from feedback.api.pagination import KeysetPagination
+from feedback.api.serializers import (
+    BULK_DESCRIPTION,
+    BulkItemResultSerializer,
+    ChannelCheckSerializer,
+    ChannelSerializer,
+    ChannelUpdateSerializer,
+    FeedbackItemCreateSerializer,
+    FeedbackItemSerializer,
+    FeedbackMessageSerializer,
+    FeedbackTagSerializer,
+    QuarantinedPayloadSerializer,
+)
+from feedback.models import Quarantine
+from feedback.views.downloads import storage_download
+from portal.api.base import PortalViewSet
+from portal.api.permissions import TeamRoleChanges
+from portal.models import Role
+from portal.validation import validation_messages
+
+MAX_BULK_ITEMS = 200
+BULK_TOO_LARGE = f"Send at most {MAX_BULK_ITEMS} items at once."
+BULK_NOT_OBJECTS = "Send one item as an object, or several as a list of objects."
+RAW_CONTENT_TYPE = "application/octet-stream"
+
+# Actions on one object take no filters and no pages.
+ONE_OBJECT = {"filter_backends": [], "pagination_class": None}
+
+
+def _errors(error: DjangoValidationError) -> dict[str, Any]:
+    """A service's refusal in the shape the API gives it everywhere (``portal.api.exceptions``)."""
+    if hasattr(error, "error_dict"):
+        return {
+            field: validation_messages(DjangoValidationError(errors))
+            for field, errors in error.error_dict.items()
+        }
+    return {"detail": " ".join(validation_messages(error))}
+
+
+# Channels ------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    create=extend_schema(description="A new channel of a team (its admins); polled at once."),
+    partial_update=extend_schema(
+        description="Change the name, settings, poll interval or `enabled`. `config` is merged "
+        "into the stored settings: keys left out keep their values, secrets left out or empty "
+        "are kept."
+    ),
+)
+class ChannelViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    PortalViewSet,
+):
+    """Where a team's feedback comes from, with each channel's health. Members read the
+    settings without their secrets; the team's admins create, change and check channels."""
+
+    serializer_class = ChannelSerializer
+    permission_classes = [IsAuthenticated, TeamRoleChanges]
+    # A config is a nested object, which only JSON can carry.
+    parser_classes = [JSONParser]
+    team_roles = {"update": Role.ADMIN, "partial_update": Role.ADMIN, "check": Role.ADMIN}
+    filterset_class = filters.ChannelFilter
+    search_fields = ["name", "address"]
+    ordering_fields = ["name", "kind", "poll_interval", "error_streak", "created_at"]
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return ChannelUpdateSerializer
+        return ChannelSerializer
+
+    def get_queryset(self):
+        return selectors.channel_list(user=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        channel = services.channel_create(
+            actor=self.request.user,
+            team=data["team"],
+            kind=data["kind"],
+            name=data["name"],
+            config=data["config"],
+            poll_interval=data.get("poll_interval", services.DEFAULT_POLL_INTERVAL),
+            enabled=data.get("enabled", True),
+        )
+        serializer.instance = selectors.channel_get(user=self.request.user, pk=channel.pk)
+
+    def perform_update(self, serializer) -> None:
+        fields = {
+            name: value
+            for name, value in serializer.validated_data.items()
+            if name in ("name", "config", "poll_interval", "enabled")
+        }
+        channel = services.channel_update(
+            actor=self.request.user, channel=serializer.instance, **fields
+        )
+        serializer.instance = selectors.channel_get(user=self.request.user, pk=channel.pk)
+
+    @extend_schema(
+        request=None,
+        responses={200: ChannelCheckSerializer},
+        description="Try the channel's stored settings now: `ok` says whether the connection "
+        'works, `message` what was found or what failed ("authentication failed", "folder '
+        'INBOX.Support does not exist"). Changes nothing.',
+    )
+    @action(detail=True, methods=["post"], **ONE_OBJECT)
+    def check(self, request: Request, pk: str | None = None) -> Response:
+        result = services.channel_check(actor=request.user, channel=self.get_object())
+        return Response(ChannelCheckSerializer(result).data)
+
+
+# Items ---------------------------------------------------------------------------------------
+
+
+ITEM_CREATE_REQUEST = PolymorphicProxySerializer(
+    component_name="FeedbackItemPush",
+    serializers=[FeedbackItemCreateSerializer, FeedbackItemCreateSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+ITEM_CREATE_RESPONSE = PolymorphicProxySerializer(
+    component_name="FeedbackItemPushResult",
+    serializers=[FeedbackItemSerializer, BulkItemResultSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=ITEM_CREATE_REQUEST,
+        responses={
+            201: OpenApiResponse(FeedbackItemSerializer, description="Stored."),
+            200: OpenApiResponse(
+                ITEM_CREATE_RESPONSE,
+                description="The item already stored under this `external_id`; for a list, "
+                "one result per row.",
+            ),
+        },
+        description=BULK_DESCRIPTION,
+    )
+)
+class FeedbackItemViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, PortalViewSet
+):
+    """Feedback items of the user's teams, most recent conversation first, in keyset pages.
+    Agents of a team push feedback into it (as the API channel of issue 8)."""
+
+    serializer_class = FeedbackItemSerializer
+    pagination_class = KeysetPagination
+    # A bulk push is a JSON list, which forms cannot carry.
+    parser_classes = [JSONParser]
+    filterset_class = filters.FeedbackItemFilter
+    search_fields = ["subject", "customer__email", "customer__name"]
+    ordering_fields = ["last_message_at", "first_message_at", "created_at", "id"]
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return FeedbackItemCreateSerializer
+        return FeedbackItemSerializer
+
+    def get_queryset(self):
+        return selectors.item_list(user=self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if isinstance(request.data, list):
+            if len(request.data) > MAX_BULK_ITEMS:
+                raise exceptions.ValidationError({"detail": BULK_TOO_LARGE})
+            return Response([self._push_row(row) for row in request.data])
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"detail": BULK_NOT_OBJECTS})
+        serializer = FeedbackItemCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        item, created = services.item_ingest(actor=request.user, **serializer.validated_data)
+        return Response(
+            self._shown(item), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def _push_row(self, row: Any) -> dict[str, Any]:
+        """One row of a bulk push, in its own transaction (the service's): a refused row
+        changes nothing and stops no other row."""
+        serializer = FeedbackItemCreateSerializer(data=row, context={"request": self.request})
+        try:
+            serializer.is_valid(raise_exception=True)
+            item, created = services.item_ingest(
+                actor=self.request.user, **serializer.validated_data
+            )
+        except exceptions.ValidationError as error:
+            return {"status": 400, "item": None, "errors": error.detail}
+        except DjangoValidationError as error:
+            return {"status": 400, "item": None, "errors": _errors(error)}
+        except (exceptions.PermissionDenied, DjangoPermissionDenied) as error:
+            return {"status": 403, "item": None, "errors": {"detail": str(error)}}
+        return {"status": 201 if created else 200, "item": self._shown(item), "errors": None}
+
+    def _shown(self, item) -> dict[str, Any]:
+        item = selectors.item_get(user=self.request.user, pk=item.pk)
+        return FeedbackItemSerializer(item, context=self.get_serializer_context()).data
+
+
+# Messages and tags ---------------------------------------------------------------------------
+
+
+class FeedbackMessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+    """Messages of the user's teams with their attachments, oldest first as a conversation
+    reads, in keyset pages. Machine mail (auto-replies, bounces, ...) is in its ``lane``."""
+
+    serializer_class = FeedbackMessageSerializer
+    pagination_class = KeysetPagination
+    filterset_class = filters.FeedbackMessageFilter
+    search_fields = ["subject", "sender"]
+    ordering_fields = ["sent_at", "received_at", "created_at", "id"]
+
+    def get_queryset(self):
+        return selectors.message_list(user=self.request.user)
+
+
+class FeedbackTagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+    """The tags of the user's teams (items are tagged as they are pushed)."""
+
+    serializer_class = FeedbackTagSerializer
+    filterset_class = filters.FeedbackTagFilter
+    search_fields = ["name"]
+    ordering_fields = ["name"]
+
+    def get_queryset(self):
+        return selectors.tag_list(user=self.request.user)
+
+
+# Quarantine ----------------------------------------------------------------------------------
+
+
+class PayloadTeamRoleChanges(TeamRoleChanges):
+    """``TeamRoleChanges`` for a quarantine row, whose team is its payload's channel's."""
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return super().has_object_permission(request, view, obj.payload.channel)
+
+
+@extend_schema_view(
+    list=extend_schema(description="Payloads that could not be parsed, newest first.")
+)
+class QuarantineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+    """Payloads that could not be parsed, with the error. Agents retry them (after a parser
+    fix, say) or discard them; the raw bytes stay either way, and members of the team download
+    them as a file (as they do attachments, and as the quarantine page lets them)."""
+
+    serializer_class = QuarantinedPayloadSerializer
+    permission_classes = [IsAuthenticated, PayloadTeamRoleChanges]
+    team_roles = {"retry": Role.AGENT, "discard": Role.AGENT}
+    filterset_class = filters.QuarantineFilter
+    search_fields = ["error"]
+    ordering_fields = {
+        "created_at": "created_at",
+        "retry_count": "retry_count",
+        "size": "payload__size",
+    }
+
+    def get_queryset(self):
+        return selectors.quarantine_list(user=self.request.user, status=None)
+
+    def _answer(self, quarantine: Quarantine) -> Response:
+        quarantine = selectors.quarantine_get(user=self.request.user, pk=quarantine.pk)
+        return Response(self.get_serializer(quarantine).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: QuarantinedPayloadSerializer},
+        description="Parse the payload again: `status` becomes `resolved` (and `message` names "
+        "the stored message) when it parses, else it stays `open` with the new `error`. An open "
+        "payload only; 400 otherwise.",
+    )
+    @action(detail=True, methods=["post"], **ONE_OBJECT)
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        outcome = services.quarantine_retry(actor=request.user, quarantine=self.get_object())
+        return self._answer(outcome.quarantine)
+
+    @extend_schema(
+        request=None,
+        responses={200: QuarantinedPayloadSerializer},
+        description="Give up on the payload: `status` becomes `discarded`; its raw bytes stay. "
+        "An open payload only; 400 otherwise.",
+    )
+    @action(detail=True, methods=["post"], **ONE_OBJECT)
+    def discard(self, request: Request, pk: str | None = None) -> Response:
+        quarantine = services.quarantine_discard(actor=request.user, quarantine=self.get_object())
+        return self._answer(quarantine)
+
+    @extend_schema(
+        responses={
+            (200, RAW_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The payload byte for byte, as a download."
+            ),
+        },
+        description="The payload exactly as the channel delivered it (for mail, the whole "
+        "message), always as a download, never shown inline.",
+    )
+    @action(detail=True, methods=["get"], **ONE_OBJECT)
+    def raw(self, request: Request, pk: str | None = None) -> HttpResponse:
+        payload = self.get_object().payload
+        return storage_download(
+            payload.file, filename=f"payload-{payload.pk}.eml", content_type=RAW_CONTENT_TYPE
+        )
