@@ -74,8 +74,10 @@ def channel_list(
     return channels.order_by("team__name", "name", "pk")
 
 
-def channel_get(*, user: User, pk: int) -> Channel:
-    return get_or_404(channel_list(user=user), NO_SUCH_CHANNEL, pk=pk)
+def channel_get(*, user: User, pk: int, team: Any = None) -> Channel:
+    """One channel; with ``team``, only a channel of that team (a page under a team's URL
+    answers 404 for another team's channel id)."""
+    return get_or_404(channel_list(user=user, team=team), NO_SUCH_CHANNEL, pk=pk)
 
 
 def channel_public_config(channel: Channel) -> dict[str, Any]:
@@ -92,9 +94,10 @@ def channel_public_config(channel: Channel) -> dict[str, Any]:
     }
 
 
-def channel_unhealthy_list(*, user: User) -> QuerySet[Channel]:
-    """Enabled, unhealthy channels of the teams ``user`` administers: the notice admins see."""
-    channels = channel_list(user=user, enabled=True, healthy=False)
+def channel_unhealthy_list(*, user: User, team: Any = None) -> QuerySet[Channel]:
+    """Enabled, unhealthy channels of the teams ``user`` administers (of ``team`` only, when
+    given): the notice admins see."""
+    channels = channel_list(user=user, team=team, enabled=True, healthy=False)
     if user.is_superuser or is_system(user):
         return channels
     admin_of = [
@@ -307,8 +310,9 @@ def quarantine_list(
     return rows.order_by("-created_at", "-pk")
 
 
-def quarantine_get(*, user: User, pk: int) -> Quarantine:
-    return get_or_404(quarantine_list(user=user, status=None), NO_SUCH_QUARANTINE, pk=pk)
+def quarantine_get(*, user: User, pk: int, team: Any = None) -> Quarantine:
+    """One quarantine row whatever its status; with ``team``, only one of that team."""
+    return get_or_404(quarantine_list(user=user, team=team, status=None), NO_SUCH_QUARANTINE, pk=pk)
 
 
 def quarantine_count(*, user: User, team: Any = None) -> int:

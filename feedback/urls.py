@@ -1,10 +1,35 @@
 from django.urls import path
 
 from feedback import views, webhooks
+from feedback.views import channels, downloads, monitoring
 
 app_name = "feedback"
+
+# A team's channel pages sit under its settings, beside its members.
+TEAM = "settings/teams/<uslug:slug>"
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("hooks/email/<id:pk>/", webhooks.email_webhook, name="email_webhook"),
+    path(f"{TEAM}/channels/", channels.channel_list, name="channel_list"),
+    path(f"{TEAM}/channels/new/", channels.channel_create, name="channel_create"),
+    path(f"{TEAM}/channels/health/", monitoring.channel_health, name="channel_health"),
+    path(f"{TEAM}/channels/<id:pk>/", channels.channel_edit, name="channel_edit"),
+    path(f"{TEAM}/channels/<id:pk>/check/", channels.channel_check, name="channel_check"),
+    path(f"{TEAM}/channels/<id:pk>/enabled/", channels.channel_enable, name="channel_enable"),
+    path(f"{TEAM}/quarantine/", monitoring.quarantine_list, name="quarantine_list"),
+    path(f"{TEAM}/quarantine/<id:pk>/retry/", monitoring.quarantine_retry, name="quarantine_retry"),
+    path(
+        f"{TEAM}/quarantine/<id:pk>/discard/",
+        monitoring.quarantine_discard,
+        name="quarantine_discard",
+    ),
+    path(
+        f"{TEAM}/quarantine/<id:pk>/raw/",
+        monitoring.quarantine_download,
+        name="quarantine_download",
+    ),
+    path(
+        "attachments/<id:pk>/download/", downloads.attachment_download, name="attachment-download"
+    ),
 ]

@@ -157,8 +157,8 @@ def backoff_seconds(poll_interval: int, error_streak: int, rng: random.Random) -
 
 
 def _health_page_path(channel: Channel) -> str:
-    # The team's settings page, where its admins manage channels.
-    return reverse("portal:team_settings", kwargs={"slug": channel.team.slug})
+    # The team's channel health page, where its admins see what failed and why.
+    return reverse("feedback:channel_health", kwargs={"slug": channel.team.slug})
 
 
 def _poll_succeeded(channel_id: int, owner: str, now: datetime, *, more: bool) -> None:

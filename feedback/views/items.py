@@ -1,4 +1,4 @@
-"""The inbox. Feedback ingestion is not built yet, so the page says so honestly."""
+"""The inbox. Triage is not built yet, so the page says so honestly."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse

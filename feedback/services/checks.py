@@ -1,0 +1,38 @@
+"""Checking a channel's connection on an admin's request: the connector tries its stored
+settings and says in words a person can act on what failed. Nothing is written."""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from feedback.channels import CheckResult, ConfigError, get_connector
+from feedback.models import Channel
+from portal import access
+from portal.actors import SystemActor
+from portal.crypto import DecryptionError
+from portal.models import Role
+
+Actor = AbstractBaseUser | SystemActor
+
+CHECK_UNSUPPORTED = "channels of kind {kind} have no connection to check"
+
+
+def channel_check(*, actor: Actor, channel: Channel) -> CheckResult:
+    """Try the channel's stored settings now. Team admins only: a check makes the portal
+    connect to a host an admin chose. Failures come back as ``CheckResult(ok=False, ...)``,
+    never as an exception, so that the page can show them as they are."""
+    access.require_team_role(actor, channel.team, Role.ADMIN)
+    try:
+        connector = get_connector(channel.kind)
+        config = channel.read_config()
+    except ConfigError as error:
+        return CheckResult(ok=False, message=error.message)
+    except DecryptionError as error:
+        return CheckResult(ok=False, message=str(error))
+    check = getattr(connector, "check", None)
+    if check is None:
+        return CheckResult(ok=False, message=CHECK_UNSUPPORTED.format(kind=channel.kind))
+    if getattr(connector, "push", False):
+        # A push channel has nothing to connect to; its check says where to post.
+        from feedback.webhooks import webhook_url
+
+        return check(config, url=webhook_url(channel))
+    return check(config)
