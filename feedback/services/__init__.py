@@ -7,6 +7,7 @@ Each function is keyword-only, checks who may act, owns its transaction and rais
 subject.
 """
 
+from feedback.services.bulk import ItemRow, content_hash, items_import_rows
 from feedback.services.channels import (
     CHANNEL_NAME_REQUIRED,
     CHANNEL_NAME_TAKEN,
@@ -99,6 +100,7 @@ __all__ = [
     "UNHEALTHY_AFTER",
     "UNHEALTHY_KIND",
     "UNHEALTHY_SUBJECT",
+    "ItemRow",
     "ParseOutcome",
     "PollReport",
     "StoreReport",
@@ -111,10 +113,12 @@ __all__ = [
     "channel_release",
     "channel_update",
     "channels_dispatch",
+    "content_hash",
     "customer_feedback_erase",
     "customer_for_sender",
     "is_free_mail",
     "item_ingest",
+    "items_import_rows",
     "new_lease_owner",
     "payload_parse",
     "payload_receive",

@@ -69,12 +69,25 @@ def is_free_mail(domain: str) -> bool:
     return domain.strip().lower().rstrip(".") in FREE_MAIL_DOMAINS
 
 
-def account_for_address(address: str) -> Account | None:
-    """The account owning the address's domain; None for free-mail domains."""
+def account_domain(address: str) -> str:
+    """The domain of ``address`` that may name an account; empty for free-mail domains."""
     domain = address.rpartition("@")[2].strip().lower()
     if not domain or is_free_mail(domain):
+        return ""
+    return domain
+
+
+def account_for_address(address: str) -> Account | None:
+    """The account owning the address's domain; None for free-mail domains."""
+    domain = account_domain(address)
+    if not domain:
         return None
     return portal_selectors.account_find_by_domain(domain=domain)
+
+
+def customer_name_from_sender(name: str) -> str:
+    """A sender's display name as a new customer's name: one line, NUL-free, within the cap."""
+    return " ".join((name or "").replace("\x00", "").split())[:_NAME_MAX]
 
 
 def customer_for_sender(*, address: str, name: str = "") -> Customer | None:
@@ -90,7 +103,7 @@ def customer_for_sender(*, address: str, name: str = "") -> Customer | None:
         return portal_services.customer_create(
             actor=SYSTEM,
             email=address,
-            name=" ".join((name or "").replace("\x00", "").split())[:_NAME_MAX],
+            name=customer_name_from_sender(name),
             account=account_for_address(address),
         )
     except ValidationError:

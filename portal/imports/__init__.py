@@ -27,8 +27,10 @@ from portal.imports.importers import (
     INVALID_VALUE,
     UNKNOWN_KIND,
     UNKNOWN_OWNER,
+    Column,
     Importer,
     importer_get,
+    importer_register,
 )
 from portal.imports.jobs import (
     ImportReport,
@@ -75,6 +77,7 @@ __all__ = [
     "UNKNOWN_ACCOUNT",
     "UNKNOWN_KIND",
     "UNKNOWN_OWNER",
+    "Column",
     "ImportReport",
     "Importer",
     "RowError",
@@ -86,6 +89,7 @@ __all__ = [
     "import_jobs_resume",
     "import_now",
     "importer_get",
+    "importer_register",
     "north_star_import_csv",
     "safe_cell",
     "split_list",

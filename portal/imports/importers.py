@@ -4,7 +4,9 @@ declarations; nothing else lists columns.
 
 Accounts and North Star measurements go row by row through their services, each row in a
 savepoint. Customers, the large imports, go through the set-based
-``portal.services.directory_bulk``.
+``portal.services.directory_bulk``. Other apps declare theirs from their ``AppConfig.ready()``
+through ``importer_register`` (the feedback app's is in ``feedback.imports``), as the portal
+imports no app that depends on it.
 """
 
 from collections.abc import Callable, Sequence
@@ -13,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_date
 
@@ -33,6 +35,7 @@ INVALID_MRR = "MRR must be a number such as 1250.00, not {value!r}."
 INVALID_DATE = "Dates are written YYYY-MM-DD, not {value!r}."
 INVALID_VALUE = "The value must be a number, not {value!r}."
 UNKNOWN_KIND = "There is no importer called {kind!r}."
+KIND_TAKEN = "Two importers are declared as {kind!r}."
 
 _SEPARATOR_NAMES = {";": "semicolons", ",": "commas", " ": "spaces"}
 LIST_SEPARATORS_TEXT = ", ".join(_SEPARATOR_NAMES[s] for s in LIST_SEPARATORS[:-1]) + (
@@ -66,6 +69,8 @@ class Importer:
     list_url_name: str
     upload_url_name: str
     further_columns: str = ""
+    # The navigation section its pages belong to (base.html).
+    section: str = "home"
 
     @property
     def title(self) -> str:
@@ -267,6 +272,16 @@ IMPORTERS: dict[str, Importer] = {
         ),
     )
 }
+
+
+def importer_register(importer: Importer) -> None:
+    """Declare another app's importer, from its ``AppConfig.ready()``: the portal imports no
+    app that depends on it, so the apps bring their importers to it. Registering the same
+    declaration again is harmless; a second one under a kind already taken is a mistake."""
+    current = IMPORTERS.get(importer.kind)
+    if current is not None and current != importer:
+        raise ImproperlyConfigured(KIND_TAKEN.format(kind=importer.kind))
+    IMPORTERS[importer.kind] = importer
 
 
 def importer_get(kind: str) -> Importer:

@@ -41,7 +41,7 @@ def import_upload_page(request: HttpRequest, *, kind: str) -> HttpResponse:
         else:
             return redirect_after_post(request, reverse("portal:import_job_detail", args=[job.pk]))
     context = {
-        "section": _SECTIONS.get(kind, "home"),
+        "section": _SECTIONS.get(kind, importer.section),
         "importer": importer,
         "form": form,
         "max_megabytes": settings.PORTAL_CSV_MAX_BYTES // (1024 * 1024),
@@ -58,7 +58,7 @@ def import_job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job_get(user=request.user, pk=pk)
     importer = imports.IMPORTERS.get(job.kind)
     context = {
-        "section": _SECTIONS.get(job.kind, "home"),
+        "section": _SECTIONS.get(job.kind, importer.section if importer else "home"),
         "job": job,
         "importer": importer,
         "rejections": job.rejections.all()[:REJECTIONS_SHOWN] if job.finished else [],
