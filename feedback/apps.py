@@ -16,3 +16,10 @@ class FeedbackConfig(AppConfig):
         # A customer's right to erasure reaches the messages they sent (ARCHITECTURE.md:
         # against the direction of the dependencies, through an event).
         events.register("portal.customer_erased", _queue_customer_erasure)
+
+        from feedback.imports import FEEDBACK_IMPORTER
+        from portal.imports import importer_register
+
+        # The CSV import of feedback joins the portal's import machinery, which cannot import
+        # this app (the portal is what the apps depend on).
+        importer_register(FEEDBACK_IMPORTER)

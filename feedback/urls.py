@@ -2,6 +2,7 @@ from django.urls import path
 
 from feedback import views, webhooks
 from feedback.views import channels, downloads, monitoring
+from feedback.views.imports import item_import
 
 app_name = "feedback"
 
@@ -10,6 +11,7 @@ TEAM = "settings/teams/<uslug:slug>"
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/import/", item_import, name="item_import"),
     path("hooks/email/<id:pk>/", webhooks.email_webhook, name="email_webhook"),
     path(f"{TEAM}/channels/", channels.channel_list, name="channel_list"),
     path(f"{TEAM}/channels/new/", channels.channel_create, name="channel_create"),

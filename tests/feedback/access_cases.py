@@ -4,12 +4,18 @@ The cases are kept in three modules, the pages', the API's and the webhooks'; th
 merges them (and the objects their URLs name) for the matrix."""
 
 from tests.access import Case, Objects
-from tests.feedback import access_cases_api, access_cases_hooks, access_cases_pages
+from tests.feedback import (
+    access_cases_api,
+    access_cases_hooks,
+    access_cases_imports,
+    access_cases_pages,
+)
 
 CASES: dict[str, Case] = {
     **access_cases_pages.CASES,
     **access_cases_api.CASES,
     **access_cases_hooks.CASES,
+    **access_cases_imports.CASES,
 }
 
 
