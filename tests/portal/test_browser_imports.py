@@ -41,6 +41,16 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def _drop_broker_connections() -> None:
+    """Celery keeps the broker connection pool it made on first use in this process, whatever
+    ``broker_url`` says afterwards (an earlier test's readiness probe is enough to make it):
+    drop it, so that the next task is sent to the broker configured now."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def worker_broker():
     """Redis database 14 as the broker of this process and of the worker it starts; tasks are
@@ -60,7 +70,9 @@ def worker_broker():
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = broker_url
     celery_app.conf.result_backend = broker_url
+    _drop_broker_connections()
     yield broker_url
+    _drop_broker_connections()
     (
         celery_app.conf.task_always_eager,
         celery_app.conf.broker_url,
