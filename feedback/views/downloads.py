@@ -9,7 +9,8 @@ browser only ever displays.
 
 from django.contrib.auth.decorators import login_required
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from feedback import selectors
 from feedback.mail.names import sanitize_filename
@@ -36,13 +37,18 @@ def safe_content_type(content_type: str) -> str:
     return bare if bare in SAFE_CONTENT_TYPES else OCTET_STREAM
 
 
-def storage_download(file: FieldFile, *, filename: str, content_type: str) -> HttpResponse:
-    """Stream a stored file as an attachment named ``filename``; 404 when the storage has
-    lost it (the row is there, the bytes are not: nothing a reader can fix by retrying)."""
+def storage_download(
+    request: HttpRequest, file: FieldFile, *, filename: str, content_type: str
+) -> HttpResponse:
+    """Stream a stored file as an attachment named ``filename``; 404 saying so when the
+    storage has lost it (the row is there, the bytes are not, e.g. erased)."""
     try:
+        if not file.name:
+            raise FileNotFoundError(file.name)
         handle = file.storage.open(file.name, "rb")
-    except (FileNotFoundError, OSError, ValueError) as error:
-        raise Http404(FILE_MISSING) from error
+    except (FileNotFoundError, OSError, ValueError):
+        # The generic 404 page hides Http404's message; this one is no secret and says why.
+        return render(request, "404.html", {"detail": FILE_MISSING}, status=404)
     response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type=safe_content_type(content_type)
     )
@@ -61,5 +67,5 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
         attachment.filename, index=attachment.pk, content_type=attachment.content_type
     )
     return storage_download(
-        attachment.file, filename=filename, content_type=attachment.content_type
+        request, attachment.file, filename=filename, content_type=attachment.content_type
     )

@@ -160,5 +160,8 @@ def quarantine_download(request: HttpRequest, slug: str, pk: int) -> HttpRespons
     quarantine = selectors.quarantine_get(user=request.user, pk=pk, team=team)
     payload = quarantine.payload
     return storage_download(
-        payload.file, filename=f"payload-{payload.pk}.eml", content_type="application/octet-stream"
+        request,
+        payload.file,
+        filename=f"payload-{payload.pk}.eml",
+        content_type="application/octet-stream",
     )
