@@ -26,6 +26,7 @@ from feedback.services.customers import FREE_MAIL_DOMAINS, customer_for_sender, 
 from feedback.services.erasure import customer_feedback_erase
 from feedback.services.ingest import StoreReport, payload_receive, payloads_store
 from feedback.services.items import (
+    ADDRESS_TOO_LONG,
     CHANNEL_OF_OTHER_TEAM,
     EXTERNAL_ID_TOO_LONG,
     MAX_TAGS,
@@ -68,6 +69,7 @@ from feedback.services.polling import (
 from feedback.services.quarantine import QUARANTINE_CLOSED, quarantine_discard, quarantine_retry
 
 __all__ = [
+    "ADDRESS_TOO_LONG",
     "CHANNEL_NAME_REQUIRED",
     "CHANNEL_NAME_TAKEN",
     "CHANNEL_NAME_TOO_LONG",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from feedback.models import (
+    MAX_ADDRESS_LENGTH,
     Channel,
     Direction,
     FeedbackItem,
@@ -47,6 +48,7 @@ TAG_TOO_LONG = "A tag's name may have at most {limit} characters."
 TOO_MANY_TAGS = f"An item may have at most {MAX_TAGS} tags."
 RECEIVED_IN_FUTURE = "received_at may not be in the future."
 CHANNEL_OF_OTHER_TEAM = "The channel belongs to another team."
+ADDRESS_TOO_LONG = "An e-mail address may have at most {limit} characters."
 
 _SUBJECT_MAX = FeedbackItem._meta.get_field("subject").max_length
 _EXTERNAL_ID_MAX = FeedbackItem._meta.get_field("external_id").max_length
@@ -138,6 +140,10 @@ def item_push_clean(
         email = normalize_email(customer_email)
     except ValidationError as error:
         raise ValidationError({"customer_email": error.messages}) from error
+    # The validator lets addresses of up to 320 characters pass; the sender column holds 254
+    # (RFC 5321's limit for a path), and PostgreSQL refuses more with an error, not a message.
+    if len(email) > MAX_ADDRESS_LENGTH:
+        raise ValidationError({"customer_email": ADDRESS_TOO_LONG.format(limit=MAX_ADDRESS_LENGTH)})
     if received_at is not None and received_at > now:
         raise ValidationError({"received_at": RECEIVED_IN_FUTURE})
     if channel is not None and channel.team_id != team.pk:

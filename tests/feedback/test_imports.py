@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from feedback import imports as feedback_imports
 from feedback import services
@@ -21,6 +21,7 @@ from tests.factories import AccountFactory, CustomerFactory, MembershipFactory, 
 
 HEADER = "team,customer_email,customer_name,subject,text,external_id,received_at,tags\n"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LONG_ADDRESS = "a" * 250 + "@example.com"
 
 
 def upload(text: str, name: str = "feedback.csv") -> io.BytesIO:
@@ -197,10 +198,11 @@ def test_each_bad_row_is_reported_on_its_line_and_the_good_rows_are_stored(world
         ",f@example.com,,Hi,text,,,\n"  # line 8
         "team-a,g@example.com,,Fine,fine,,,\n"  # line 9
         "team-a,h@example.com,,Hi,text,,2026-13-01T00:00:00Z,\n"  # line 10
+        f"team-a,{LONG_ADDRESS},,Hi,text,,,\n"  # line 11
     )
     job = run_job(world.agent_a, text)
 
-    assert (job.created_count, job.rejected_count) == (1, 8)
+    assert (job.created_count, job.rejected_count) == (1, 9)
     assert list(job.rejections.values_list("line", "reason")) == [
         (2, "customer_email: " + EMAIL_INVALID.format(email="not-an-address")),
         (3, "text: " + services.TEXT_REQUIRED),
@@ -214,9 +216,22 @@ def test_each_bad_row_is_reported_on_its_line_and_the_good_rows_are_stored(world
             "received_at: "
             + feedback_imports.RECEIVED_AT_INVALID.format(value="2026-13-01T00:00:00Z"),
         ),
+        (11, "customer_email: " + services.ADDRESS_TOO_LONG.format(limit=254)),
     ]
     assert list(FeedbackItem.objects.values_list("subject", flat=True)) == ["Fine"]
     assert not Customer.objects.filter(email__in=["a@example.com", "c@example.com"]).exists()
+
+
+def test_an_address_the_validator_passes_but_no_column_holds_is_refused_not_crashed(world):
+    """Django's EmailValidator passes up to 320 characters; PostgreSQL refused more than 254
+    with a DataError that crashed the push (and would have failed a whole import chunk)."""
+    with pytest.raises(ValidationError) as raised:
+        services.item_ingest(
+            actor=world.agent_a, team=world.team_a, customer_email=LONG_ADDRESS, text="x"
+        )
+    assert raised.value.message_dict == {
+        "customer_email": [services.ADDRESS_TOO_LONG.format(limit=254)]
+    }
 
 
 def test_the_same_file_twice_stores_nothing_twice(world):
