@@ -276,6 +276,15 @@ def seed_north_star(ctx: DemoContext) -> None:
         ctx.report.note("north star weeks", "created")
 
 
+def seed_feedback(ctx: DemoContext) -> None:
+    """Customer Care's channels and a few hundred mails through the ingestion pipeline. The
+    part lives with the feedback app (``feedback.demo``), imported when it runs: the feedback
+    app builds on this one, not the other way round."""
+    from feedback.demo import seed_feedback as build_feedback
+
+    build_feedback(ctx)
+
+
 @dataclass(frozen=True)
 class DemoPartSpec:
     """One part of the demo company: its name as recorded in DemoPart, and its builder."""
@@ -291,6 +300,7 @@ PARTS: tuple[DemoPartSpec, ...] = (
     DemoPartSpec("organisation", seed_org),
     DemoPartSpec("directory", seed_directory),
     DemoPartSpec("north star", seed_north_star),
+    DemoPartSpec("feedback", seed_feedback),
 )
 
 
