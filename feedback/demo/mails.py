@@ -5,17 +5,14 @@ post the parser refuses. Pure: a seeded ``random.Random`` and the demo's custome
 ``DemoMail`` values out, in the order they arrived, so threads are stored parent first.
 """
 
-import base64
 import json
-import struct
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.header import Header
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from random import Random
 
 from feedback.demo import content
+from feedback.demo.mime import address, mail, png, quoted
 from portal.demo.data import CustomerSpec
 
 ITEMS = 220
@@ -101,115 +98,8 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2]
 
 
-def _quoted(text: str, who: str, when: datetime) -> str:
-    quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
-    return f"On {when:%a, %d %b %Y at %H:%M}, {who} wrote:\n{quoted}\n"
-
-
-def _html(text: str) -> str:
-    paragraphs = "".join(
-        f"<p>{paragraph.replace(chr(10), '<br>')}</p>"
-        for paragraph in text.split("\n\n")
-        if paragraph and not paragraph.startswith("On ")
-    )
-    # Marketing tools and some mail clients add a tracking pixel; the sanitiser drops it.
-    return (
-        '<html><body><div style="font-family: Calibri, sans-serif">'
-        f"{paragraphs}</div>"
-        '<img src="https://track.mailer.example/open.gif" width="1" height="1" alt="">'
-        "</body></html>"
-    )
-
-
-def _png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
-    """A small valid PNG of one colour: the "screenshot" a customer attaches."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(colour) * width
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _part(content_type: str, data: bytes, *, encoding: str = "8bit", extra: str = "") -> bytes:
-    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n{extra}"
-    return head.encode() + b"\r\n" + data
-
-
-def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
-    body = b"".join(b"--" + boundary.encode() + b"\r\n" + part + b"\r\n" for part in parts)
-    body += b"--" + boundary.encode() + b"--\r\n"
-    return _part(f'multipart/{subtype}; boundary="{boundary}"', body, encoding="7bit")
-
-
-def _lines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\n", "\r\n")
-
-
-def _mail(
-    *,
-    sender: str,
-    to: str,
-    subject: str,
-    text: str,
-    sent_at: datetime,
-    message_id: str,
-    boundary: str,
-    parents: list[str] | None = None,
-    html: bool = False,
-    latin1: bool = False,
-    attachment: tuple[bytes, str, str] | None = None,
-    extra: dict[str, str] | None = None,
-) -> bytes:
-    """One mail as a mail client writes it: 8-bit text, an HTML alternative, an attachment in
-    base64. Written out directly: the standard library's generator would be correct too, but
-    ten times slower, and the demo is seeded on every start."""
-    headers = [
-        f"From: {sender}",
-        f"To: {to}",
-        f"Subject: {_encoded(subject)}",
-        f"Date: {format_datetime(sent_at)}",
-        f"Message-ID: <{message_id}>",
-    ]
-    if parents:
-        headers.append(f"In-Reply-To: <{parents[-1]}>")
-        headers.append("References: " + "\r\n ".join(f"<{parent}>" for parent in parents))
-    headers += [f"{name}: {value}" for name, value in (extra or {}).items()]
-    headers.append("MIME-Version: 1.0")
-    charset = "iso-8859-1" if latin1 else "utf-8"
-    body = _part(f"text/plain; charset={charset}", _lines(text).encode(charset))
-    if html:
-        html_part = _part("text/html; charset=utf-8", _lines(_html(text)).encode())
-        body = _multipart("alternative", f"{boundary}-alt", [body, html_part])
-    if attachment is not None:
-        data, content_type, filename = attachment
-        encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
-        file_part = _part(
-            content_type,
-            encoded,
-            encoding="base64",
-            extra=f'Content-Disposition: attachment; filename="{filename}"\r\n',
-        )
-        body = _multipart("mixed", f"{boundary}-mix", [body, file_part])
-    return ("\r\n".join(headers) + "\r\n").encode() + body
-
-
-def _encoded(text: str) -> str:
-    return text if text.isascii() else Header(text, "utf-8").encode()
-
-
-def _address(name: str, address: str) -> str:
-    return formataddr((name, address), charset="utf-8")
-
-
 def _customer_address(customer: CustomerSpec) -> str:
-    return _address(customer.name, customer.email)
+    return address(customer.name, customer.email)
 
 
 def _opening_mail(builder: _Builder, customer: CustomerSpec, index: int) -> _Thread:
@@ -238,15 +128,15 @@ def _opening_mail(builder: _Builder, customer: CustomerSpec, index: int) -> _Thr
     )
     attachment = None
     if index in SCREENSHOT_ITEMS:
-        attachment = (_png(64, 40, (40, 90, 160)), "image/png", "screenshot.png")
+        attachment = (png(64, 40, (40, 90, 160)), "image/png", "screenshot.png")
     elif index == IMPORT_REPORT_ITEM:
         rows = "row,site,postcode,error\r\n14,North depot,AB1 2CD,invalid postcode\r\n"
         attachment = (rows.encode(), "text/csv", "import-errors.csv")
     message_id = builder.message_id(_domain(customer.email))
-    raw = _mail(
+    raw = mail(
         boundary=builder.boundary(),
         sender=_customer_address(customer),
-        to=_address(SUPPORT_NAME, builder.support),
+        to=address(SUPPORT_NAME, builder.support),
         subject=subject,
         text=text,
         sent_at=sent_at,
@@ -268,12 +158,12 @@ def _support_reply(builder: _Builder, thread: _Thread) -> None:
     answer = rng.choice(content.REPLIES)
     text = (
         f"Hi {_first_name(thread.customer)},\n\n{answer}\n\nBest,\n{agent}\n{SUPPORT_NAME}\n\n"
-        + _quoted(thread.text, thread.customer.name, thread.sent_at)
+        + quoted(thread.text, thread.customer.name, thread.sent_at)
     )
     message_id = f"reply.{builder.rng.getrandbits(40):010x}@{_domain(builder.support)}"
-    raw = _mail(
+    raw = mail(
         boundary=builder.boundary(),
-        sender=_address(f"{agent} ({SUPPORT_NAME})", builder.support),
+        sender=address(f"{agent} ({SUPPORT_NAME})", builder.support),
         to=_customer_address(thread.customer),
         subject=f"Re: {thread.subject}",
         text=text,
@@ -293,16 +183,16 @@ def _customer_follow_up(builder: _Builder, thread: _Thread, lines: tuple[str, ..
     if sent_at >= builder.end:
         return
     if thread.last_reply_at:
-        quoted = _quoted(thread.last_reply_text, SUPPORT_NAME, thread.last_reply_at)
+        history = quoted(thread.last_reply_text, SUPPORT_NAME, thread.last_reply_at)
     else:
-        quoted = _quoted(thread.text, thread.customer.name, thread.sent_at)
+        history = quoted(thread.text, thread.customer.name, thread.sent_at)
     line = rng.choice(lines).format_map(builder.details())
-    text = f"{line}\n\n{_first_name(thread.customer)}\n\n{quoted}"
+    text = f"{line}\n\n{_first_name(thread.customer)}\n\n{history}"
     message_id = builder.message_id(_domain(thread.customer.email))
-    raw = _mail(
+    raw = mail(
         boundary=builder.boundary(),
         sender=_customer_address(thread.customer),
-        to=_address(SUPPORT_NAME, builder.support),
+        to=address(SUPPORT_NAME, builder.support),
         subject=f"Re: {thread.subject}",
         text=text,
         sent_at=sent_at,
@@ -317,10 +207,10 @@ def _customer_follow_up(builder: _Builder, thread: _Thread, lines: tuple[str, ..
 def _out_of_office(builder: _Builder, thread: _Thread) -> None:
     sent_at = thread.last_reply_at + timedelta(seconds=builder.rng.randint(20, 300))
     text = content.OUT_OF_OFFICE.format(weekday=builder.rng.choice(content.WEEKDAYS))
-    raw = _mail(
+    raw = mail(
         boundary=builder.boundary(),
         sender=_customer_address(thread.customer),
-        to=_address(SUPPORT_NAME, builder.support),
+        to=address(SUPPORT_NAME, builder.support),
         subject=f"Automatic reply: Re: {thread.subject}",
         text=text,
         sent_at=sent_at,
@@ -382,9 +272,9 @@ def _report(builder: _Builder, thread: _Thread, *, bounce: bool) -> None:
 def _newsletters(builder: _Builder) -> None:
     for index, (subject, domain) in enumerate(content.NEWSLETTERS):
         sent_at = builder.end - timedelta(days=3 + 7 * index, hours=3)
-        raw = _mail(
+        raw = mail(
             boundary=builder.boundary(),
-            sender=_address(domain.split(".")[0].title(), f"news@{domain}"),
+            sender=address(domain.split(".")[0].title(), f"news@{domain}"),
             to=builder.support,
             subject=subject,
             text=f"{subject}\n\nRead it online: https://{domain}/latest\n",
