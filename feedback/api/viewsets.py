@@ -32,6 +32,7 @@ from feedback.api import filters
 from feedback.api.pagination import KeysetPagination
 from feedback.api.serializers import (
     BULK_DESCRIPTION,
+    DEFER_ROLE_CHECK,
     BulkItemResultSerializer,
     ChannelCheckSerializer,
     ChannelSerializer,
@@ -52,6 +53,8 @@ from portal.validation import validation_messages
 MAX_BULK_ITEMS = 200
 BULK_TOO_LARGE = f"Send at most {MAX_BULK_ITEMS} items at once."
 BULK_NOT_OBJECTS = "Send one item as an object, or several as a list of objects."
+# Where a bulk push that is refused whole lists each row's errors ({} for a row without).
+BULK_ROWS = "rows"
 RAW_CONTENT_TYPE = "application/octet-stream"
 
 # Actions on one object take no filters and no pages.
@@ -198,32 +201,44 @@ class FeedbackItemViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if isinstance(request.data, list):
-            if len(request.data) > MAX_BULK_ITEMS:
-                raise exceptions.ValidationError({"detail": BULK_TOO_LARGE})
-            return Response([self._push_row(row) for row in request.data])
+            return self._push_many(request.data)
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"detail": BULK_NOT_OBJECTS})
-        serializer = FeedbackItemCreateSerializer(data=request.data, context={"request": request})
+        serializer = FeedbackItemCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         item, created = services.item_ingest(actor=request.user, **serializer.validated_data)
         return Response(
             self._shown(item), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    def _push_row(self, row: Any) -> dict[str, Any]:
+    def _push_many(self, rows: list[Any]) -> Response:
+        """A malformed row (a wrong type, a missing field) refuses the whole request with 400
+        and each row's errors under ``rows``, storing nothing: the request is not what the
+        client meant to send. Then each well-formed row is pushed on its own, and what the
+        service refuses for one row (a bad address, the role in that team) is that row's
+        result, beside the others'."""
+        if len(rows) > MAX_BULK_ITEMS:
+            raise exceptions.ValidationError({"detail": BULK_TOO_LARGE})
+        context = {**self.get_serializer_context(), DEFER_ROLE_CHECK: True}
+        checked = [FeedbackItemCreateSerializer(data=row, context=context) for row in rows]
+        # Every row is checked (no short cut at the first bad one), so that all are reported.
+        valid = [serializer.is_valid() for serializer in checked]
+        if not all(valid):
+            raise exceptions.ValidationError(
+                {BULK_ROWS: [serializer.errors for serializer in checked]}
+            )
+        return Response([self._push_row(serializer.validated_data) for serializer in checked])
+
+    def _push_row(self, data: dict[str, Any]) -> dict[str, Any]:
         """One row of a bulk push, in its own transaction (the service's): a refused row
         changes nothing and stops no other row."""
-        serializer = FeedbackItemCreateSerializer(data=row, context={"request": self.request})
         try:
-            serializer.is_valid(raise_exception=True)
-            item, created = services.item_ingest(
-                actor=self.request.user, **serializer.validated_data
-            )
-        except exceptions.ValidationError as error:
-            return {"status": 400, "item": None, "errors": error.detail}
+            item, created = services.item_ingest(actor=self.request.user, **data)
         except DjangoValidationError as error:
             return {"status": 400, "item": None, "errors": _errors(error)}
-        except (exceptions.PermissionDenied, DjangoPermissionDenied) as error:
+        except DjangoPermissionDenied as error:
             return {"status": 403, "item": None, "errors": {"detail": str(error)}}
         return {"status": 201 if created else 200, "item": self._shown(item), "errors": None}
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from feedback.api.pagination import CURSOR_INVALID
-from feedback.api.viewsets import BULK_NOT_OBJECTS, BULK_TOO_LARGE, MAX_BULK_ITEMS
+from feedback.api.viewsets import BULK_NOT_OBJECTS, BULK_ROWS, BULK_TOO_LARGE, MAX_BULK_ITEMS
 from feedback.models import FeedbackItem, ItemStatus, Message, Tag
 from feedback.services import RECEIVED_IN_FUTURE, TEXT_REQUIRED, TOO_MANY_TAGS
 from portal import access
@@ -170,7 +170,6 @@ def test_a_bulk_push_answers_200_with_one_result_per_row_in_order(world):
         feedback(world.team_a, external_id="new-1"),
         feedback(world.team_a, customer_email="nobody"),
         feedback(world.team_a, external_id="known"),
-        "not an object",
         feedback(world.team_a, subject="", text=""),
     ]
 
@@ -178,15 +177,33 @@ def test_a_bulk_push_answers_200_with_one_result_per_row_in_order(world):
 
     assert response.status_code == 200
     results = response.json()
-    assert [row["status"] for row in results] == [201, 400, 200, 400, 400]
+    assert [row["status"] for row in results] == [201, 400, 200, 400]
     assert results[0]["item"]["external_id"] == "new-1"
     assert results[0]["errors"] is None
     assert results[1]["item"] is None
     assert list(results[1]["errors"]) == ["customer_email"]
     assert results[2]["item"]["id"] == FeedbackItem.objects.get(external_id="known").pk
-    assert list(results[3]["errors"]) == ["non_field_errors"]
-    assert results[4]["errors"] == {"text": [TEXT_REQUIRED]}
+    assert results[3]["errors"] == {"text": [TEXT_REQUIRED]}
     assert FeedbackItem.objects.count() == 2
+
+
+def test_a_bulk_push_with_a_malformed_row_is_refused_whole_naming_each_rows_errors(world):
+    rows = [
+        feedback(world.team_a, external_id="fine"),
+        "not an object",
+        feedback(world.team_a, subject=42),
+        {"team": world.team_a.pk},
+    ]
+
+    response = push(world.agent_a, rows)
+
+    assert response.status_code == 400
+    errors = response.json()[BULK_ROWS]
+    assert errors[0] == {}
+    assert list(errors[1]) == ["non_field_errors"]
+    assert list(errors[2]) == ["subject"]
+    assert list(errors[3]) == ["customer_email"]
+    assert not FeedbackItem.objects.exists()
 
 
 def test_a_bulk_row_for_a_team_where_the_role_is_too_low_is_refused_alone(world):
