@@ -127,7 +127,7 @@ class ChannelForm(forms.Form):
 SECURITY_CHOICES = [
     ("tls", "TLS (port 993)"),
     ("starttls", "STARTTLS (port 143)"),
-    ("none", "None: only for a server on this machine"),
+    ("none", "None (this machine only)"),
 ]
 
 

@@ -9,7 +9,7 @@ browser only ever displays.
 
 from django.contrib.auth.decorators import login_required
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from feedback import selectors
@@ -38,15 +38,22 @@ def safe_content_type(content_type: str) -> str:
 
 
 def storage_download(
-    request: HttpRequest, file: FieldFile, *, filename: str, content_type: str
+    file: FieldFile,
+    *,
+    filename: str,
+    content_type: str,
+    request: HttpRequest | None = None,
 ) -> HttpResponse:
-    """Stream a stored file as an attachment named ``filename``; 404 saying so when the
-    storage has lost it (the row is there, the bytes are not, e.g. erased)."""
+    """Stream a stored file as an attachment named ``filename``. When the storage has lost it
+    (the row is there, the bytes are not, e.g. erased): a page saying so for ``request``, else
+    Http404 with the message (the API shows it as its ``detail``)."""
     try:
         if not file.name:
             raise FileNotFoundError(file.name)
         handle = file.storage.open(file.name, "rb")
-    except (FileNotFoundError, OSError, ValueError):
+    except (FileNotFoundError, OSError, ValueError) as error:
+        if request is None:
+            raise Http404(FILE_MISSING) from error
         # The generic 404 page hides Http404's message; this one is no secret and says why.
         return render(request, "404.html", {"detail": FILE_MISSING}, status=404)
     response = FileResponse(
@@ -67,5 +74,5 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
         attachment.filename, index=attachment.pk, content_type=attachment.content_type
     )
     return storage_download(
-        request, attachment.file, filename=filename, content_type=attachment.content_type
+        attachment.file, filename=filename, content_type=attachment.content_type, request=request
     )

@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback import selectors, services
+from feedback.channels import ConfigError, get_connector
 from feedback.forms import QuarantineFilterForm, kind_label
 from feedback.models import QuarantineStatus
 from feedback.selectors import ChannelHealth
-from feedback.views.downloads import storage_download
+from feedback.views.downloads import OCTET_STREAM, storage_download
 from portal import access
 from portal import selectors as portal_selectors
 from portal.models import Role, Team
@@ -31,11 +32,12 @@ from portal.views.common import (
 RETRY_PARSED = "The payload parsed and left the quarantine."
 RETRY_FAILED = "The payload still does not parse: {error}"
 DISCARDED = "The payload was discarded. Its raw bytes stay available for download."
-NEVER = "never"
+NEVER = "—"
 
 
 def duration_words(seconds: float | None) -> str:
-    """A lag as a person reads it: "45 s", "12 min", "3 h 5 min", "2 d 4 h"."""
+    """A lag as a person reads it: "45 s", "12 min", "3 h 5 min", "2 d 4 h"; a dash when
+    there was no success yet (the last-success column says "never")."""
     if seconds is None:
         return NEVER
     whole = int(seconds)
@@ -56,12 +58,28 @@ class HealthRow:
     health: ChannelHealth
     kind_label: str
     lag: str
+    push: bool
 
     @property
     def state(self) -> str:
-        if not self.health.channel.enabled:
+        channel = self.health.channel
+        if not channel.enabled:
             return "disabled"
-        return "healthy" if self.health.healthy else "unhealthy"
+        if not self.health.healthy:
+            return "unhealthy"
+        if self.push:
+            # Mail is posted to the portal (the webhook): nothing to poll, nothing to lag.
+            return "push"
+        if channel.last_polled_at is None:
+            return "new"
+        return "healthy"
+
+
+def _is_push(kind: str) -> bool:
+    try:
+        return getattr(get_connector(kind), "push", False) is True
+    except ConfigError:
+        return False
 
 
 def _member_team(request: HttpRequest, slug: str) -> Team:
@@ -73,7 +91,12 @@ def channel_health(request: HttpRequest, slug: str) -> HttpResponse:
     team = _member_team(request, slug)
     is_admin = access.has_team_role(request.user, team, Role.ADMIN)
     rows = [
-        HealthRow(health, kind_label(health.channel.kind), duration_words(health.lag_seconds))
+        HealthRow(
+            health,
+            kind_label(health.channel.kind),
+            duration_words(health.lag_seconds),
+            push=_is_push(health.channel.kind),
+        )
         for health in selectors.channel_health_list(user=request.user, team=team)
     ]
     context = {
@@ -160,8 +183,8 @@ def quarantine_download(request: HttpRequest, slug: str, pk: int) -> HttpRespons
     quarantine = selectors.quarantine_get(user=request.user, pk=pk, team=team)
     payload = quarantine.payload
     return storage_download(
-        request,
         payload.file,
         filename=f"payload-{payload.pk}.eml",
-        content_type="application/octet-stream",
+        content_type=OCTET_STREAM,
+        request=request,
     )
