@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
@@ -29,6 +30,7 @@ from feedback.models import Channel
 from feedback.webhooks import webhook_url
 from portal import access
 from portal import selectors as portal_selectors
+from portal.crypto import DecryptionError
 from portal.models import Role, Team
 from portal.views.common import (
     bound_on_post,
@@ -175,9 +177,13 @@ def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def save(data: dict[str, Any]) -> Channel:
         # A fresh copy: a refused write must not change the name the page shows.
         fresh = selectors.channel_get(user=request.user, pk=pk, team=team)
-        return services.channel_update(
-            actor=request.user, channel=fresh, **form.service_arguments()
-        )
+        try:
+            return services.channel_update(
+                actor=request.user, channel=fresh, **form.service_arguments()
+            )
+        except DecryptionError as error:
+            # The service merges into the stored settings, which this key cannot open.
+            raise ValidationError(str(error)) from error
 
     return form_page(
         request,

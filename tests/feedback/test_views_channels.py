@@ -6,6 +6,7 @@ disabled, and a webhook channel's generated secret is shown exactly once."""
 import html
 
 import pytest
+from cryptography.fernet import Fernet
 from django.urls import reverse
 
 from feedback.channels import CheckResult
@@ -20,8 +21,10 @@ from feedback.views.channels import (
     CHANNEL_ENABLED,
     CHECK_FAILED,
     CHECK_PASSED,
+    CONFIG_UNREADABLE,
     ENABLED_CHOICE,
 )
+from portal.crypto import SECRET_UNREADABLE
 from tests.feedback.factories import ChannelFactory
 from tests.feedback.fake_connector import fake_connector  # noqa: F401 (a fixture)
 
@@ -453,3 +456,45 @@ def test_a_webhook_secret_typed_by_the_admin_is_never_shown(client, world):
 
     assert typed not in text(client.get(response["Location"]))
     assert Channel.objects.get(kind="webhook").read_config()["secret"] == typed
+
+
+def test_editing_a_webhook_channel_keeps_its_secret_when_left_empty(client, world):
+    channel = channel_create(
+        actor=world.admin_a,
+        team=world.team_a,
+        kind="webhook",
+        name="Inbound mail",
+        config={"address": "help@example.test", "secret": "the-first-secret-of-many"},
+    )
+    client.force_login(world.admin_a)
+
+    page = text(client.get(edit_url(channel)))
+    response = client.post(
+        edit_url(channel), {"name": "Inbound", "address": "help@example.test", "secret": ""}
+    )
+
+    assert "the-first-secret-of-many" not in page
+    assert 'name="poll_interval"' not in page
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.name == "Inbound"
+    assert channel.read_config()["secret"] == "the-first-secret-of-many"
+
+
+# Settings this deployment's key cannot open --------------------------------------------
+
+
+def test_settings_stored_under_another_key_ask_for_the_secrets_again(client, world):
+    channel = ChannelFactory(
+        team=world.team_a,
+        config_encrypted=Fernet(Fernet.generate_key()).encrypt(b"{}").decode(),
+    )
+    client.force_login(world.admin_a)
+
+    page = client.get(edit_url(channel))
+    saved = client.post(edit_url(channel), imap_data(), **HX)
+
+    assert page.status_code == 200
+    assert CONFIG_UNREADABLE in text(page)
+    assert saved.status_code == 200
+    assert SECRET_UNREADABLE in text(saved)

@@ -10,11 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from feedback.channels import ConnectorError
 from feedback.models import Attachment, Quarantine, QuarantineStatus
 from feedback.services import (
     QUARANTINE_CLOSED,
     UNHEALTHY_KIND,
     channel_claim,
+    channel_create,
     channel_poll,
     new_lease_owner,
     payload_parse,
@@ -183,8 +185,6 @@ def test_another_teams_health_page_is_not_found(client, world):
 
 
 def test_the_unhealthy_notification_links_to_the_health_page(world, fake_connector):  # noqa: F811
-    from feedback.channels import ConnectorError
-
     channel = ChannelFactory(team=world.team_a, kind=KIND, config={"address": "s@example.test"})
     fake_connector.errors = [ConnectorError("authentication failed", retryable=False)]
     owner = new_lease_owner()
@@ -405,3 +405,22 @@ def test_a_file_lost_from_storage_is_a_404_that_says_so(client, world, settings)
 
     assert response.status_code == 404
     assert FILE_MISSING in text(response)
+
+
+def test_a_push_channel_is_receiving_rather_than_waiting_for_a_poll(client, world):
+    channel_create(
+        actor=world.admin_a,
+        team=world.team_a,
+        kind="webhook",
+        name="Inbound mail",
+        config={"address": "help@example.test"},
+    )
+    ChannelFactory(team=world.team_a, name="Fresh mailbox")
+    client.force_login(world.viewer_a)
+
+    response = client.get(health_url())
+
+    states = {row.health.channel.name: row.state for row in response.context["rows"]}
+    assert states == {"Inbound mail": "push", "Fresh mailbox": "new"}
+    assert "Receiving" in text(response)
+    assert "Not polled yet" in text(response)
