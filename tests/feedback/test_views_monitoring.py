@@ -424,3 +424,22 @@ def test_a_push_channel_is_receiving_rather_than_waiting_for_a_poll(client, worl
     assert states == {"Inbound mail": "push", "Fresh mailbox": "new"}
     assert "Receiving" in text(response)
     assert "Not polled yet" in text(response)
+
+
+def test_the_notice_tag_tells_admins_of_the_team_only(rf, world):
+    from django.template import Context, Template
+
+    unhealthy_channel(world.team_a)
+    unhealthy_channel(world.team_b, name="Their mailbox")
+    page = Template("{% load feedback_channels %}{% unhealthy_channels_notice team %}")
+
+    def notice(user, team=None) -> str:
+        request = rf.get("/")
+        request.user = user
+        return page.render(Context({"request": request, "team": team}))
+
+    assert "Channel Broken mailbox is unhealthy" in html.unescape(notice(world.admin_a))
+    assert "Their mailbox" not in notice(world.admin_a)
+    assert notice(world.admin_a, team=world.team_b).strip() == ""
+    assert notice(world.agent_a).strip() == ""
+    assert "Their mailbox" in notice(world.member_b)
