@@ -498,3 +498,12 @@ def test_settings_stored_under_another_key_ask_for_the_secrets_again(client, wor
     assert CONFIG_UNREADABLE in text(page)
     assert saved.status_code == 200
     assert SECRET_UNREADABLE in text(saved)
+
+
+def test_a_team_without_channels_is_told_how_to_add_one(client, world):
+    client.force_login(world.admin_a)
+
+    body = text(client.get(reverse("feedback:channel_list", args=["team-a"])))
+
+    assert "Team A has no channels yet, so no feedback reaches its inbox." in body
+    assert reverse("feedback:channel_create", args=["team-a"]) in body
