@@ -46,6 +46,25 @@ def _debug(settings):
     settings.DEBUG = True
 
 
+# The parts the portal builds itself; the apps' parts (feedback's few hundred mails through the
+# ingestion pipeline take seconds) have their own tests, e.g. tests/feedback/test_demo.py.
+PORTAL_PARTS = ("logins", "organisation", "directory", "north star")
+
+
+@pytest.fixture
+def all_parts():
+    """Ask for it to seed every part of the demo, the apps' included."""
+
+
+@pytest.fixture(autouse=True)
+def _portal_parts_only(request, monkeypatch):
+    if "all_parts" in request.fixturenames:
+        return
+    portal_parts = tuple(part for part in parts.PARTS if part.name in PORTAL_PARTS)
+    monkeypatch.setattr(parts, "PARTS", portal_parts)
+    monkeypatch.setattr(demo, "PARTS", portal_parts)
+
+
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
@@ -69,7 +88,7 @@ def test_build_is_the_same_company_every_time():
 
 
 @pytest.mark.django_db
-def test_seed_creates_the_demo_company():
+def test_seed_creates_the_demo_company(all_parts):
     seed()
 
     assert ValueStream.objects.count() == 2
