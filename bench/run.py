@@ -57,6 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a small volume, for a smoke run")
     parser.add_argument("--reps", type=int, default=0, help="repetitions (median is reported)")
     parser.add_argument("--import-rows", type=int, default=0, help="rows per CSV import")
+    parser.add_argument(
+        "--feedback-rows", type=int, default=0, help="rows of the feedback CSV import"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["directory", "feedback"],
+        help="run one benchmark (the directory is loaded either way)",
+    )
     options = parser.parse_args(argv)
 
     url = _prepare_environment()
@@ -68,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import bench_directory
+    from bench import bench_directory, bench_feedback_import
 
     call_command("migrate", verbosity=0)
     volume = bench_directory.QUICK if options.quick else bench_directory.FULL
@@ -87,8 +95,17 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     bench_directory.load(volume)
     print(f"load: {time.perf_counter() - started:.1f} s")
-    results = bench_directory.run(volume, reps=reps)
-    bench_directory.print_table(results)
+    if options.only != "feedback":
+        results = bench_directory.run(volume, reps=reps)
+        bench_directory.print_table(results)
+    if options.only != "directory":
+        # 100,000 rows take two minutes per side on this machine: one run unless --reps asks
+        # for more (at most three).
+        feedback_rows = options.feedback_rows or (
+            bench_feedback_import.QUICK_ROWS if options.quick else bench_feedback_import.FULL_ROWS
+        )
+        feedback = bench_feedback_import.run(feedback_rows, reps=min(options.reps or 1, 3))
+        bench_feedback_import.print_table(feedback)
     print(f"total: {time.perf_counter() - started:.1f} s")
 
 
