@@ -443,3 +443,28 @@ def test_the_notice_tag_tells_admins_of_the_team_only(rf, world):
     assert notice(world.admin_a, team=world.team_b).strip() == ""
     assert notice(world.agent_a).strip() == ""
     assert "Their mailbox" in notice(world.member_b)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [lambda: reverse("portal:home"), lambda: reverse("portal:team_settings", args=["team-a"])],
+)
+def test_admins_see_the_unhealthy_notice_on_home_and_team_settings(client, world, page):
+    unhealthy_channel(world.team_a)
+    client.force_login(world.admin_a)
+    assert "Channel Broken mailbox is unhealthy" in words(client.get(page()))
+
+    client.force_login(world.agent_a)
+    assert "is unhealthy" not in words(client.get(page()))
+
+
+def test_team_settings_link_to_the_channel_pages(client, world):
+    client.force_login(world.admin_a)
+    body = text(client.get(reverse("portal:team_settings", args=["team-a"])))
+    for name in ("feedback:channel_list", "feedback:channel_health", "feedback:quarantine_list"):
+        assert f'href="{reverse(name, args=["team-a"])}"' in body
+
+    client.force_login(world.viewer_a)
+    body = text(client.get(reverse("portal:team_settings", args=["team-a"])))
+    assert f'href="{reverse("feedback:channel_list", args=["team-a"])}"' not in body
+    assert f'href="{reverse("feedback:channel_health", args=["team-a"])}"' in body

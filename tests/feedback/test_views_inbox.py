@@ -1,0 +1,43 @@
+"""The inbox page as ingestion leaves it: what was collected for the current team, read-only,
+until triage is built."""
+
+import pytest
+from django.urls import reverse
+
+from feedback.models import ItemStatus
+from tests.factories import CustomerFactory
+from tests.feedback.factories import FeedbackItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_inbox_lists_the_current_teams_items_with_counts_per_status(client, world):
+    alice = CustomerFactory(name="Alice Example")
+    FeedbackItemFactory(team=world.team_a, subject="Export fails", customer=alice)
+    FeedbackItemFactory(team=world.team_a, subject="Dark mode?", status=ItemStatus.RESOLVED)
+    FeedbackItemFactory(team=world.team_b, subject="Team B's secret")
+    client.force_login(world.agent_a)
+
+    page = client.get(reverse("feedback:inbox")).content.decode()
+
+    assert "Export fails" in page
+    assert "Dark mode?" in page
+    assert "Alice Example" in page
+    assert "Team B&#x27;s secret" not in page and "Team B's secret" not in page
+    assert "<strong>2</strong> items collected; 1 new; 1 resolved." in page
+
+
+def test_a_team_without_feedback_says_so(client, world):
+    client.force_login(world.viewer_a)
+
+    page = client.get(reverse("feedback:inbox")).content.decode()
+
+    assert "No feedback has been collected for Team A yet." in page
+
+
+def test_a_person_without_a_team_is_told_to_ask_for_one(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("loner", password="x"))
+
+    page = client.get(reverse("feedback:inbox")).content.decode()
+
+    assert "You are not a member of any team yet" in page
