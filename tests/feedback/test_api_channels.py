@@ -38,7 +38,12 @@ def client_for(user) -> APIClient:
 
 
 def create(user, team, **overrides):
-    body = {"team": getattr(team, "pk", team), "kind": "imap", "name": "Support mailbox", "config": IMAP_CONFIG}
+    body = {
+        "team": getattr(team, "pk", team),
+        "kind": "imap",
+        "name": "Support mailbox",
+        "config": IMAP_CONFIG,
+    }
     return client_for(user).post(
         reverse("api:feedback-channel-list"), {**body, **overrides}, format="json"
     )
@@ -103,6 +108,21 @@ def test_a_patch_with_a_new_password_replaces_it_and_does_not_echo_it(world):
     assert "new-secret-42" not in response.content.decode()
     channel.refresh_from_db()
     assert channel.read_config()["password"] == "new-secret-42"
+
+
+def test_a_put_without_the_password_keeps_it_and_needs_name_and_config(world):
+    channel = Channel.objects.get(pk=create(world.admin_a, world.team_a).json()["id"])
+    config = {key: value for key, value in IMAP_CONFIG.items() if key != "password"}
+    client = client_for(world.admin_a)
+
+    replaced = client.put(detail(channel), {"name": "Renamed", "config": config}, format="json")
+    incomplete = client.put(detail(channel), {"name": "Renamed again"}, format="json")
+
+    assert replaced.status_code == 200
+    assert (replaced.json()["name"], replaced.json()["secrets_set"]) == ("Renamed", ["password"])
+    assert (incomplete.status_code, list(incomplete.json())) == (400, ["config"])
+    channel.refresh_from_db()
+    assert (channel.name, channel.read_config()["password"]) == ("Renamed", PASSWORD)
 
 
 def test_a_patch_changes_name_interval_and_enabled_but_not_team_or_kind(world):
