@@ -7,7 +7,12 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from feedback.api.serializers import CONFIG_HAS_NUL, UNKNOWN_KIND
+from feedback.api.serializers import (
+    CONFIG_HAS_NUL,
+    CONFIG_TOO_LARGE,
+    MAX_CONFIG_LENGTH,
+    UNKNOWN_KIND,
+)
 from feedback.channels.imap.config import PLAINTEXT_REFUSED
 from feedback.channels.imap.connector import AUTHENTICATION_FAILED, CHECK_OK, FOLDER_MISSING
 from feedback.channels.webhook import CHECK_NO_SECRET
@@ -208,6 +213,10 @@ def test_plaintext_imap_to_a_remote_host_is_refused_with_the_reason(world):
     [
         ({"config": "host=x"}, {"config": [CONFIG_NOT_OBJECT]}),
         ({"config": {**IMAP_CONFIG, "folder": "IN\x00BOX"}}, {"config": [CONFIG_HAS_NUL]}),
+        (
+            {"config": {**IMAP_CONFIG, "ca_certificate": "x" * MAX_CONFIG_LENGTH}},
+            {"config": [CONFIG_TOO_LARGE.format(limit=MAX_CONFIG_LENGTH)]},
+        ),
         ({"poll_interval": 5}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"poll_interval": 10**30}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"poll_interval": "soon"}, {"poll_interval": [POLL_INTERVAL_INVALID]}),

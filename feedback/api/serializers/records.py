@@ -1,0 +1,138 @@
+"""Serializers of what ingestion stored: messages with their attachments, quarantined
+payloads, and tags. All read-only."""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from feedback.models import Attachment, Message, Quarantine, QuarantineStatus, Tag
+
+# Messages and attachments --------------------------------------------------------------------
+
+
+class FeedbackAttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField(
+        help_text="Served to members of the team, always as a download."
+    )
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "filename",
+            "size",
+            "content_type",
+            "sha256",
+            "inline",
+            "content_id",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, attachment: Attachment) -> str:
+        path = reverse("feedback:attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class FeedbackMessageSerializer(serializers.ModelSerializer):
+    attachments = FeedbackAttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "team",
+            "item",
+            "channel",
+            "external_id",
+            "direction",
+            "lane",
+            "lane_reason",
+            "sender",
+            "sender_name",
+            "reply_to",
+            "to",
+            "cc",
+            "subject",
+            "text",
+            "quoted_text",
+            "signature",
+            "html",
+            "sent_at",
+            "received_at",
+            "thread_reason",
+            "attachments",
+            "created_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "external_id": {"help_text": "The Message-ID, without angle brackets."},
+            "html": {"help_text": "Sanitised for display: no scripts, styles or remote images."},
+            "to": {"help_text": "Addresses the mail was sent to."},
+            "cc": {"help_text": "Addresses the mail was copied to."},
+        }
+
+
+# Quarantine ----------------------------------------------------------------------------------
+
+
+class QuarantinedPayloadSerializer(serializers.ModelSerializer):
+    team = serializers.IntegerField(source="payload.channel.team_id", read_only=True)
+    channel = serializers.IntegerField(source="payload.channel_id", read_only=True)
+    channel_name = serializers.CharField(source="payload.channel.name", read_only=True)
+    payload = serializers.IntegerField(source="payload_id", read_only=True)
+    source_id = serializers.CharField(source="payload.source_id", read_only=True)
+    size = serializers.IntegerField(source="payload.size", read_only=True)
+    sha256 = serializers.CharField(source="payload.sha256", read_only=True)
+    received_at = serializers.DateTimeField(source="payload.received_at", read_only=True)
+    message = serializers.IntegerField(
+        source="payload.message_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The message a successful retry stored.",
+    )
+    status = serializers.ChoiceField(choices=QuarantineStatus.choices, read_only=True)
+    raw_url = serializers.SerializerMethodField(help_text="The raw bytes, as a download.")
+
+    class Meta:
+        model = Quarantine
+        fields = [
+            "id",
+            "team",
+            "channel",
+            "channel_name",
+            "payload",
+            "source_id",
+            "size",
+            "sha256",
+            "received_at",
+            "error",
+            "status",
+            "retry_count",
+            "message",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "closed_by",
+            "raw_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_raw_url(self, quarantine: Quarantine) -> str:
+        path = reverse("api:feedback-quarantine-raw", args=[quarantine.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+# Tags ----------------------------------------------------------------------------------------
+
+
+class FeedbackTagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "team", "name"]
+        read_only_fields = fields
