@@ -75,7 +75,9 @@ def _errors(error: DjangoValidationError) -> dict[str, Any]:
 
 
 @extend_schema_view(
-    create=extend_schema(description="A new channel of a team (its admins); polled at once."),
+    create=extend_schema(
+        description="A new channel of a team (its admins); a polled channel is due at once."
+    ),
     partial_update=extend_schema(
         description="Change the name, settings, poll interval or `enabled`. `config` is merged "
         "into the stored settings: keys left out keep their values, secrets left out or empty "

@@ -10,11 +10,19 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from feedback import services as feedback_services
+from feedback.models import Quarantine
 from portal.api.base import PortalViewSet
 from portal.api.filters import ECHOED_FIELD_LENGTH, UNKNOWN_ORDERING, StrictOrderingFilter
 from portal.api.urls import APP_URLCONFS
 from portal.models import ImportJob, NorthStarMetric
 from tests.factories import AccountFactory, CustomerFactory, ValueStreamFactory
+from tests.feedback.factories import (
+    ChannelFactory,
+    FeedbackItemFactory,
+    MessageFactory,
+    TagFactory,
+)
 
 
 def client_for(user) -> APIClient:
@@ -46,6 +54,11 @@ ORDERING_CASES = [
     ("api:account-list", "mrr"),
     ("api:north-star-measurement-list", "measured_on"),
     ("api:import-job-list", "created_at"),
+    ("api:feedback-channel-list", "name"),
+    ("api:feedback-item-list", "last_message_at"),
+    ("api:feedback-message-list", "sent_at"),
+    ("api:feedback-quarantine-list", "retry_count"),
+    ("api:feedback-tag-list", "name"),
 ]
 
 
@@ -65,6 +78,17 @@ def listed(world):
         job = ImportJob.objects.create(kind="customers", actor=world.agent_a, file="a.csv")
         # created_at is set on insert; two inserts in one test could share a timestamp.
         ImportJob.objects.filter(pk=job.pk).update(created_at=datetime(2026, 5, day, tzinfo=UTC))
+    for day in (2, 1):
+        when = datetime(2026, 5, day, tzinfo=UTC)
+        channel = ChannelFactory(team=world.team_a, name=f"Mailbox {day}")
+        item = FeedbackItemFactory(team=world.team_a, first_message_at=when, last_message_at=when)
+        MessageFactory(item=item, sent_at=when)
+        TagFactory(team=world.team_a, name=f"tag {day}")
+        payload, _ = feedback_services.payload_receive(
+            channel=channel, raw=f"broken {day}\r\n".encode(), queue_parse=False
+        )
+        feedback_services.payload_parse(payload=payload)
+        Quarantine.objects.filter(payload=payload).update(retry_count=day)
     return world
 
 
