@@ -64,6 +64,9 @@ class Connector(Protocol):
     kind: str
     # Config keys that are write-only secrets: never returned, shown or logged.
     secret_fields: frozenset[str]
+    # True when the remote posts to the portal (the inbound e-mail webhook): such a channel
+    # is never polled, and ``fetch`` has nothing to return.
+    push: bool = False
 
     def validate_config(
         self, config: dict[str, Any], *, allow_plaintext: bool = False
@@ -72,8 +75,9 @@ class Connector(Protocol):
         field."""
         ...
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        """Try the connection and say in words a person can act on what failed."""
+    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
+        """Try the connection and say in words a person can act on what failed. ``url`` is
+        where a push channel's remote posts to, for the check to name it."""
         ...
 
     def fetch(

@@ -55,7 +55,7 @@ def _connector(kind: str) -> Connector:
 
 
 def _is_push(connector: Connector) -> bool:
-    return getattr(connector, "push", False) is True
+    return connector.push
 
 
 def _clean_name(name: str) -> str:

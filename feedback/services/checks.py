@@ -30,7 +30,7 @@ def channel_check(*, actor: Actor, channel: Channel) -> CheckResult:
     check = getattr(connector, "check", None)
     if check is None:
         return CheckResult(ok=False, message=CHECK_UNSUPPORTED.format(kind=channel.kind))
-    if getattr(connector, "push", False):
+    if connector.push:
         # A push channel has nothing to connect to; its check says where to post.
         from feedback.webhooks import webhook_url
 

@@ -117,9 +117,7 @@ def channel_release(*, channel_id: int, owner: str) -> None:
 def push_kinds() -> list[str]:
     """Kinds whose connector declares ``push = True`` (the inbound e-mail webhook): their mail
     is posted to the portal, so there is never anything to poll."""
-    return sorted(
-        kind for kind, connector in CONNECTORS.items() if getattr(connector, "push", False)
-    )
+    return sorted(kind for kind, connector in CONNECTORS.items() if connector.push)
 
 
 def channels_dispatch(

@@ -77,7 +77,7 @@ class HealthRow:
 
 def _is_push(kind: str) -> bool:
     try:
-        return getattr(get_connector(kind), "push", False) is True
+        return get_connector(kind).push
     except ConfigError:
         return False
 

@@ -24,6 +24,7 @@ RECEIVED = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 class FakeConnector:
     kind: str = KIND
     secret_fields: frozenset[str] = frozenset({"token"})
+    push: bool = False
     mails: list[bytes] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     after_store_errors: list[BaseException] = field(default_factory=list)
@@ -35,7 +36,7 @@ class FakeConnector:
             raise ConfigError("address must be an e-mail address", field="address")
         return {"address": "", "token": "", **config}
 
-    def check(self, config: dict[str, Any]):
+    def check(self, config: dict[str, Any], *, url: str | None = None):
         raise NotImplementedError
 
     def fetch(

@@ -277,7 +277,7 @@ class ImapConnector(Connector):
     ) -> dict[str, Any]:
         return asdict(parse_config(config, allow_plaintext=allow_plaintext))
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
         try:
             settings = parse_config(config, allow_plaintext=True)
             with _translated(settings), _session(settings) as client:
