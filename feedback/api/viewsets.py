@@ -43,9 +43,10 @@ from feedback.api.serializers import (
     FeedbackTagSerializer,
     QuarantinedPayloadSerializer,
 )
+from feedback.imports import FEEDBACK_IMPORT_KIND
 from feedback.models import Quarantine
 from feedback.views.downloads import storage_download
-from portal.api.base import PortalViewSet
+from portal.api.base import ImportMixin, PortalViewSet
 from portal.api.permissions import TeamRoleChanges
 from portal.models import Role
 from portal.validation import validation_messages
@@ -180,10 +181,17 @@ ITEM_CREATE_RESPONSE = PolymorphicProxySerializer(
     )
 )
 class FeedbackItemViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, PortalViewSet
+    ImportMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    PortalViewSet,
 ):
     """Feedback items of the user's teams, most recent conversation first, in keyset pages.
-    Agents of a team push feedback into it (as the API channel of issue 8)."""
+    Agents of a team push feedback into it (as the API channel of issue 8), one item, a list,
+    or a CSV file (``import/``, the same importer as the upload page)."""
+
+    import_kind = FEEDBACK_IMPORT_KIND
 
     serializer_class = FeedbackItemSerializer
     pagination_class = KeysetPagination

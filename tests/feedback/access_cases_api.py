@@ -7,7 +7,7 @@ every member reads. The checked channel is an inbound webhook, whose check needs
 
 from feedback import services
 from feedback.models import Quarantine
-from tests.access import API_ORG, API_TEAM_A, Case, Objects, expect, url
+from tests.access import API_ORG, API_TEAM_A, Case, Objects, csv_file, expect, url
 from tests.feedback.factories import ChannelFactory, FeedbackItemFactory, MessageFactory, TagFactory
 
 API_TEAM_A_ADMIN = expect(401, 403, 403, 403, 200, 404, 200)
@@ -24,6 +24,14 @@ CASES: dict[str, Case] = {
     ),
     "api:feedback-item-list": Case(url("api:feedback-item-list"), API_ORG),
     "api:feedback-item-detail": Case(url("api:feedback-item-detail", "api_item"), API_TEAM_A),
+    # Any agent may queue an import; each row names its team, refused per row where the
+    # importer is no agent of it.
+    "api:feedback-item-import": Case(
+        url("api:feedback-item-import"),
+        expect(401, 403, 202, 202, 202, 202, 202),
+        method="post",
+        data=lambda o: {"file": csv_file("team,customer_email,text\nteam-a,a@example.test,x\n")},
+    ),
     "api:feedback-message-list": Case(url("api:feedback-message-list"), API_ORG),
     "api:feedback-message-detail": Case(
         url("api:feedback-message-detail", "api_message"), API_TEAM_A

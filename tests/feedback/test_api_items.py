@@ -454,3 +454,51 @@ def test_listing_items_takes_the_same_number_of_queries_however_many(world):
 
     assert len(many) == len(few)
     assert Tag.objects.count() == 12
+
+
+# CSV import ------------------------------------------------------------------------------------
+
+
+def test_a_csv_import_answers_202_with_a_job_that_stores_each_row_once(
+    world, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from feedback.imports import UNKNOWN_TEAM
+
+    text = (
+        "team,customer_email,subject,text,external_id\n"
+        "team-a,ada@example.test,Export,The export fails,csv-1\n"
+        "team-b,bob@example.test,Elsewhere,Not my team,csv-2\n"
+    )
+    client = client_for(world.agent_a)
+
+    def upload():
+        file = SimpleUploadedFile("feedback.csv", text.encode(), content_type="text/csv")
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                reverse("api:feedback-item-import"), {"file": file}, format="multipart"
+            )
+
+    response = upload()
+    assert response.status_code == 202
+    job = client.get(response["Location"]).json()
+    assert job["status"] == "done"
+    assert (job["created"], job["rejected"]) == (1, 1)
+    reason = "team: " + UNKNOWN_TEAM.format(team="team-b")
+    assert job["report"] == [{"line": 3, "reason": reason}]
+    assert FeedbackItem.objects.get(external_id="csv-1").team == world.team_a
+
+    again = client.get(upload()["Location"]).json()
+    assert (again["created"], again["updated"], again["rejected"]) == (0, 1, 1)
+    assert FeedbackItem.objects.filter(external_id="csv-1").count() == 1
+
+
+def test_a_viewer_may_not_import_feedback(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    file = SimpleUploadedFile("f.csv", b"team,customer_email,text\nteam-a,a@example.test,x\n")
+    response = client_for(world.viewer_a).post(
+        reverse("api:feedback-item-import"), {"file": file}, format="multipart"
+    )
+    assert response.status_code == 403
