@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import os
 import platform
+import subprocess
 import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -62,10 +63,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["directory", "feedback"],
-        help="run one benchmark (the directory is loaded either way)",
+        choices=["directory", "feedback", "ingest"],
+        help="run one benchmark (the directory is loaded either way, except for ingest)",
     )
     options = parser.parse_args(argv)
+    if options.only == "ingest":
+        # IMAP ingestion (bench/ingest_imap.py) sets up databases, dovecot and a helpdesk
+        # virtualenv of its own.
+        from bench import ingest_imap
+
+        ingest_imap.main(["--quick"] if options.quick else [])
+        return
 
     url = _prepare_environment()
     _create_database_if_missing(url)
@@ -106,6 +114,12 @@ def main(argv: list[str] | None = None) -> None:
         )
         feedback = bench_feedback_import.run(feedback_rows, reps=min(options.reps or 1, 3))
         bench_feedback_import.print_table(feedback)
+    if options.only is None:
+        # Django is set up on this benchmark's database: ingestion runs in a process of its own.
+        subprocess.run(
+            [sys.executable, "-m", "bench.ingest_imap", *(["--quick"] if options.quick else [])],
+            check=True,
+        )
     print(f"total: {time.perf_counter() - started:.1f} s")
 
 
