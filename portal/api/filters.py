@@ -29,6 +29,7 @@ from portal.models import (
 from portal.validation import MAX_ID, MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, SEARCH_TOO_LONG
 
 UNKNOWN_ORDERING = "Cannot order by {field!r}; choose from: {choices}."
+ORDERING_BLANK = "Name a field to order by between the commas; choose from: {choices}."
 ORDERING_FIELDS_MISSING = "{view} lists objects but declares no ordering_fields."
 ORDERING_DESCRIPTION = (
     "Order by these fields, comma-separated; a leading `-` orders descending. "
@@ -90,11 +91,15 @@ class StrictOrderingFilter(OrderingFilter):
             # One object has no order; a detail route of a viewset that does not list may
             # have no ordering_fields to check against.
             return None
-        param = request.query_params.get(self.ordering_param, "")
-        terms = [term.strip() for term in param.split(",") if term.strip()]
-        if not terms:
+        param = request.query_params.get(self.ordering_param)
+        if param is None:
             return self.get_default_ordering(view)
         paths = self.ordering_paths(view)
+        terms = [term.strip() for term in param.split(",")]
+        if "" in terms:
+            # The schema promises a list of field names; an empty one is a client's mistake.
+            message = ORDERING_BLANK.format(choices=", ".join(paths))
+            raise ValidationError({self.ordering_param: [message]})
         ordering = []
         for term in terms:
             descending = term.startswith("-")

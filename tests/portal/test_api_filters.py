@@ -13,7 +13,12 @@ from rest_framework.test import APIClient
 from feedback import services as feedback_services
 from feedback.models import Quarantine
 from portal.api.base import PortalViewSet
-from portal.api.filters import ECHOED_FIELD_LENGTH, UNKNOWN_ORDERING, StrictOrderingFilter
+from portal.api.filters import (
+    ECHOED_FIELD_LENGTH,
+    ORDERING_BLANK,
+    UNKNOWN_ORDERING,
+    StrictOrderingFilter,
+)
 from portal.api.urls import APP_URLCONFS
 from portal.models import ImportJob, NorthStarMetric
 from tests.factories import AccountFactory, CustomerFactory, ValueStreamFactory
@@ -189,12 +194,16 @@ def test_without_ordering_the_selectors_order_stands(listed):
     assert days == ["2026-05-03", "2026-05-02", "2026-05-01"]
 
 
-def test_a_trailing_comma_is_ignored(listed):
+@pytest.mark.parametrize("ordering", ["", "measured_on,", ",,,", "measured_on,,-value"])
+def test_a_blank_ordering_term_answers_400(listed, ordering):
+    # A trailing comma was once ignored; the schema promises a list of field names, and a
+    # fuzzer sending an empty one rightly expects it refused.
     response = client_for(listed.viewer_a).get(
-        reverse("api:north-star-measurement-list"), {"ordering": "measured_on,"}
+        reverse("api:north-star-measurement-list"), {"ordering": ordering}
     )
-    days = [m["measured_on"] for m in response.json()["results"]]
-    assert days == ["2026-05-01", "2026-05-02", "2026-05-03"]
+    assert response.status_code == 400
+    choices = "measured_on, value, created_at"
+    assert response.json() == {"ordering": [ORDERING_BLANK.format(choices=choices)]}
 
 
 def test_a_detail_route_ignores_ordering(world):
