@@ -91,13 +91,15 @@ class StrictOrderingFilter(OrderingFilter):
             # One object has no order; a detail route of a viewset that does not list may
             # have no ordering_fields to check against.
             return None
-        param = request.query_params.get(self.ordering_param)
-        if param is None:
+        param = request.query_params.get(self.ordering_param, "").strip()
+        if not param:
+            # An empty list of fields: the selector's order stands.
             return self.get_default_ordering(view)
         paths = self.ordering_paths(view)
         terms = [term.strip() for term in param.split(",")]
         if "" in terms:
-            # The schema promises a list of field names; an empty one is a client's mistake.
+            # The schema promises a list of field names; an empty one among them is a
+            # client's mistake (a trailing comma, ",,,").
             message = ORDERING_BLANK.format(choices=", ".join(paths))
             raise ValidationError({self.ordering_param: [message]})
         ordering = []
