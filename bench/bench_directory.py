@@ -222,7 +222,8 @@ def customer_page_floor(search: str = "", page_size: int = PAGE) -> dict[str, An
             "SELECT c.id, c.external_id, c.name, c.email,"
             " ARRAY(SELECT e.email FROM portal_customeremail e"
             "       WHERE e.customer_id = c.id ORDER BY e.email),"
-            " c.account_id, a.name, c.tier, c.attributes, c.created_at, c.updated_at "
+            " c.account_id, a.name, c.tier, c.attributes, c.erased_at, c.created_at,"
+            " c.updated_at "
             "FROM portal_customer c LEFT JOIN portal_account a ON a.id = c.account_id "
             f"WHERE {where} ORDER BY c.name, c.email LIMIT %(limit)s",
             params,
@@ -231,6 +232,7 @@ def customer_page_floor(search: str = "", page_size: int = PAGE) -> dict[str, An
     results = []
     for row in rows:
         item = dict(zip(CUSTOMER_FIELDS, row, strict=True))
+        item["erased_at"] = item["erased_at"] and item["erased_at"].isoformat()
         item["created_at"] = item["created_at"].isoformat()
         item["updated_at"] = item["updated_at"].isoformat()
         results.append(item)
