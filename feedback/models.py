@@ -284,7 +284,11 @@ class Message(models.Model):
     still belongs to a team.
     """
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="feedback_messages")
+    # No index of its own: the unique identity and (team, received_at) lead with it, and a
+    # single-column one only tempted the planner away from the identity index.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="feedback_messages", db_index=False
+    )
     item = models.ForeignKey(
         FeedbackItem, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
     )

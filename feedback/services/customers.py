@@ -8,11 +8,14 @@ address says nothing about the company someone works for. Only senders become cu
 addresses in To and Cc never do.
 """
 
+from dataclasses import dataclass, field
+
 from django.core.exceptions import ValidationError
 
 from portal import selectors as portal_selectors
 from portal import services as portal_services
 from portal.actors import SYSTEM
+from portal.fields import normalised_key
 from portal.models import Account, Customer
 
 # Domains anyone can get an address at: never matched to an account.
@@ -77,12 +80,28 @@ def account_domain(address: str) -> str:
     return domain
 
 
-def account_for_address(address: str) -> Account | None:
+@dataclass
+class SenderCache:
+    """What one batch of mail (parsed in one transaction) already looked up: customers by
+    normalised address and accounts by domain. Many mails of a batch come from one sender or
+    one company; each is then one look-up per batch instead of one per mail. Only for the
+    length of that transaction: a rolled-back batch drops its cache with it."""
+
+    customers: dict[str, Customer | None] = field(default_factory=dict)
+    accounts: dict[str, Account | None] = field(default_factory=dict)
+
+
+def account_for_address(address: str, cache: SenderCache | None = None) -> Account | None:
     """The account owning the address's domain; None for free-mail domains."""
     domain = account_domain(address)
     if not domain:
         return None
-    return portal_selectors.account_find_by_domain(domain=domain)
+    if cache is not None and domain in cache.accounts:
+        return cache.accounts[domain]
+    account = portal_selectors.account_find_by_domain(domain=domain)
+    if cache is not None:
+        cache.accounts[domain] = account
+    return account
 
 
 def customer_name_from_sender(name: str) -> str:
@@ -90,12 +109,25 @@ def customer_name_from_sender(name: str) -> str:
     return " ".join((name or "").replace("\x00", "").split())[:_NAME_MAX]
 
 
-def customer_for_sender(*, address: str, name: str = "") -> Customer | None:
+def customer_for_sender(
+    *, address: str, name: str = "", cache: SenderCache | None = None
+) -> Customer | None:
     """The customer behind ``address``, created when unknown; None when the address is not
-    one a customer can have (the directory refuses it)."""
+    one a customer can have (the directory refuses it). ``cache`` remembers the answer for
+    the rest of the batch (a refused address too: it is refused again)."""
     address = (address or "").strip()
     if not address:
         return None
+    key = normalised_key(address) if cache is not None else ""
+    if key and key in cache.customers:
+        return cache.customers[key]
+    customer = _find_or_create(address, name, cache)
+    if key:
+        cache.customers[key] = customer
+    return customer
+
+
+def _find_or_create(address: str, name: str, cache: SenderCache | None) -> Customer | None:
     found = portal_selectors.customer_find_by_email(email=address)
     if found is not None:
         return found
@@ -104,7 +136,7 @@ def customer_for_sender(*, address: str, name: str = "") -> Customer | None:
             actor=SYSTEM,
             email=address,
             name=customer_name_from_sender(name),
-            account=account_for_address(address),
+            account=account_for_address(address, cache),
         )
     except ValidationError:
         # Either the address is not valid for the directory, or another worker created the

@@ -32,7 +32,7 @@ from django.utils import timezone
 from feedback.channels import CONNECTORS, ConnectorError, get_connector
 from feedback.models import Channel, PayloadStatus, RawPayload
 from feedback.services.ingest import payloads_store
-from feedback.services.parsing import payload_parse
+from feedback.services.parsing import payloads_parse
 from portal import events
 from portal import selectors as portal_selectors
 from portal import services as portal_services
@@ -261,8 +261,8 @@ def _parse_pending(channel: Channel, report: PollReport, now: datetime) -> None:
     pending = RawPayload.objects.filter(channel=channel, status=PayloadStatus.PENDING).order_by(
         "pk"
     )[:MAX_PARSE_PER_BATCH]
-    for payload in pending:
-        outcome = payload_parse(payload=payload, now=now)
+    # ``payloads_parse`` stores them a chunk per transaction, not one transaction each.
+    for outcome in payloads_parse(payload_ids=list(pending.values_list("pk", flat=True)), now=now):
         if outcome.quarantine is not None:
             report.quarantined += 1
         elif outcome.created:

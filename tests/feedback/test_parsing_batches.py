@@ -1,0 +1,120 @@
+"""``payloads_parse`` stores a chunk of payloads in one transaction (feedback/services/parsing.py):
+a refused message rolls its chunk back and the chunk is parsed again one payload at a time, so
+the outcome is the one payload-by-payload parsing gives; within a chunk each sender and each
+account domain is looked up once."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import DataError, connection
+from django.test.utils import CaptureQueriesContext
+
+from feedback.models import FeedbackItem, Message, PayloadStatus
+from feedback.services import STORE_FAILED, parsing, payload_receive, payloads_parse
+from portal import events
+from portal.models import AccountDomain, AuditEntry, Customer
+from tests.factories import AccountFactory
+from tests.feedback.factories import SUPPORT_ADDRESS, ChannelFactory, make_mail
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+REFUSAL = "value too long for type character varying(255)"
+
+
+@pytest.fixture
+def channel():
+    return ChannelFactory(address=SUPPORT_ADDRESS)
+
+
+def stored(channel, *mails: bytes) -> list[int]:
+    return [
+        payload_receive(channel=channel, raw=raw, queue_parse=False, now=NOW)[0].pk for raw in mails
+    ]
+
+
+def refuse(monkeypatch, message_id: str) -> None:
+    original = parsing._attachments
+
+    def refused(message, parsed, names):
+        if parsed.message_id == message_id:
+            raise DataError(REFUSAL)
+        original(message, parsed, names)
+
+    monkeypatch.setattr(parsing, "_attachments", refused)
+
+
+def test_a_refused_message_in_a_chunk_is_quarantined_and_the_rest_stored_once(
+    channel, monkeypatch, django_capture_on_commit_callbacks
+):
+    refuse(monkeypatch, "bad@x.example")
+    ids = stored(
+        channel,
+        make_mail(message_id="one@x.example", subject="One"),
+        make_mail(message_id="bad@x.example", subject="Bad"),
+        make_mail(message_id="two@x.example", subject="Two"),
+    )
+    created = []
+    handler = created.append
+    events.register("feedback.item_created", handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes = payloads_parse(payload_ids=ids, now=NOW)
+    finally:
+        events.unregister("feedback.item_created", handler)
+
+    assert [outcome.payload.pk for outcome in outcomes] == ids
+    assert [outcome.created for outcome in outcomes] == [True, False, True]
+    assert outcomes[1].quarantine.error == STORE_FAILED.format(error=f"DataError: {REFUSAL}")
+    assert outcomes[1].payload.status == PayloadStatus.QUARANTINED
+    assert sorted(Message.objects.values_list("external_id", flat=True)) == [
+        "one@x.example",
+        "two@x.example",
+    ]
+    # The first attempt at the chunk left nothing behind: one customer, created (and audited)
+    # once, two items, and an event for each of them only.
+    assert Customer.objects.count() == 1
+    assert AuditEntry.objects.filter(action="customer.created").count() == 1
+    items = set(FeedbackItem.objects.values_list("pk", flat=True))
+    assert len(items) == 2
+    assert sorted(event["item_id"] for event in created) == sorted(items)
+
+
+def test_payloads_parsed_before_are_left_as_they_are_in_a_chunk(channel):
+    ids = stored(channel, make_mail(message_id="a@x.example"), make_mail(message_id="b@x.example"))
+    first = payloads_parse(payload_ids=ids[:1], now=NOW)
+
+    again = payloads_parse(payload_ids=ids, now=NOW)
+
+    assert [outcome.created for outcome in again] == [False, True]
+    assert again[0].message == first[0].message
+    assert Message.objects.count() == 2
+
+
+def test_one_sender_and_one_domain_are_looked_up_once_a_chunk(channel):
+    account = AccountFactory()
+    AccountDomain.objects.create(account=account, domain="northwind.example")
+    ids = stored(
+        channel,
+        make_mail(message_id="1@x.example", subject="1", sender="Ann <ann@northwind.example>"),
+        make_mail(message_id="2@x.example", subject="2", sender="Ann <ann@northwind.example>"),
+        make_mail(message_id="3@x.example", subject="3", sender="Bo <bo@northwind.example>"),
+        make_mail(message_id="4@x.example", subject="4", sender="Ann <ann@northwind.example>"),
+    )
+
+    with CaptureQueriesContext(connection) as captured:
+        outcomes = payloads_parse(payload_ids=ids, now=NOW)
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    # customer_find_by_email: the main address, then the further ones, for Ann and for Bo.
+    assert sum(sql.startswith('SELECT "portal_customer"."id"') for sql in statements) == 4
+    assert sum('FROM "portal_accountdomain"' in sql for sql in statements) == 1
+    customers = [outcome.message.item.customer for outcome in outcomes]
+    assert [customer.email for customer in customers] == [
+        "ann@northwind.example",
+        "ann@northwind.example",
+        "bo@northwind.example",
+        "ann@northwind.example",
+    ]
+    assert {customer.account for customer in customers} == {account}
+    assert Customer.objects.count() == 2
