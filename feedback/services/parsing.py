@@ -14,13 +14,13 @@ A customer's mail on a waiting or resolved item reopens it. Every write is the s
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, DataError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from feedback.mail import LANE_CUSTOMER, ParsedMessage, UnparseableMessage, parse_message
@@ -40,6 +40,7 @@ from feedback.services.conversations import is_own_address, thread_for
 from feedback.services.customers import SenderCache, customer_for_sender
 from feedback.services.storage import ATTACHMENT_PREFIX, blob_read, blob_store
 from portal import events
+from portal.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ MAX_ERROR_LENGTH = 2000
 # each mail's time; more would hold the items they touch locked longer.
 PARSE_CHUNK = 50
 
+MARKED_FIELDS = ["status", "message", "parsed_at"]
+
 # A customer's new mail on an item in one of these states brings it back to the inbox.
 REOPENED_FROM = (ItemStatus.WAITING, ItemStatus.RESOLVED)
 
@@ -63,6 +66,15 @@ class ParseOutcome:
     message: Message | None
     created: bool
     quarantine: Quarantine | None = None
+
+
+@dataclass
+class _Chunk:
+    """What the payloads of one chunk (one transaction) share: the senders looked up, and the
+    payloads marked parsed, written in one UPDATE before the commit."""
+
+    senders: SenderCache = field(default_factory=SenderCache)
+    marked: list[RawPayload] = field(default_factory=list)
 
 
 def _clean(value: str, limit: int | None = None) -> str:
@@ -109,11 +121,18 @@ def _quarantine(payload_id: int, error: str, now: datetime) -> ParseOutcome:
     return ParseOutcome(payload, None, False, quarantine)
 
 
-def _mark_parsed(payload: RawPayload, message: Message, now: datetime) -> None:
+def _mark_parsed(
+    payload: RawPayload, message: Message, now: datetime, chunk: _Chunk | None = None
+) -> None:
     payload.status = PayloadStatus.PARSED
     payload.message = message
     payload.parsed_at = now
-    payload.save(update_fields=["status", "message", "parsed_at"])
+    if chunk is not None:
+        # Written (and any quarantine closed) by ``_parse_chunk`` before its commit; nothing
+        # reads them back before then.
+        chunk.marked.append(payload)
+        return
+    payload.save(update_fields=MARKED_FIELDS)
     # A payload parsed on a retry (or by the sweeper after one) leaves quarantine. Whether it
     # was quarantined came with the locked payload (``_locked_payload``): most never were, and
     # an UPDATE that finds nothing is still a round trip per message.
@@ -202,24 +221,27 @@ def _attachments(message: Message, parsed: ParsedMessage, names: list[str]) -> N
     )
 
 
-def _locked_payload(payload_id: int, external_id: str, identity_hash: str) -> RawPayload:
-    """The payload, locked, with ``in_quarantine`` (whether an open quarantine row names it)
-    and ``stored_id``: the team's message with this identity, if stored before. One round
-    trip instead of three."""
-    open_quarantine = Quarantine.objects.filter(
-        payload=OuterRef("pk"), status=QuarantineStatus.OPEN
-    )
-    stored = Message.objects.filter(
-        team=OuterRef("channel__team"), external_id=external_id, identity_hash=identity_hash
-    )
-    return (
-        RawPayload.objects.select_for_update()
-        .select_related("channel__team")
-        .annotate(
-            in_quarantine=Exists(open_quarantine), stored_id=Subquery(stored.values("pk")[:1])
+def _locked_payload(payload_id: int, *, in_quarantine: bool = True) -> RawPayload:
+    """The payload, locked (with its channel and team rows), and with ``in_quarantine``
+    (whether an open quarantine row names it) unless a chunk closes them all at once."""
+    payloads = RawPayload.objects.select_for_update().select_related("channel__team")
+    if in_quarantine:
+        open_quarantine = Quarantine.objects.filter(
+            payload=OuterRef("pk"), status=QuarantineStatus.OPEN
         )
-        .get(pk=payload_id)
+        payloads = payloads.annotate(in_quarantine=Exists(open_quarantine))
+    return payloads.get(pk=payload_id)
+
+
+def _stored_identity(team: Team, external_id: str, identity_hash: str) -> Message | None:
+    # The key alone first (most mail is new): building and loading a whole Message costs
+    # more Python than the round trip does.
+    found = (
+        Message.objects.filter(team=team, external_id=external_id, identity_hash=identity_hash)
+        .values_list("pk", flat=True)
+        .first()
     )
+    return None if found is None else Message.objects.get(pk=found)
 
 
 def _store(
@@ -227,19 +249,19 @@ def _store(
     parsed: ParsedMessage,
     names: list[str],
     now: datetime,
-    senders: SenderCache | None = None,
+    chunk: _Chunk | None = None,
 ) -> ParseOutcome:
-    # Inside a chunk (``senders`` given) no savepoint: any error rolls the whole chunk back,
-    # and ``_parse_chunk`` parses it again one payload at a time.
-    with transaction.atomic(savepoint=senders is None):
-        fields = _message_fields(parsed)
-        payload = _locked_payload(payload_id, fields["external_id"], parsed.identity_hash)
+    # Inside a chunk no savepoint: any error rolls the whole chunk back, and ``_parse_chunk``
+    # parses it again one payload at a time.
+    with transaction.atomic(savepoint=chunk is None):
+        payload = _locked_payload(payload_id, in_quarantine=chunk is None)
         if payload.status != PayloadStatus.PENDING:
             return _outcome_of(payload)
         channel, team = payload.channel, payload.channel.team
-        if payload.stored_id is not None:
-            existing = Message.objects.get(pk=payload.stored_id)
-            _mark_parsed(payload, existing, now)
+        fields = _message_fields(parsed)
+        existing = _stored_identity(team, fields["external_id"], parsed.identity_hash)
+        if existing is not None:
+            _mark_parsed(payload, existing, now, chunk)
             return ParseOutcome(payload, existing, False)
 
         machine = parsed.lane != LANE_CUSTOMER
@@ -250,6 +272,7 @@ def _store(
         # reopen or reorder a conversation.
         if not (machine or own):
             if item is None:
+                senders = chunk.senders if chunk is not None else None
                 item, created_item = _new_item(payload, parsed, senders), True
             else:
                 reopened = _reopen(item, parsed.sent_at)
@@ -266,7 +289,7 @@ def _store(
             **fields,
         )
         _attachments(message, parsed, names)
-        _mark_parsed(payload, message, now)
+        _mark_parsed(payload, message, now, chunk)
         if created_item:
             events.emit("feedback.item_created", item_id=item.pk)
         if reopened:
@@ -287,11 +310,9 @@ def payload_parse(*, payload: RawPayload, now: datetime | None = None) -> ParseO
     return _parse_loaded(payload, now)
 
 
-def _parse_loaded(
-    payload: RawPayload, now: datetime, senders: SenderCache | None = None
-) -> ParseOutcome:
+def _parse_loaded(payload: RawPayload, now: datetime, chunk: _Chunk | None = None) -> ParseOutcome:
     """``payload_parse`` for a payload just read (with its channel, team and message); with
-    ``senders``, inside ``_parse_chunk``'s transaction, where a store error is raised."""
+    ``chunk``, inside ``_parse_chunk``'s transaction, where a store error is raised."""
     if payload.status != PayloadStatus.PENDING:
         return _outcome_of(payload)
     try:
@@ -311,8 +332,8 @@ def _parse_loaded(
         blob_store(ATTACHMENT_PREFIX, attachment.content, sha256=attachment.sha256)
         for attachment in parsed.attachments
     ]
-    if senders is not None:
-        return _store(payload.pk, parsed, names, now, senders)
+    if chunk is not None:
+        return _store(payload.pk, parsed, names, now, chunk)
     try:
         return _attempt(payload.pk, parsed, names, now)
     except IntegrityError:
@@ -343,22 +364,33 @@ def payloads_parse(*, payload_ids: list[int], now: datetime | None = None) -> li
     is rolled back whole and parsed again one payload per transaction, where the bad one is
     quarantined and the others are stored: the same outcome, paid for only by bad chunks."""
     now = now or timezone.now()
-    payloads = list(
-        RawPayload.objects.filter(pk__in=payload_ids)
-        .select_related("channel__team", "message")
-        .order_by("pk")
-    )
+    wanted = sorted(set(payload_ids))
     outcomes: list[ParseOutcome] = []
-    for start in range(0, len(payloads), PARSE_CHUNK):
-        outcomes += _parse_chunk(payloads[start : start + PARSE_CHUNK], now)
+    for start in range(0, len(wanted), PARSE_CHUNK):
+        # Read a chunk just before parsing it: a payload another worker parsed meanwhile is
+        # then seen as parsed.
+        payloads = list(
+            RawPayload.objects.filter(pk__in=wanted[start : start + PARSE_CHUNK])
+            .select_related("channel__team", "message")
+            .order_by("pk")
+        )
+        if payloads:
+            outcomes += _parse_chunk(payloads, now)
     return outcomes
 
 
 def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome]:
     try:
         with transaction.atomic():
-            senders = SenderCache()
-            return [_parse_loaded(payload, now, senders) for payload in payloads]
+            chunk = _Chunk()
+            outcomes = [_parse_loaded(payload, now, chunk) for payload in payloads]
+            if chunk.marked:
+                RawPayload.objects.bulk_update(chunk.marked, MARKED_FIELDS)
+                # Payloads parsed on a retry (or by the sweeper after one) leave quarantine.
+                Quarantine.objects.filter(
+                    payload__in=chunk.marked, status=QuarantineStatus.OPEN
+                ).update(status=QuarantineStatus.RESOLVED, closed_at=now, updated_at=now)
+            return outcomes
     except (DatabaseError, ValidationError, ValueError, TypeError) as error:
         logger.info(
             "payloads %s-%s: parsed one by one after %s",

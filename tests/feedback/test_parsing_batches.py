@@ -9,7 +9,14 @@ import pytest
 from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 
-from feedback.models import FeedbackItem, Message, PayloadStatus
+from feedback.models import (
+    FeedbackItem,
+    Message,
+    PayloadStatus,
+    Quarantine,
+    QuarantineStatus,
+    RawPayload,
+)
 from feedback.services import STORE_FAILED, parsing, payload_receive, payloads_parse
 from portal import events
 from portal.models import AccountDomain, AuditEntry, Customer
@@ -91,6 +98,27 @@ def test_payloads_parsed_before_are_left_as_they_are_in_a_chunk(channel):
     assert Message.objects.count() == 2
 
 
+def test_a_payload_left_pending_with_an_open_quarantine_leaves_it_when_a_chunk_parses_it(
+    channel, monkeypatch
+):
+    ids = stored(channel, make_mail(message_id="q@x.example"), make_mail(message_id="n@x.example"))
+    monkeypatch.setattr(parsing, "parse_message", lambda raw, *, received_at: 1 / 0)
+    quarantined = payloads_parse(payload_ids=ids[:1], now=NOW)[0].quarantine
+    monkeypatch.undo()
+    # The sweeper's case: a retry set the payload pending again and its worker died.
+    RawPayload.objects.filter(pk=ids[0]).update(status=PayloadStatus.PENDING)
+
+    outcomes = payloads_parse(payload_ids=ids, now=NOW)
+
+    assert [outcome.created for outcome in outcomes] == [True, True]
+    quarantined.refresh_from_db()
+    assert (quarantined.status, quarantined.closed_at) == (QuarantineStatus.RESOLVED, NOW)
+    assert Quarantine.objects.count() == 1
+    assert set(RawPayload.objects.values_list("status", "parsed_at")) == {
+        (PayloadStatus.PARSED, NOW)
+    }
+
+
 def test_one_sender_and_one_domain_are_looked_up_once_a_chunk(channel):
     account = AccountFactory()
     AccountDomain.objects.create(account=account, domain="northwind.example")
@@ -109,6 +137,8 @@ def test_one_sender_and_one_domain_are_looked_up_once_a_chunk(channel):
     # customer_find_by_email: the main address, then the further ones, for Ann and for Bo.
     assert sum(sql.startswith('SELECT "portal_customer"."id"') for sql in statements) == 4
     assert sum('FROM "portal_accountdomain"' in sql for sql in statements) == 1
+    # The four payloads are marked parsed in one statement, before the chunk's commit.
+    assert sum(sql.startswith('UPDATE "feedback_rawpayload"') for sql in statements) == 1
     customers = [outcome.message.item.customer for outcome in outcomes]
     assert [customer.email for customer in customers] == [
         "ann@northwind.example",
