@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from kombu import pools
 
 from portal.celery import app as celery_app
 from portal.models import Customer, ImportJob, ImportStatus, Role
@@ -43,10 +44,11 @@ def _database_url() -> str:
 
 def _drop_broker_connections() -> None:
     """Celery keeps the broker connection pool it made on first use in this process, whatever
-    ``broker_url`` says afterwards (an earlier test's readiness probe is enough to make it):
-    drop it, so that the next task is sent to the broker configured now."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    ``broker_url`` says afterwards (even an eager task acquires a producer from it): drop it,
+    so that the next task is sent to the broker configured now. The pools live in kombu's
+    registry too, which ``pools.reset`` closes and empties, so no later test is handed a
+    closed one."""
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
