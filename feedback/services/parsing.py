@@ -37,7 +37,7 @@ from feedback.models import (
     RawPayload,
 )
 from feedback.services.conversations import is_own_address, thread_for
-from feedback.services.customers import SenderCache, customer_for_sender
+from feedback.services.customers import ChunkSenders, customer_for_sender
 from feedback.services.storage import ATTACHMENT_PREFIX, blob_read, blob_store
 from portal import events
 from portal.models import Team
@@ -70,10 +70,12 @@ class ParseOutcome:
 
 @dataclass
 class _Chunk:
-    """What the payloads of one chunk (one transaction) share: the senders looked up, and the
-    payloads marked parsed, written in one UPDATE before the commit."""
+    """What the payloads of one chunk (one transaction) share: their rows, locked in one
+    statement; the senders, found and created as a set; and the payloads marked parsed,
+    written in one UPDATE before the commit."""
 
-    senders: SenderCache = field(default_factory=SenderCache)
+    locked: dict[int, RawPayload] = field(default_factory=dict)
+    senders: ChunkSenders = field(default_factory=ChunkSenders)
     marked: list[RawPayload] = field(default_factory=list)
 
 
@@ -163,20 +165,26 @@ def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
 
 
 def _new_item(
-    payload: RawPayload, parsed: ParsedMessage, senders: SenderCache | None
+    payload: RawPayload, parsed: ParsedMessage, senders: ChunkSenders | None
 ) -> FeedbackItem:
-    customer = customer_for_sender(
-        address=parsed.from_address, name=parsed.from_name, cache=senders
-    )
-    return FeedbackItem.objects.create(
+    if senders is None:
+        customer = customer_for_sender(address=parsed.from_address, name=parsed.from_name)
+        customer_id = customer.pk if customer is not None else None
+    else:
+        customer_id = senders.customer_id(parsed.from_address, parsed.from_name)
+    item = FeedbackItem.objects.create(
         team=payload.channel.team,
         subject=_clean(parsed.subject, FeedbackItem._meta.get_field("subject").max_length),
-        customer=customer,
+        customer_id=customer_id,
         channel=payload.channel,
         status=ItemStatus.NEW,
         first_message_at=parsed.sent_at,
         last_message_at=parsed.sent_at,
     )
+    if senders is not None and customer_id is None:
+        # A new sender: the customer is created with the chunk's others, before its commit.
+        senders.wait(item, parsed.from_address)
+    return item
 
 
 def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
@@ -254,7 +262,9 @@ def _store(
     # Inside a chunk no savepoint: any error rolls the whole chunk back, and ``_parse_chunk``
     # parses it again one payload at a time.
     with transaction.atomic(savepoint=chunk is None):
-        payload = _locked_payload(payload_id, in_quarantine=chunk is None)
+        payload = chunk.locked.get(payload_id) if chunk is not None else None
+        if payload is None:
+            payload = _locked_payload(payload_id, in_quarantine=chunk is None)
         if payload.status != PayloadStatus.PENDING:
             return _outcome_of(payload)
         channel, team = payload.channel, payload.channel.team
@@ -310,9 +320,34 @@ def payload_parse(*, payload: RawPayload, now: datetime | None = None) -> ParseO
     return _parse_loaded(payload, now)
 
 
-def _parse_loaded(payload: RawPayload, now: datetime, chunk: _Chunk | None = None) -> ParseOutcome:
-    """``payload_parse`` for a payload just read (with its channel, team and message); with
-    ``chunk``, inside ``_parse_chunk``'s transaction, where a store error is raised."""
+@dataclass(frozen=True)
+class _Read:
+    parsed: ParsedMessage
+    # The stored attachments' file names, in the order of ``parsed.attachments``.
+    names: list[str]
+
+
+def _parse_loaded(payload: RawPayload, now: datetime) -> ParseOutcome:
+    """``payload_parse`` for a payload just read (with its channel, team and message)."""
+    read = _read(payload, now)
+    if isinstance(read, ParseOutcome):
+        return read
+    parsed, names = read.parsed, read.names
+    try:
+        return _attempt(payload.pk, parsed, names, now)
+    except IntegrityError:
+        # A concurrent worker stored the same mail (or created the same customer) between
+        # our look-up and our insert; the second attempt finds what it stored.
+        pass
+    try:
+        return _attempt(payload.pk, parsed, names, now)
+    except IntegrityError as error:
+        return _quarantine(payload.pk, STORE_FAILED.format(error=_describe(error)), now)
+
+
+def _read(payload: RawPayload, now: datetime) -> _Read | ParseOutcome:
+    """The payload's mail parsed and its attachments stored; its outcome instead when it is
+    not pending or ends in quarantine."""
     if payload.status != PayloadStatus.PENDING:
         return _outcome_of(payload)
     try:
@@ -332,18 +367,7 @@ def _parse_loaded(payload: RawPayload, now: datetime, chunk: _Chunk | None = Non
         blob_store(ATTACHMENT_PREFIX, attachment.content, sha256=attachment.sha256)
         for attachment in parsed.attachments
     ]
-    if chunk is not None:
-        return _store(payload.pk, parsed, names, now, chunk)
-    try:
-        return _attempt(payload.pk, parsed, names, now)
-    except IntegrityError:
-        # A concurrent worker stored the same mail (or created the same customer) between
-        # our look-up and our insert; the second attempt finds what it stored.
-        pass
-    try:
-        return _attempt(payload.pk, parsed, names, now)
-    except IntegrityError as error:
-        return _quarantine(payload.pk, STORE_FAILED.format(error=_describe(error)), now)
+    return _Read(parsed, names)
 
 
 def _attempt(
@@ -382,8 +406,23 @@ def payloads_parse(*, payload_ids: list[int], now: datetime | None = None) -> li
 def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome]:
     try:
         with transaction.atomic():
-            chunk = _Chunk()
-            outcomes = [_parse_loaded(payload, now, chunk) for payload in payloads]
+            chunk = _Chunk(locked=_locked_chunk(payloads))
+            reads = [_read(payload, now) for payload in payloads]
+            # Every sender who may need a customer, looked up in one query.
+            chunk.senders.look_up(
+                read.parsed.from_address
+                for payload, read in zip(payloads, reads, strict=True)
+                if isinstance(read, _Read)
+                and read.parsed.lane == LANE_CUSTOMER
+                and not is_own_address(payload.channel, read.parsed.from_address)
+            )
+            outcomes = [
+                _store(payload.pk, read.parsed, read.names, now, chunk)
+                if isinstance(read, _Read)
+                else read
+                for payload, read in zip(payloads, reads, strict=True)
+            ]
+            chunk.senders.create()
             if chunk.marked:
                 RawPayload.objects.bulk_update(chunk.marked, MARKED_FIELDS)
                 # Payloads parsed on a retry (or by the sweeper after one) leave quarantine.
@@ -399,6 +438,23 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
             _describe(error),
         )
     return [payload_parse(payload=payload, now=now) for payload in payloads]
+
+
+def _locked_chunk(payloads: list[RawPayload]) -> dict[int, RawPayload]:
+    """The chunk's pending payloads locked in one statement (with their channel and team rows,
+    as ``_locked_payload`` locks one), in id order, as every worker locks them: a second
+    worker on the same payloads waits here for the first one's commit, then finds them
+    parsed."""
+    pending = [payload.pk for payload in payloads if payload.status == PayloadStatus.PENDING]
+    if not pending:
+        return {}
+    locked = (
+        RawPayload.objects.select_for_update()
+        .select_related("channel__team")
+        .filter(pk__in=pending)
+        .order_by("pk")
+    )
+    return {payload.pk: payload for payload in locked}
 
 
 def _describe(error: BaseException) -> str:
