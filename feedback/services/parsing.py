@@ -75,6 +75,9 @@ class _Chunk:
     written in one UPDATE before the commit."""
 
     locked: dict[int, RawPayload] = field(default_factory=dict)
+    # Message ids by identity (team id, Message-ID, content hash): the chunk's mails already
+    # stored, read in one query, and the messages the chunk stores, as it stores them.
+    identities: dict[tuple[int, str, str], int] = field(default_factory=dict)
     senders: ChunkSenders = field(default_factory=ChunkSenders)
     marked: list[RawPayload] = field(default_factory=list)
 
@@ -269,7 +272,12 @@ def _store(
             return _outcome_of(payload)
         channel, team = payload.channel, payload.channel.team
         fields = _message_fields(parsed)
-        existing = _stored_identity(team, fields["external_id"], parsed.identity_hash)
+        identity = (team.pk, fields["external_id"], parsed.identity_hash)
+        if chunk is None:
+            existing = _stored_identity(team, fields["external_id"], parsed.identity_hash)
+        else:
+            found = chunk.identities.get(identity)
+            existing = None if found is None else Message.objects.get(pk=found)
         if existing is not None:
             _mark_parsed(payload, existing, now, chunk)
             return ParseOutcome(payload, existing, False)
@@ -299,6 +307,9 @@ def _store(
             **fields,
         )
         _attachments(message, parsed, names)
+        if chunk is not None:
+            # A second copy of this mail later in the chunk is then this message.
+            chunk.identities[identity] = message.pk
         _mark_parsed(payload, message, now, chunk)
         if created_item:
             events.emit("feedback.item_created", item_id=item.pk)
@@ -408,6 +419,7 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
         with transaction.atomic():
             chunk = _Chunk(locked=_locked_chunk(payloads))
             reads = [_read(payload, now) for payload in payloads]
+            chunk.identities = _stored_identities(payloads, reads)
             # Every sender who may need a customer, looked up in one query.
             chunk.senders.look_up(
                 read.parsed.from_address
@@ -438,6 +450,32 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
             _describe(error),
         )
     return [payload_parse(payload=payload, now=now) for payload in payloads]
+
+
+def _stored_identities(
+    payloads: list[RawPayload], reads: list["_Read | ParseOutcome"]
+) -> dict[tuple[int, str, str], int]:
+    """The ids of the messages already stored with the identity of one of the chunk's mails,
+    in one query (a superset is read: each column's values matched on their own)."""
+    wanted = {
+        (
+            payload.channel.team_id,
+            _clean(read.parsed.message_id, _limit("external_id")),
+            read.parsed.identity_hash,
+        )
+        for payload, read in zip(payloads, reads, strict=True)
+        if isinstance(read, _Read)
+    }
+    if not wanted:
+        return {}
+    stored = Message.objects.filter(
+        team_id__in={team for team, _, _ in wanted},
+        external_id__in={external_id for _, external_id, _ in wanted},
+        identity_hash__in={identity_hash for _, _, identity_hash in wanted},
+    ).values_list("team_id", "external_id", "identity_hash", "pk")
+    return {
+        (team, ext, digest): pk for team, ext, digest, pk in stored if (team, ext, digest) in wanted
+    }
 
 
 def _locked_chunk(payloads: list[RawPayload]) -> dict[int, RawPayload]:

@@ -153,3 +153,29 @@ def test_one_sender_and_one_domain_are_looked_up_once_a_chunk(channel):
     ]
     assert {customer.account for customer in customers} == {account}
     assert Customer.objects.count() == 2
+
+
+def test_a_mail_stored_before_or_twice_in_a_chunk_is_one_message(channel):
+    before = stored(channel, make_mail(message_id="old@x.example", subject="Old"))
+    payloads_parse(payload_ids=before, now=NOW)
+    other_channel = ChannelFactory(team=channel.team, address="sales@acme.example")
+    twice = make_mail(message_id="twice@x.example", subject="Twice")
+    # Redelivered: other transport headers, the same mail.
+    again = make_mail(message_id="old@x.example", subject="Old", received=["from relay.example"])
+    ids = stored(channel, twice, again)
+    ids += stored(other_channel, twice)
+
+    with CaptureQueriesContext(connection) as captured:
+        outcomes = payloads_parse(payload_ids=ids, now=NOW)
+
+    assert [outcome.created for outcome in outcomes] == [True, False, False]
+    assert outcomes[1].message == Message.objects.get(external_id="old@x.example")
+    assert outcomes[2].message == outcomes[0].message
+    assert Message.objects.count() == 2
+    # The identities already stored are read once for the chunk, not once a mail.
+    identity_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith('SELECT "feedback_message"."team_id"')
+    ]
+    assert len(identity_reads) == 1
