@@ -1,4 +1,4 @@
-"""Parsing stored payloads into items and messages (feedback/services/parsing.py), from pushed
+"""Parsing stored payloads into items and messages (feedback/services/parsing/), from pushed
 payloads, without a mail server: the identity rules, reopening, copies of our own mail, events,
 and every way a payload ends in quarantine instead of crashing the batch."""
 
@@ -209,14 +209,14 @@ def test_a_message_the_database_refuses_is_quarantined_whole_and_the_next_one_is
 
     from feedback.services import parsing
 
-    original = parsing._attachments
+    original = parsing.store._attachments
 
     def refused(message, parsed, names):
         if parsed.message_id == "bad@x.example":
             raise DataError("value too long for type character varying(255)")
         original(message, parsed, names)
 
-    monkeypatch.setattr(parsing, "_attachments", refused)
+    monkeypatch.setattr(parsing.store, "_attachments", refused)
 
     bad = receive(channel, make_mail(message_id="bad@x.example"))
     good = receive(channel, make_mail(message_id="good@x.example"))

@@ -1,4 +1,4 @@
-"""``payloads_parse`` stores a chunk of payloads in one transaction (feedback/services/parsing.py):
+"""``payloads_parse`` stores a chunk of payloads in one transaction (feedback/services/parsing/):
 a refused message rolls its chunk back and the chunk is parsed again one payload at a time, so
 the outcome is the one payload-by-payload parsing gives; within a chunk each sender and each
 account domain is looked up once."""
@@ -41,14 +41,14 @@ def stored(channel, *mails: bytes) -> list[int]:
 
 
 def refuse(monkeypatch, message_id: str) -> None:
-    original = parsing._attachments
+    original = parsing.store._attachments
 
     def refused(message, parsed, names):
         if parsed.message_id == message_id:
             raise DataError(REFUSAL)
         original(message, parsed, names)
 
-    monkeypatch.setattr(parsing, "_attachments", refused)
+    monkeypatch.setattr(parsing.store, "_attachments", refused)
 
 
 def test_a_refused_message_in_a_chunk_is_quarantined_and_the_rest_stored_once(

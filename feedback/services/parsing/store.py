@@ -1,0 +1,236 @@
+"""Storing one parsed mail: its identity checked, threaded (a new item, or the item it
+answers, reopened when a customer writes again), the message and its attachments written and
+the payload marked parsed, alone or as part of a chunk."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from feedback.mail import LANE_CUSTOMER, ParsedMessage
+from feedback.models import (
+    MAX_ADDRESS_LENGTH,
+    Attachment,
+    Direction,
+    FeedbackItem,
+    ItemStatus,
+    Message,
+    PayloadStatus,
+    Quarantine,
+    QuarantineStatus,
+    RawPayload,
+)
+from feedback.services.conversations import is_own_address, thread_for
+from feedback.services.customers import ChunkSenders, customer_for_sender
+from feedback.services.parsing.common import (
+    ParseOutcome,
+    _Chunk,
+    _clean,
+    _clean_list,
+    _limit,
+    _outcome_of,
+)
+from portal import events
+from portal.models import Team
+
+MARKED_FIELDS = ["status", "message", "parsed_at"]
+
+# A customer's new mail on an item in one of these states brings it back to the inbox.
+REOPENED_FROM = (ItemStatus.WAITING, ItemStatus.RESOLVED)
+
+
+def _mark_parsed(
+    payload: RawPayload, message: Message, now: datetime, chunk: _Chunk | None = None
+) -> None:
+    payload.status = PayloadStatus.PARSED
+    payload.message = message
+    payload.parsed_at = now
+    if chunk is not None:
+        # Written (and any quarantine closed) by ``_parse_chunk`` before its commit; nothing
+        # reads them back before then.
+        chunk.marked.append(payload)
+        return
+    payload.save(update_fields=MARKED_FIELDS)
+    # A payload parsed on a retry (or by the sweeper after one) leaves quarantine. Whether it
+    # was quarantined came with the locked payload (``_locked_payload``): most never were, and
+    # an UPDATE that finds nothing is still a round trip per message.
+    if getattr(payload, "in_quarantine", True):
+        Quarantine.objects.filter(payload=payload, status=QuarantineStatus.OPEN).update(
+            status=QuarantineStatus.RESOLVED, closed_at=now, updated_at=now
+        )
+
+
+def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
+    """A customer's mail moves the item's message times and reopens a waiting or resolved
+    item; True when it reopened it."""
+    item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
+    changed = []
+    if sent_at < item.first_message_at:
+        item.first_message_at = sent_at
+        changed.append("first_message_at")
+    if sent_at > item.last_message_at:
+        item.last_message_at = sent_at
+        changed.append("last_message_at")
+    reopened = item.status in REOPENED_FROM
+    if reopened:
+        item.status = ItemStatus.OPEN
+        changed.append("status")
+    if changed:
+        item.save(update_fields=[*changed, "updated_at"])
+    return reopened
+
+
+def _new_item(
+    payload: RawPayload, parsed: ParsedMessage, senders: ChunkSenders | None
+) -> FeedbackItem:
+    if senders is None:
+        customer = customer_for_sender(address=parsed.from_address, name=parsed.from_name)
+        customer_id = customer.pk if customer is not None else None
+    else:
+        customer_id = senders.customer_id(parsed.from_address, parsed.from_name)
+    item = FeedbackItem.objects.create(
+        team=payload.channel.team,
+        subject=_clean(parsed.subject, FeedbackItem._meta.get_field("subject").max_length),
+        customer_id=customer_id,
+        channel=payload.channel,
+        status=ItemStatus.NEW,
+        first_message_at=parsed.sent_at,
+        last_message_at=parsed.sent_at,
+    )
+    if senders is not None and customer_id is None:
+        # A new sender: the customer is created with the chunk's others, before its commit.
+        senders.wait(item, parsed.from_address)
+    return item
+
+
+def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
+    return {
+        "lane": parsed.lane,
+        "lane_reason": _clean(parsed.lane_reason, _limit("lane_reason")),
+        "external_id": _clean(parsed.message_id, _limit("external_id")),
+        "identity_hash": parsed.identity_hash,
+        "in_reply_to": _clean(parsed.in_reply_to, _limit("in_reply_to")),
+        "references": _clean_list(parsed.references, _limit("in_reply_to")),
+        "original_message_id": _clean(parsed.original_message_id, _limit("original_message_id")),
+        "sender_name": _clean(parsed.from_name, _limit("sender_name")),
+        "sender": _clean(parsed.from_address, MAX_ADDRESS_LENGTH),
+        "reply_to": _clean(parsed.reply_to or parsed.from_address, MAX_ADDRESS_LENGTH),
+        "to": _clean_list(parsed.to, MAX_ADDRESS_LENGTH),
+        "cc": _clean_list(parsed.cc, MAX_ADDRESS_LENGTH),
+        "subject": _clean(parsed.subject, _limit("subject")),
+        "text": _clean(parsed.text),
+        "quoted_text": _clean(parsed.quoted_text),
+        "signature": _clean(parsed.signature),
+        "html": _clean(parsed.html),
+        "defects": _clean_list(parsed.defects, 500),
+        "sent_at": parsed.sent_at,
+    }
+
+
+def _attachments(message: Message, parsed: ParsedMessage, names: list[str]) -> None:
+    Attachment.objects.bulk_create(
+        [
+            Attachment(
+                message=message,
+                filename=_clean(attachment.filename, 255),
+                content_type=_clean(attachment.content_type, 255),
+                size=attachment.size,
+                sha256=attachment.sha256,
+                file=name,
+                content_id=_clean(attachment.content_id, 255),
+                inline=attachment.inline,
+            )
+            for attachment, name in zip(parsed.attachments, names, strict=True)
+        ]
+    )
+
+
+def _locked_payload(payload_id: int, *, in_quarantine: bool = True) -> RawPayload:
+    """The payload, locked (with its channel and team rows), and with ``in_quarantine``
+    (whether an open quarantine row names it) unless a chunk closes them all at once."""
+    payloads = RawPayload.objects.select_for_update().select_related("channel__team")
+    if in_quarantine:
+        open_quarantine = Quarantine.objects.filter(
+            payload=OuterRef("pk"), status=QuarantineStatus.OPEN
+        )
+        payloads = payloads.annotate(in_quarantine=Exists(open_quarantine))
+    return payloads.get(pk=payload_id)
+
+
+def _stored_identity(team: Team, external_id: str, identity_hash: str) -> Message | None:
+    # The key alone first (most mail is new): building and loading a whole Message costs
+    # more Python than the round trip does.
+    found = (
+        Message.objects.filter(team=team, external_id=external_id, identity_hash=identity_hash)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return None if found is None else Message.objects.get(pk=found)
+
+
+def _store(
+    payload_id: int,
+    parsed: ParsedMessage,
+    names: list[str],
+    now: datetime,
+    chunk: _Chunk | None = None,
+) -> ParseOutcome:
+    # Inside a chunk no savepoint: any error rolls the whole chunk back, and ``_parse_chunk``
+    # parses it again one payload at a time.
+    with transaction.atomic(savepoint=chunk is None):
+        payload = chunk.locked.get(payload_id) if chunk is not None else None
+        if payload is None:
+            payload = _locked_payload(payload_id, in_quarantine=chunk is None)
+        if payload.status != PayloadStatus.PENDING:
+            return _outcome_of(payload)
+        channel, team = payload.channel, payload.channel.team
+        fields = _message_fields(parsed)
+        identity = (team.pk, fields["external_id"], parsed.identity_hash)
+        if chunk is None:
+            existing = _stored_identity(team, fields["external_id"], parsed.identity_hash)
+        else:
+            found = chunk.identities.get(identity)
+            existing = None if found is None else Message.objects.get(pk=found)
+        if existing is not None:
+            _mark_parsed(payload, existing, now, chunk)
+            return ParseOutcome(payload, existing, False)
+
+        machine = parsed.lane != LANE_CUSTOMER
+        own = is_own_address(channel, parsed.from_address)
+        thread = thread_for(team=team, channel=channel, parsed=parsed, machine=machine or own)
+        item, created_item, reopened = thread.item, False, False
+        # Machine mail and copies of our own mail leave items as they are: they never open,
+        # reopen or reorder a conversation.
+        if not (machine or own):
+            if item is None:
+                senders = chunk.senders if chunk is not None else None
+                item, created_item = _new_item(payload, parsed, senders), True
+            else:
+                reopened = _reopen(item, parsed.sent_at)
+        # A concurrent worker storing the same mail makes this insert fail: the whole attempt
+        # (this transaction) is rolled back and tried again, and then finds that message. No
+        # savepoint of its own, which would cost two more round trips per message.
+        message = Message.objects.create(
+            team=team,
+            item=item,
+            channel=channel,
+            direction=Direction.OUT if own else Direction.IN,
+            received_at=payload.received_at,
+            thread_reason=thread.reason,
+            **fields,
+        )
+        _attachments(message, parsed, names)
+        if chunk is not None:
+            # A second copy of this mail later in the chunk is then this message.
+            chunk.identities[identity] = message.pk
+        _mark_parsed(payload, message, now, chunk)
+        if created_item:
+            events.emit("feedback.item_created", item_id=item.pk)
+        if reopened:
+            events.emit("feedback.item_reopened", item_id=item.pk)
+        if machine:
+            events.emit("feedback.machine_mail_received", message_id=message.pk, lane=message.lane)
+        elif not own:
+            events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+        return ParseOutcome(payload, message, True)
