@@ -211,10 +211,10 @@ def test_a_message_the_database_refuses_is_quarantined_whole_and_the_next_one_is
 
     original = parsing.store._attachments
 
-    def refused(message, parsed, names):
+    def refused(message, parsed, names, chunk=None):
         if parsed.message_id == "bad@x.example":
             raise DataError("value too long for type character varying(255)")
-        original(message, parsed, names)
+        original(message, parsed, names, chunk)
 
     monkeypatch.setattr(parsing.store, "_attachments", refused)
 

@@ -4,6 +4,7 @@ the outcome is the one payload-by-payload parsing gives; within a chunk each sen
 account domain is looked up once."""
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
 from django.db import DataError, connection
@@ -43,10 +44,10 @@ def stored(channel, *mails: bytes) -> list[int]:
 def refuse(monkeypatch, message_id: str) -> None:
     original = parsing.store._attachments
 
-    def refused(message, parsed, names):
+    def refused(message, parsed, names, chunk=None):
         if parsed.message_id == message_id:
             raise DataError(REFUSAL)
-        original(message, parsed, names)
+        original(message, parsed, names, chunk)
 
     monkeypatch.setattr(parsing.store, "_attachments", refused)
 
@@ -179,3 +180,63 @@ def test_a_mail_stored_before_or_twice_in_a_chunk_is_one_message(channel):
         if query["sql"].startswith('SELECT "feedback_message"."team_id"')
     ]
     assert len(identity_reads) == 1
+
+
+def with_attachment(message_id: str, content: bytes) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = "Ann <ann@northwind.example>"
+    mail["To"] = SUPPORT_ADDRESS
+    mail["Subject"] = "The invoice"
+    mail["Date"] = "Wed, 04 Mar 2026 10:00:00 +0000"
+    mail["Message-ID"] = f"<{message_id}>"
+    mail.set_content("The invoice is attached.")
+    mail.add_attachment(content, maintype="application", subtype="pdf", filename="invoice.pdf")
+    return bytes(mail)
+
+
+def test_a_chunk_inserts_its_messages_together_and_a_reply_still_finds_its_item(
+    channel, django_capture_on_commit_callbacks
+):
+    ids = stored(
+        channel,
+        with_attachment("invoice@x.example", b"%PDF-1.4 one"),
+        make_mail(message_id="other@x.example", subject="Other"),
+        make_mail(
+            message_id="reply@x.example",
+            subject="Re: The invoice",
+            sender="Ann <ann@northwind.example>",
+            in_reply_to="invoice@x.example",
+        ),
+        make_mail(message_id="last@x.example", subject="Last"),
+    )
+    received = []
+    handler = received.append
+    events.register("feedback.message_received", handler)
+    try:
+        with (
+            CaptureQueriesContext(connection) as captured,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            outcomes = payloads_parse(payload_ids=ids, now=NOW)
+    finally:
+        events.unregister("feedback.message_received", handler)
+
+    invoice, other, reply, last = (outcome.message for outcome in outcomes)
+    # The reply's thread is read after the chunk's earlier mails are inserted (one INSERT for
+    # the first two), the rest with the chunk's end: two INSERTs for four messages.
+    inserts = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith('INSERT INTO "feedback_message"')
+    ]
+    assert len(inserts) == 2
+    assert reply.item == invoice.item
+    assert other.item != invoice.item
+    assert list(invoice.attachments.values_list("filename", flat=True)) == ["invoice.pdf"]
+    # Announced once they have their ids, in the order they came.
+    message_ids = [invoice.pk, other.pk, reply.pk, last.pk]
+    assert [event["message_id"] for event in received] == message_ids
+    assert [outcome.payload.message_id for outcome in outcomes] == message_ids
+    assert dict(RawPayload.objects.filter(pk__in=ids).values_list("pk", "message_id")) == dict(
+        zip(ids, message_ids, strict=True)
+    )

@@ -23,7 +23,7 @@ from feedback.services.parsing.common import (
     logger,
 )
 from feedback.services.parsing.single import payload_parse
-from feedback.services.parsing.store import _store
+from feedback.services.parsing.store import _flush, _store
 
 # Payloads ``payloads_parse`` stores in one transaction: a commit per mail was a good part of
 # each mail's time; more would hold the items they touch locked longer.
@@ -73,6 +73,12 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
                 else read
                 for payload, read in zip(payloads, reads, strict=True)
             ]
+            # The messages first: the marks name them, and their events come before the new
+            # customers' ones, as when each mail was inserted as it was stored.
+            _flush(chunk)
+            for payload in chunk.marked:
+                # Given again: a message's id came with the flush, after its payload got it.
+                payload.message = payload.message
             chunk.senders.create()
             if chunk.marked:
                 # One UPDATE; only the message differs between the rows (bulk_update would

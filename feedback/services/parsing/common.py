@@ -2,6 +2,7 @@
 and reading a payload's bytes into a parsed mail with its attachments stored."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from django.db import transaction
 import feedback.services.parsing as package
 from feedback.mail import ParsedMessage, UnparseableMessage
 from feedback.models import (
+    Attachment,
     Message,
     PayloadStatus,
     Quarantine,
@@ -48,10 +50,19 @@ class _Chunk:
 
     locked: dict[int, RawPayload] = field(default_factory=dict)
     # Message ids by identity (team id, Message-ID, content hash): the chunk's mails already
-    # stored, read in one query, and the messages the chunk stores, as it stores them.
+    # stored, read in one query.
     identities: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    # The messages the chunk stores, by identity, as it stores them: a second copy of a mail
+    # later in the chunk is then the same message.
+    stored: dict[tuple[int, str, str], Message] = field(default_factory=dict)
     senders: ChunkSenders = field(default_factory=ChunkSenders)
     marked: list[RawPayload] = field(default_factory=list)
+    # Messages and attachments not inserted yet (one INSERT each per flush, ``store._flush``),
+    # the Message-IDs of those messages, and what to announce once they have their ids.
+    unsaved: list[Message] = field(default_factory=list)
+    unsaved_ids: set[str] = field(default_factory=set)
+    attachments: list[Attachment] = field(default_factory=list)
+    announcements: list[Callable[[], None]] = field(default_factory=list)
 
 
 def _clean(value: str, limit: int | None = None) -> str:

@@ -128,22 +128,49 @@ def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
     }
 
 
-def _attachments(message: Message, parsed: ParsedMessage, names: list[str]) -> None:
-    Attachment.objects.bulk_create(
-        [
-            Attachment(
-                message=message,
-                filename=_clean(attachment.filename, 255),
-                content_type=_clean(attachment.content_type, 255),
-                size=attachment.size,
-                sha256=attachment.sha256,
-                file=name,
-                content_id=_clean(attachment.content_id, 255),
-                inline=attachment.inline,
-            )
-            for attachment, name in zip(parsed.attachments, names, strict=True)
-        ]
-    )
+def _attachments(
+    message: Message, parsed: ParsedMessage, names: list[str], chunk: _Chunk | None = None
+) -> None:
+    """The message's attachments, inserted now, or with the chunk's next flush."""
+    attachments = [
+        Attachment(
+            message=message,
+            filename=_clean(attachment.filename, 255),
+            content_type=_clean(attachment.content_type, 255),
+            size=attachment.size,
+            sha256=attachment.sha256,
+            file=name,
+            content_id=_clean(attachment.content_id, 255),
+            inline=attachment.inline,
+        )
+        for attachment, name in zip(parsed.attachments, names, strict=True)
+    ]
+    if chunk is None:
+        Attachment.objects.bulk_create(attachments)
+    else:
+        chunk.attachments += attachments
+
+
+def _flush(chunk: _Chunk) -> None:
+    """Insert the chunk's unsaved messages, then their attachments (one INSERT each), and
+    announce them now that they have their ids, in the order they were stored."""
+    if chunk.unsaved:
+        Message.objects.bulk_create(chunk.unsaved)
+    if chunk.attachments:
+        # Each attachment's message id is taken from its message, saved just above.
+        Attachment.objects.bulk_create(chunk.attachments)
+    for announce in chunk.announcements:
+        announce()
+    chunk.unsaved, chunk.unsaved_ids, chunk.attachments, chunk.announcements = [], set(), [], []
+
+
+def _refers_to_unsaved(parsed: ParsedMessage, chunk: _Chunk) -> bool:
+    """Whether threading ``parsed`` may look for a message the chunk has not inserted yet
+    (a reply to an earlier mail of the same chunk): ``thread_for`` reads the database."""
+    if not chunk.unsaved_ids:
+        return False
+    wanted = {parsed.original_message_id, parsed.in_reply_to, *parsed.references}
+    return not chunk.unsaved_ids.isdisjoint(wanted)
 
 
 def _locked_payload(payload_id: int, *, in_quarantine: bool = True) -> RawPayload:
@@ -190,14 +217,20 @@ def _store(
         if chunk is None:
             existing = _stored_identity(team, fields["external_id"], parsed.identity_hash)
         else:
+            existing = chunk.stored.get(identity)
             found = chunk.identities.get(identity)
-            existing = None if found is None else Message.objects.get(pk=found)
+            if existing is None and found is not None:
+                existing = Message.objects.get(pk=found)
         if existing is not None:
             _mark_parsed(payload, existing, now, chunk)
             return ParseOutcome(payload, existing, False)
 
         machine = parsed.lane != LANE_CUSTOMER
         own = is_own_address(channel, parsed.from_address)
+        if chunk is not None and _refers_to_unsaved(parsed, chunk):
+            # Threading reads stored messages: the chunk's earlier mails are inserted first,
+            # so a reply finds the item they opened exactly as one-by-one parsing would.
+            _flush(chunk)
         thread = thread_for(team=team, channel=channel, parsed=parsed, machine=machine or own)
         item, created_item, reopened = thread.item, False, False
         # Machine mail and copies of our own mail leave items as they are: they never open,
@@ -209,9 +242,9 @@ def _store(
             else:
                 reopened = _reopen(item, parsed.sent_at)
         # A concurrent worker storing the same mail makes this insert fail: the whole attempt
-        # (this transaction) is rolled back and tried again, and then finds that message. No
-        # savepoint of its own, which would cost two more round trips per message.
-        message = Message.objects.create(
+        # (this transaction, or the chunk's) is rolled back and tried again, and then finds that
+        # message. No savepoint of its own, which would cost two more round trips per message.
+        message = Message(
             team=team,
             item=item,
             channel=channel,
@@ -220,17 +253,33 @@ def _store(
             thread_reason=thread.reason,
             **fields,
         )
-        _attachments(message, parsed, names)
-        if chunk is not None:
-            # A second copy of this mail later in the chunk is then this message.
-            chunk.identities[identity] = message.pk
+        if chunk is None:
+            message.save(force_insert=True)
+        else:
+            # Inserted with the chunk's others (``_flush``); a second copy of this mail later in
+            # the chunk is then this message.
+            chunk.unsaved.append(message)
+            if message.external_id:
+                # A mail without a Message-ID is never threaded to (``thread_for``).
+                chunk.unsaved_ids.add(message.external_id)
+            chunk.stored[identity] = message
+        _attachments(message, parsed, names, chunk)
         _mark_parsed(payload, message, now, chunk)
-        if created_item:
-            events.emit("feedback.item_created", item_id=item.pk)
-        if reopened:
-            events.emit("feedback.item_reopened", item_id=item.pk)
-        if machine:
-            events.emit("feedback.machine_mail_received", message_id=message.pk, lane=message.lane)
-        elif not own:
-            events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+
+        def announce() -> None:
+            if created_item:
+                events.emit("feedback.item_created", item_id=item.pk)
+            if reopened:
+                events.emit("feedback.item_reopened", item_id=item.pk)
+            if machine:
+                events.emit(
+                    "feedback.machine_mail_received", message_id=message.pk, lane=message.lane
+                )
+            elif not own:
+                events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+
+        if chunk is None:
+            announce()
+        else:
+            chunk.announcements.append(announce)
         return ParseOutcome(payload, message, True)
