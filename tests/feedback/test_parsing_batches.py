@@ -17,6 +17,7 @@ from feedback.models import (
     Quarantine,
     QuarantineStatus,
     RawPayload,
+    ThreadReason,
 )
 from feedback.services import STORE_FAILED, parsing, payload_receive, payloads_parse
 from portal import events
@@ -222,15 +223,16 @@ def test_a_chunk_inserts_its_messages_together_and_a_reply_still_finds_its_item(
         events.unregister("feedback.message_received", handler)
 
     invoice, other, reply, last = (outcome.message for outcome in outcomes)
-    # The reply's thread is read after the chunk's earlier mails are inserted (one INSERT for
-    # the first two), the rest with the chunk's end: two INSERTs for four messages.
+    # The reply threads to the item of a mail the chunk has not inserted yet (the chunk's
+    # thread index): one INSERT for the four messages, at the chunk's end.
     inserts = [
         query["sql"]
         for query in captured.captured_queries
         if query["sql"].startswith('INSERT INTO "feedback_message"')
     ]
-    assert len(inserts) == 2
+    assert len(inserts) == 1
     assert reply.item == invoice.item
+    assert reply.thread_reason == ThreadReason.IN_REPLY_TO
     assert other.item != invoice.item
     assert list(invoice.attachments.values_list("filename", flat=True)) == ["invoice.pdf"]
     # Announced once they have their ids, in the order they came.

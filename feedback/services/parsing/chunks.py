@@ -59,6 +59,17 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
             chunk = _Chunk(locked=_locked_chunk(payloads))
             reads = [_read(payload, now) for payload in payloads]
             chunk.identities = _stored_identities(payloads, reads)
+            # Every Message-ID the chunk's mails thread by, looked up in one query.
+            chunk.threads.load(
+                (payload.channel.team_id, message_id)
+                for payload, read in zip(payloads, reads, strict=True)
+                if isinstance(read, _Read)
+                for message_id in (
+                    read.parsed.original_message_id,
+                    read.parsed.in_reply_to,
+                    *read.parsed.references,
+                )
+            )
             # Every sender who may need a customer, looked up in one query.
             chunk.senders.look_up(
                 read.parsed.from_address

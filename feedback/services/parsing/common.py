@@ -21,6 +21,7 @@ from feedback.models import (
     QuarantineStatus,
     RawPayload,
 )
+from feedback.services.conversations import ThreadIndex
 from feedback.services.customers import ChunkSenders
 from feedback.services.storage import ATTACHMENT_PREFIX, blob_store
 from portal import events
@@ -57,10 +58,13 @@ class _Chunk:
     stored: dict[tuple[int, str, str], Message] = field(default_factory=dict)
     senders: ChunkSenders = field(default_factory=ChunkSenders)
     marked: list[RawPayload] = field(default_factory=list)
-    # Messages and attachments not inserted yet (one INSERT each per flush, ``store._flush``),
-    # the Message-IDs of those messages, and what to announce once they have their ids.
+    # The items of every Message-ID the chunk's mails name, read in one query, and of the
+    # messages the chunk stores: threading needs no read a mail, nor the chunk's messages
+    # inserted before a reply to one of them is threaded.
+    threads: ThreadIndex = field(default_factory=ThreadIndex)
+    # Messages and attachments not inserted yet (one INSERT each, ``store._flush``), and what
+    # to announce once they have their ids.
     unsaved: list[Message] = field(default_factory=list)
-    unsaved_ids: set[str] = field(default_factory=set)
     attachments: list[Attachment] = field(default_factory=list)
     announcements: list[Callable[[], None]] = field(default_factory=list)
 

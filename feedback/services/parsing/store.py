@@ -161,16 +161,7 @@ def _flush(chunk: _Chunk) -> None:
         Attachment.objects.bulk_create(chunk.attachments)
     for announce in chunk.announcements:
         announce()
-    chunk.unsaved, chunk.unsaved_ids, chunk.attachments, chunk.announcements = [], set(), [], []
-
-
-def _refers_to_unsaved(parsed: ParsedMessage, chunk: _Chunk) -> bool:
-    """Whether threading ``parsed`` may look for a message the chunk has not inserted yet
-    (a reply to an earlier mail of the same chunk): ``thread_for`` reads the database."""
-    if not chunk.unsaved_ids:
-        return False
-    wanted = {parsed.original_message_id, parsed.in_reply_to, *parsed.references}
-    return not chunk.unsaved_ids.isdisjoint(wanted)
+    chunk.unsaved, chunk.attachments, chunk.announcements = [], [], []
 
 
 def _locked_payload(payload_id: int, *, in_quarantine: bool = True) -> RawPayload:
@@ -227,11 +218,13 @@ def _store(
 
         machine = parsed.lane != LANE_CUSTOMER
         own = is_own_address(channel, parsed.from_address)
-        if chunk is not None and _refers_to_unsaved(parsed, chunk):
-            # Threading reads stored messages: the chunk's earlier mails are inserted first,
-            # so a reply finds the item they opened exactly as one-by-one parsing would.
-            _flush(chunk)
-        thread = thread_for(team=team, channel=channel, parsed=parsed, machine=machine or own)
+        thread = thread_for(
+            team=team,
+            channel=channel,
+            parsed=parsed,
+            machine=machine or own,
+            index=chunk.threads if chunk is not None else None,
+        )
         item, created_item, reopened = thread.item, False, False
         # Machine mail and copies of our own mail leave items as they are: they never open,
         # reopen or reorder a conversation.
@@ -259,9 +252,10 @@ def _store(
             # Inserted with the chunk's others (``_flush``); a second copy of this mail later in
             # the chunk is then this message.
             chunk.unsaved.append(message)
-            if message.external_id:
-                # A mail without a Message-ID is never threaded to (``thread_for``).
-                chunk.unsaved_ids.add(message.external_id)
+            if item is not None:
+                # A later mail of the chunk answering this one threads to its item (a message
+                # without an item, or without a Message-ID, is never threaded to).
+                chunk.threads.add(team.pk, message.external_id, message.sent_at, item)
             chunk.stored[identity] = message
         _attachments(message, parsed, names, chunk)
         _mark_parsed(payload, message, now, chunk)
