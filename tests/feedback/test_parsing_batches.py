@@ -242,3 +242,51 @@ def test_a_chunk_inserts_its_messages_together_and_a_reply_still_finds_its_item(
     assert dict(RawPayload.objects.filter(pk__in=ids).values_list("pk", "message_id")) == dict(
         zip(ids, message_ids, strict=True)
     )
+
+
+def test_a_chunk_inserts_its_new_items_together_and_a_reply_moves_its_new_item(
+    channel, django_capture_on_commit_callbacks
+):
+    later = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+    ids = stored(
+        channel,
+        make_mail(message_id="first@x.example", subject="First"),
+        make_mail(message_id="second@x.example", subject="Second"),
+        make_mail(
+            message_id="answer@x.example",
+            subject="Re: First",
+            in_reply_to="first@x.example",
+            date=later,
+        ),
+    )
+    created = []
+    handler = created.append
+    events.register("feedback.item_created", handler)
+    try:
+        with (
+            CaptureQueriesContext(connection) as captured,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            first, second, answer = (
+                outcome.message for outcome in payloads_parse(payload_ids=ids, now=NOW)
+            )
+    finally:
+        events.unregister("feedback.item_created", handler)
+
+    # One INSERT for the chunk's two new items, and no lock or UPDATE for the reply to one of
+    # them: it only moves the new item's last message time before the insert.
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert sum(sql.startswith('INSERT INTO "feedback_feedbackitem"') for sql in statements) == 1
+    assert not any(
+        sql.startswith('UPDATE "feedback_feedbackitem"') and '"status"' in sql for sql in statements
+    )
+    assert answer.item == first.item
+    assert answer.thread_reason == ThreadReason.IN_REPLY_TO
+    item = FeedbackItem.objects.get(pk=first.item_id)
+    assert item.status == "new"
+    assert item.last_message_at == later
+    assert item.first_message_at < later
+    # Ids in the order the items were opened, announced in that order.
+    assert first.item_id < second.item_id
+    assert [event["item_id"] for event in created] == [first.item_id, second.item_id]
+    assert FeedbackItem.objects.count() == 2

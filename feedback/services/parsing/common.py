@@ -15,6 +15,7 @@ import feedback.services.parsing as package
 from feedback.mail import ParsedMessage, UnparseableMessage
 from feedback.models import (
     Attachment,
+    FeedbackItem,
     Message,
     PayloadStatus,
     Quarantine,
@@ -62,8 +63,9 @@ class _Chunk:
     # messages the chunk stores: threading needs no read a mail, nor the chunk's messages
     # inserted before a reply to one of them is threaded.
     threads: ThreadIndex = field(default_factory=ThreadIndex)
-    # Messages and attachments not inserted yet (one INSERT each, ``store._flush``), and what
-    # to announce once they have their ids.
+    # Items, messages and attachments not inserted yet (one INSERT each, ``store._flush``),
+    # and what to announce once they have their ids.
+    items: list[FeedbackItem] = field(default_factory=list)
     unsaved: list[Message] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     announcements: list[Callable[[], None]] = field(default_factory=list)

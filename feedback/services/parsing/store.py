@@ -64,6 +64,12 @@ def _mark_parsed(
 def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
     """A customer's mail moves the item's message times and reopens a waiting or resolved
     item; True when it reopened it."""
+    if item.pk is None:
+        # An item this chunk opens (inserted with its others by ``_flush``): nobody else can
+        # see it yet, and it is new, so only its times move.
+        item.first_message_at = min(item.first_message_at, sent_at)
+        item.last_message_at = max(item.last_message_at, sent_at)
+        return False
     item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
     changed = []
     if sent_at < item.first_message_at:
@@ -82,14 +88,16 @@ def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
 
 
 def _new_item(
-    payload: RawPayload, parsed: ParsedMessage, senders: ChunkSenders | None
+    payload: RawPayload, parsed: ParsedMessage, chunk: _Chunk | None = None
 ) -> FeedbackItem:
+    """The item a customer's mail opens: inserted now, or with the chunk's next flush."""
+    senders: ChunkSenders | None = chunk.senders if chunk is not None else None
     if senders is None:
         customer = customer_for_sender(address=parsed.from_address, name=parsed.from_name)
         customer_id = customer.pk if customer is not None else None
     else:
         customer_id = senders.customer_id(parsed.from_address, parsed.from_name)
-    item = FeedbackItem.objects.create(
+    item = FeedbackItem(
         team=payload.channel.team,
         subject=_clean(parsed.subject, FeedbackItem._meta.get_field("subject").max_length),
         customer_id=customer_id,
@@ -98,6 +106,10 @@ def _new_item(
         first_message_at=parsed.sent_at,
         last_message_at=parsed.sent_at,
     )
+    if chunk is None:
+        item.save(force_insert=True)
+    else:
+        chunk.items.append(item)
     if senders is not None and customer_id is None:
         # A new sender: the customer is created with the chunk's others, before its commit.
         senders.wait(item, parsed.from_address)
@@ -152,8 +164,13 @@ def _attachments(
 
 
 def _flush(chunk: _Chunk) -> None:
-    """Insert the chunk's unsaved messages, then their attachments (one INSERT each), and
-    announce them now that they have their ids, in the order they were stored."""
+    """Insert the chunk's new items, then its unsaved messages, then their attachments (one
+    INSERT each), and announce them now that they have their ids, in the order they were
+    stored."""
+    if chunk.items:
+        # Ids in the order the chunk opened them, as one INSERT each gave; each message's item
+        # id is taken from its item below.
+        FeedbackItem.objects.bulk_create(chunk.items)
     if chunk.unsaved:
         Message.objects.bulk_create(chunk.unsaved)
     if chunk.attachments:
@@ -161,7 +178,7 @@ def _flush(chunk: _Chunk) -> None:
         Attachment.objects.bulk_create(chunk.attachments)
     for announce in chunk.announcements:
         announce()
-    chunk.unsaved, chunk.attachments, chunk.announcements = [], [], []
+    chunk.items, chunk.unsaved, chunk.attachments, chunk.announcements = [], [], [], []
 
 
 def _locked_payload(payload_id: int, *, in_quarantine: bool = True) -> RawPayload:
@@ -230,8 +247,7 @@ def _store(
         # reopen or reorder a conversation.
         if not (machine or own):
             if item is None:
-                senders = chunk.senders if chunk is not None else None
-                item, created_item = _new_item(payload, parsed, senders), True
+                item, created_item = _new_item(payload, parsed, chunk), True
             else:
                 reopened = _reopen(item, parsed.sent_at)
         # A concurrent worker storing the same mail makes this insert fail: the whole attempt
