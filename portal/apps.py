@@ -11,7 +11,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         # The embedded default keeps its broker, results and cache under LOCAL_DIR; kombu's
         # filesystem transport and Celery's file backend expect their folders to exist.
-        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        if settings.CELERY_BROKER_URL.startswith("portalfs://"):
             options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
             for key in ("data_folder_in", "data_folder_out", "control_folder"):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
