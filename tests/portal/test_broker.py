@@ -14,7 +14,11 @@ from portal.broker import PARTIAL_SUFFIX
 def connection(tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(tmp_path / "control"),
+    }
     with Connection("portalfs://", transport_options=options) as connection:
         yield connection, folder
 
