@@ -14,6 +14,7 @@ from portal.broker import PARTIAL_SUFFIX
 def connection(tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
+    (tmp_path / "control").mkdir()
     options = {
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
@@ -46,11 +47,10 @@ def test_a_message_is_visible_to_readers_only_once_written_whole(connection, mon
         real_replace(source, target)
 
     monkeypatch.setattr(broker.os, "replace", replace_and_look)
-    queue = connection.SimpleQueue("work")
-    queue.put({"n": 2})
+    channel = connection.default_channel
+    channel._put("work", {"n": 2})
 
     assert len(seen_before_rename) == 1
     (only,) = seen_before_rename[0]
     assert only.endswith(f".work.msg{PARTIAL_SUFFIX}")
-    assert queue.get(timeout=1).payload == {"n": 2}
-    queue.close()
+    assert channel._get("work") == {"n": 2}
