@@ -21,7 +21,7 @@ from feedback.services.channels import (
     channel_create,
     channel_update,
 )
-from feedback.services.checks import CHECK_UNSUPPORTED, channel_check
+from feedback.services.checks import channel_check
 from feedback.services.customers import FREE_MAIL_DOMAINS, customer_for_sender, is_free_mail
 from feedback.services.erasure import customer_feedback_erase
 from feedback.services.ingest import StoreReport, payload_receive, payloads_store
@@ -74,7 +74,6 @@ __all__ = [
     "CHANNEL_NAME_TAKEN",
     "CHANNEL_NAME_TOO_LONG",
     "CHANNEL_OF_OTHER_TEAM",
-    "CHECK_UNSUPPORTED",
     "CONFIG_NOT_OBJECT",
     "DEFAULT_POLL_INTERVAL",
     "ENABLED_INVALID",

@@ -54,10 +54,6 @@ def _connector(kind: str) -> Connector:
         raise ValidationError({"kind": error.message}) from error
 
 
-def _is_push(connector: Connector) -> bool:
-    return connector.push
-
-
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -154,7 +150,7 @@ def channel_create(
         name=_clean_name(name),
         poll_interval=_clean_poll_interval(poll_interval),
         enabled=_clean_enabled(enabled),
-        next_poll_at=None if _is_push(connector) else now or timezone.now(),
+        next_poll_at=None if connector.push else now or timezone.now(),
     )
     _store_config(channel, cleaned)
     _save(channel)
@@ -206,7 +202,7 @@ def channel_update(
         config = _clean_config(connector, merged)
         poll_soon = poll_soon or config != stored
         _store_config(channel, config)
-    if poll_soon and not _is_push(connector):
+    if poll_soon and not connector.push:
         channel.next_poll_at = now or timezone.now()
     _save(channel)
     changes = changes_between(before, _snapshot(channel, config, connector))

@@ -12,8 +12,6 @@ from portal.models import Role
 
 Actor = AbstractBaseUser | SystemActor
 
-CHECK_UNSUPPORTED = "channels of kind {kind} have no connection to check"
-
 
 def channel_check(*, actor: Actor, channel: Channel) -> CheckResult:
     """Try the channel's stored settings now. Team admins only: a check makes the portal
@@ -27,12 +25,9 @@ def channel_check(*, actor: Actor, channel: Channel) -> CheckResult:
         return CheckResult(ok=False, message=error.message)
     except DecryptionError as error:
         return CheckResult(ok=False, message=str(error))
-    check = getattr(connector, "check", None)
-    if check is None:
-        return CheckResult(ok=False, message=CHECK_UNSUPPORTED.format(kind=channel.kind))
     if connector.push:
         # A push channel has nothing to connect to; its check says where to post.
         from feedback.webhooks import webhook_url
 
-        return check(config, url=webhook_url(channel))
-    return check(config)
+        return connector.check(config, url=webhook_url(channel))
+    return connector.check(config)
