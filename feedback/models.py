@@ -42,6 +42,9 @@ class Channel(models.Model):
     name_key = NormalisedKeyField(max_length=200, source="name")
     config_encrypted = models.TextField(blank=True)
     address = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    # For channels the public reaches without logging in (the web widget): the key in their
+    # public URL, no secret (it is in every page that embeds the widget); empty otherwise.
+    public_key = models.CharField(max_length=64, blank=True)
     # Seconds between two polls of a healthy channel.
     poll_interval = models.PositiveIntegerField(default=60)
     enabled = models.BooleanField(default=True)
@@ -68,6 +71,11 @@ class Channel(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["team", "name_key"], name="channel_unique_name"),
+            models.UniqueConstraint(
+                fields=["public_key"],
+                condition=~models.Q(public_key=""),
+                name="channel_unique_public_key",
+            ),
             models.CheckConstraint(
                 condition=models.Q(poll_interval__gte=1), name="channel_poll_interval_positive"
             ),
@@ -185,6 +193,14 @@ class Tag(models.Model):
         return self.name
 
 
+class Sentiment(models.TextChoices):
+    """The label of a compound sentiment score in [-1, 1] (``feedback.sentiment``)."""
+
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+
+
 class ItemStatus(models.TextChoices):
     NEW = "new", "New"
     OPEN = "open", "Open"
@@ -216,6 +232,9 @@ class FeedbackItem(models.Model):
     first_message_at = models.DateTimeField()
     last_message_at = models.DateTimeField()
     tags = models.ManyToManyField(Tag, blank=True, related_name="items")
+    # The latest inbound customer message's sentiment ("" until one has been scored).
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    sentiment_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -223,6 +242,7 @@ class FeedbackItem(models.Model):
         ordering = ["-last_message_at", "-pk"]
         verbose_name = "feedback item"
         indexes = [
+            models.Index(fields=["team", "customer", "first_message_at"], name="item_customer_idx"),
             models.Index(fields=["team", "-last_message_at", "-id"], name="item_team_recent_idx"),
             models.Index(
                 fields=["team", "status", "-last_message_at"], name="item_team_status_idx"
@@ -306,6 +326,10 @@ class Message(models.Model):
     original_message_id = models.CharField(max_length=MAX_MESSAGE_ID_LENGTH, blank=True)
     sender_name = models.CharField(max_length=200, blank=True)
     sender = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    # The sender's handle on a channel without e-mail (``portal.CustomerIdentity.handle``).
+    sender_handle = models.CharField(max_length=300, blank=True)
+    # Where the original can be seen: a forum post, a toot, a review, a ticket.
+    external_url = models.URLField(max_length=2000, blank=True)
     # Where answers go: Reply-To when the mail has one, else the sender.
     reply_to = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
     to = models.JSONField(default=list, blank=True)
@@ -318,6 +342,9 @@ class Message(models.Model):
     html = models.TextField(blank=True)
     # Notes of what parsing had to repair or drop (an undecodable charset, a capped part).
     defects = models.JSONField(default=list, blank=True)
+    # Scored for inbound customer messages (``feedback.sentiment``); empty for the others.
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    sentiment_score = models.FloatField(null=True, blank=True)
     sent_at = models.DateTimeField()
     received_at = models.DateTimeField()
     thread_reason = models.CharField(max_length=20, choices=ThreadReason.choices)
@@ -376,3 +403,38 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class LikelyDuplicate(models.Model):
+    """Two items of one team that are likely the same request: the same customer saying nearly
+    the same thing in two channels within the team's window. Stored once per pair, the item
+    with the smaller id as ``item``; ``score`` is the text similarity in [0, 1]. Merging either
+    item into the other removes the pair (cascade); ``dismissed_at`` records a "not the same"."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        verbose_name = "likely duplicate"
+        indexes = [models.Index(fields=["other"], name="duplicate_other_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "other"], name="duplicate_unique_pair"),
+            models.CheckConstraint(
+                condition=models.Q(item__lt=models.F("other")), name="duplicate_pair_ordered"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0) & models.Q(score__lte=1),
+                name="duplicate_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} ~ {self.other_id} ({self.score:.2f})"

@@ -158,11 +158,18 @@ class Tier(models.TextChoices):
 
 
 class Customer(models.Model):
-    """A person who uses the product. ``email`` is stored normalised (trimmed, lower case)."""
+    """A person who uses the product. ``email`` is stored normalised (trimmed, lower case); it
+    is empty for someone known only by a handle on another channel (``CustomerIdentity``), and
+    unique when present.
+
+    A customer merged into another (``portal.services.customers_merge``) keeps its row with
+    ``merged_into`` set, so that what other apps hold about it can be carried over after the
+    commit (``portal.customers_merged``); directory lists and look-ups leave it out.
+    """
 
     external_id = models.CharField(max_length=100, blank=True)
     name = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=254, blank=True)
     email_key = NormalisedKeyField(max_length=254, source="email")
     # An account with customers is not deleted: who belongs to which company weighs their
     # feedback, so the customers are moved or deleted first (portal.services.deletion).
@@ -173,6 +180,9 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     # Set when the customer's personal data was erased (portal.services.customer_erase).
     erased_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -180,7 +190,11 @@ class Customer(models.Model):
         ordering = ["name", "email"]
         indexes = [models.Index(fields=["name", "email"], name="customer_name_email_idx")]
         constraints = [
-            models.UniqueConstraint(fields=["email_key"], name="customer_unique_email_key"),
+            models.UniqueConstraint(
+                fields=["email_key"],
+                condition=~models.Q(email_key=""),
+                name="customer_unique_email_key",
+            ),
             models.UniqueConstraint(
                 fields=["external_id"],
                 condition=~models.Q(external_id=""),
@@ -192,7 +206,7 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name or self.email
+        return self.name or self.email or f"Customer {self.pk}"
 
 
 class CustomerEmail(models.Model):
@@ -212,6 +226,40 @@ class CustomerEmail(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class IdentityKind(models.TextChoices):
+    """Channels on which a person has a handle rather than (or besides) an e-mail address."""
+
+    MASTODON = "mastodon", "Mastodon account"
+    DISCOURSE = "discourse", "Discourse user"
+    ZENDESK = "zendesk", "Zendesk requester"
+
+
+class CustomerIdentity(models.Model):
+    """A customer's handle on another channel, qualified so that it is unique across
+    instances: ``alice@mastodon.social``, ``forum.example.com/alice`` (Discourse username),
+    ``acme.zendesk.com/12345`` (Zendesk requester id). No handle belongs to two customers."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=20, choices=IdentityKind.choices)
+    handle = models.CharField(max_length=300)
+    handle_key = NormalisedKeyField(max_length=300, source="handle")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "handle"]
+        verbose_name = "identity"
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "handle_key"], name="identity_unique_handle"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=IdentityKind.values), name="identity_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.handle}"
 
 
 class NorthStarMetric(models.Model):

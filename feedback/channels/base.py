@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from feedback.mail import ParsedMessage
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,15 @@ class CheckResult:
 class ConnectorError(Exception):
     """A failure a person can act on; ``retryable`` says whether backoff + retry may help."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        # Seconds the remote asked us to wait (HTTP 429/503 ``Retry-After``): the poll backs
+        # off at least this long.
+        self.retry_after = retry_after
 
 
 class ConfigError(ConnectorError):
@@ -67,6 +75,12 @@ class Connector(Protocol):
     # True when the remote posts to the portal (the inbound e-mail webhook): such a channel
     # is never polled, and ``fetch`` has nothing to return.
     push: bool = False
+    # How an agent's answer reaches the customer: "email" (to the message's Reply-To or
+    # sender address) or "" when the channel takes no replies (a feed of reviews).
+    reply_by: str = "email"
+    # True for connectors whose payloads are raw MIME mail, parsed by
+    # ``feedback.mail.parse_message``; the others parse their own payloads (``parse``).
+    mail: bool = True
 
     def validate_config(
         self, config: dict[str, Any], *, allow_plaintext: bool = False
@@ -91,6 +105,15 @@ class Connector(Protocol):
         """Return at most ``limit`` items after ``cursor`` (``None``: from the start), their
         payloads together under ``max_bytes`` unless a single item alone is larger.
         Raises ConnectorError; a failed fetch returns nothing, never part of a batch."""
+        ...
+
+    def parse(
+        self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
+    ) -> ParsedMessage:
+        """Pure: one stored payload (``FetchedItem.raw`` and ``metadata``) as a message.
+        Raises ``feedback.mail.UnparseableMessage`` with a reason for bad input (malformed
+        JSON or XML, a required field missing), which quarantines the payload. Only
+        connectors with ``mail = False`` are asked; mail is parsed by the MIME parser."""
         ...
 
     def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:

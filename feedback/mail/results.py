@@ -47,3 +47,16 @@ class ParsedMessage:
     identity_hash: str
     original_message_id: str  # for bounces, receipts and complaints: the mail they are about
     defects: list[str] = field(default_factory=list)
+    # Channels without e-mail (forums, social media, ticket queues) name their sender by a
+    # handle instead: ``sender_handle_kind`` is a ``portal.models.IdentityKind`` value and
+    # ``sender_handle`` the handle qualified by its instance (``alice@mastodon.social``,
+    # ``forum.example.com/alice``, ``acme.zendesk.com/12345``); ``from_address`` may be "".
+    sender_handle_kind: str = ""
+    sender_handle: str = ""
+    # Where the original can be seen (a forum post, a toot, a review, a ticket); "" for mail.
+    url: str = ""
+    # True when a later payload with the same ``message_id`` revises this message (an edited
+    # post, a changed feed entry) instead of being another one: ``identity_hash`` is then
+    # derived from ``message_id`` alone, and the stored message's subject, text, html and
+    # sentiment are replaced by the newer version's.
+    revisable: bool = False

@@ -15,6 +15,7 @@ from tests.feedback.dovecot import (
     ImapAccount,
     dovecot_available,
 )
+from tests.feedback.fakeweb import FakeWeb
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +32,10 @@ def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]
 def imap_account(dovecot: DovecotServer) -> ImapAccount:
     """A new account with an empty mailbox on the worker's dovecot."""
     return dovecot.add_user()
+
+
+@pytest.fixture
+def fake_web() -> Iterator[FakeWeb]:
+    """A local HTTP server speaking a remote service's API from recorded fixtures."""
+    with FakeWeb().running() as web:
+        yield web

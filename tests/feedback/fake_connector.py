@@ -25,6 +25,8 @@ class FakeConnector:
     kind: str = KIND
     secret_fields: frozenset[str] = frozenset({"token"})
     push: bool = False
+    mail: bool = True
+    reply_by: str = "email"
     mails: list[bytes] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     after_store_errors: list[BaseException] = field(default_factory=list)

@@ -12,6 +12,7 @@ from django.db import transaction
 # ``package.parse_message``): its names are where they are replaced to simulate a lost file or
 # a parser bug, as they were when parsing was one module.
 import feedback.services.parsing as package
+from feedback.channels import CONNECTORS
 from feedback.mail import ParsedMessage, UnparseableMessage
 from feedback.models import (
     Attachment,
@@ -132,7 +133,13 @@ def _read(payload: RawPayload, now: datetime) -> _Read | ParseOutcome:
     except FileNotFoundError:
         return _quarantine(payload.pk, PAYLOAD_FILE_MISSING.format(name=payload.file.name), now)
     try:
-        parsed = package.parse_message(raw, received_at=payload.received_at)
+        connector = CONNECTORS.get(payload.channel.kind)
+        if connector is None or connector.mail:
+            parsed = package.parse_message(raw, received_at=payload.received_at)
+        else:
+            parsed = connector.parse(
+                raw, received_at=payload.received_at, metadata=payload.metadata
+            )
     except UnparseableMessage as refused:
         return _quarantine(payload.pk, refused.reason, now)
     except Exception as error:  # noqa: BLE001

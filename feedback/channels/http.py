@@ -1,0 +1,180 @@
+"""HTTP for the connectors that talk to a web API or fetch a feed: one GET with a timeout, a
+size cap and the remote's own answers translated into errors a person can act on.
+
+A 429 or 503 with ``Retry-After`` raises a retryable ``ConnectorError`` carrying the seconds
+asked for, so the poll backs off at least that long; other 5xx answers and network failures
+are retryable; 401/403/404 are not (a wrong key or address does not fix itself). Base URLs
+must be ``https``, except on a loopback host (the tests' local servers), as plaintext IMAP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from feedback.channels.base import ConfigError, ConnectorError
+from feedback.channels.imap.config import is_loopback
+
+DEFAULT_TIMEOUT = 30
+MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+# A Retry-After longer than this is taken as this: a remote cannot park a channel for days.
+MAX_RETRY_AFTER = 3600
+USER_AGENT = "Portal feedback connector (+https://github.com/) requests"
+
+URL_INVALID = "{field} must be an https:// URL such as https://forum.example.com"
+URL_PLAINTEXT = (
+    "{field} must use https:// (plain http:// is allowed only for a loopback host such as "
+    "127.0.0.1)"
+)
+UNREACHABLE = "could not reach {host}: {error}"
+TIMED_OUT = "{host} did not answer within {seconds} seconds"
+TOO_LARGE = "{host} answered with more than {limit} MB; the answer was not read"
+RATE_LIMITED = "{host} asks us to slow down (HTTP {status}); trying again in {seconds} seconds"
+SERVER_ERROR = "{host} answered HTTP {status} (a fault on its side); trying again later"
+UNAUTHORISED = "{host} refused the credentials (HTTP {status}): check the API key or token"
+NOT_FOUND = "{host} has nothing at {path} (HTTP 404): check the address"
+REFUSED = "{host} refused the request (HTTP {status}): {detail}"
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+
+
+def clean_base_url(value: Any, *, field: str) -> str:
+    """``value`` as a base URL without a trailing slash; ConfigError naming ``field``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(URL_INVALID.format(field=field), field=field)
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+        raise ConfigError(URL_INVALID.format(field=field), field=field)
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(URL_PLAINTEXT.format(field=field), field=field)
+    return url
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), capped; None when
+    absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), MAX_RETRY_AFTER))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return float(min(max(seconds, 0), MAX_RETRY_AFTER))
+
+
+def get(
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    ok: tuple[int, ...] = (200,),
+    session: requests.Session | None = None,
+) -> Response:
+    """GET ``url``; the answer when its status is in ``ok`` (304 belongs there for a
+    conditional GET), else a ``ConnectorError`` saying what went wrong."""
+    return request(
+        "GET",
+        url,
+        params=params,
+        headers=headers,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        ok=ok,
+        session=session,
+    )
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    ok: tuple[int, ...] = (200,),
+    session: requests.Session | None = None,
+) -> Response:
+    """One HTTP request, its body read up to ``max_bytes``; errors as ``get`` says."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    sender = session or requests
+    try:
+        with sender.request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            timeout=timeout,
+            stream=True,
+            allow_redirects=True,
+        ) as answer:
+            body = _read_capped(answer, max_bytes=max_bytes, host=host)
+            status = answer.status_code
+            answer_headers = dict(answer.headers)
+            final_url = answer.url
+    except requests.Timeout:
+        raise ConnectorError(TIMED_OUT.format(host=host, seconds=timeout)) from None
+    except requests.RequestException as error:
+        raise ConnectorError(UNREACHABLE.format(host=host, error=_short(error))) from None
+    if status in ok:
+        return Response(status, answer_headers, body, final_url)
+    raise _error_for(status, answer_headers, body, host=host, path=parts.path or "/")
+
+
+def _read_capped(answer: requests.Response, *, max_bytes: int, host: str) -> bytes:
+    declared = answer.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise ConnectorError(TOO_LARGE.format(host=host, limit=max_bytes // (1024 * 1024)))
+    chunks, size = [], 0
+    for chunk in answer.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ConnectorError(TOO_LARGE.format(host=host, limit=max_bytes // (1024 * 1024)))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error_for(
+    status: int, headers: dict[str, str], body: bytes, *, host: str, path: str
+) -> ConnectorError:
+    if status in (429, 503):
+        wait = retry_after_seconds(headers.get("Retry-After"))
+        seconds = int(wait) if wait is not None else "a few"
+        message = RATE_LIMITED.format(host=host, status=status, seconds=seconds)
+        return ConnectorError(message, retry_after=wait)
+    if status >= 500:
+        return ConnectorError(SERVER_ERROR.format(host=host, status=status))
+    if status in (401, 403):
+        return ConnectorError(UNAUTHORISED.format(host=host, status=status), retryable=False)
+    if status == 404:
+        return ConnectorError(NOT_FOUND.format(host=host, path=path), retryable=False)
+    detail = body[:200].decode("utf-8", "replace").strip() or "no detail given"
+    return ConnectorError(REFUSED.format(host=host, status=status, detail=detail), retryable=False)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error)
+    return text if len(text) <= 200 else text[:197] + "..."
