@@ -19,6 +19,7 @@ from portal.models import (
     AuditEntry,
     Customer,
     CustomerEmail,
+    CustomerIdentity,
     ImportJob,
     Membership,
     NorthStarMeasurement,
@@ -212,6 +213,25 @@ def customer_ids_find_by_emails(*, emails: Iterable[str]) -> dict[str, int]:
     for key, customer_id, _rank in sorted(main.union(further, all=True), key=lambda row: row[2]):
         found.setdefault(key, customer_id)
     return found
+
+
+def customer_ids_find_by_identities(
+    *, identities: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The customer id of each ``(kind, handle)`` of ``identities`` that one holds, keyed by
+    ``(kind, normalised_key(handle))``, in one query: how ingestion finds who wrote a forum
+    post or a toot. A merge moves the source's identities to the target
+    (``portal.services.customers_merge``), so a handle always names a live customer."""
+    wanted = {(kind, normalised_key(handle)) for kind, handle in identities}
+    wanted = {(kind, key) for kind, key in wanted if kind and key}
+    if not wanted:
+        return {}
+    rows = CustomerIdentity.objects.filter(
+        kind__in={kind for kind, _key in wanted},
+        handle_key__in={key for _kind, key in wanted},
+    ).values_list("kind", "handle_key", "customer_id")
+    # The filter is a cross product of kinds and keys; keep only the pairs asked for.
+    return {(kind, key): pk for kind, key, pk in rows.order_by() if (kind, key) in wanted}
 
 
 def accounts_find_by_domains(*, domains: Iterable[str]) -> dict[str, Account]:

@@ -1,0 +1,198 @@
+"""Customer identities: the look-up by handle and the bulk ensure used by ingestion."""
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portal import events, selectors, services
+from portal.actors import SYSTEM
+from portal.fields import normalised_key
+from portal.models import AuditEntry, Customer, CustomerIdentity
+from portal.services import identities as identity_services
+from tests.factories import CustomerFactory
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, payload: dict[str, Any]) -> None:
+        self.calls.append(payload)
+
+
+@pytest.fixture
+def saved():
+    recorder = Recorder()
+    events.register("portal.customer_saved", recorder)
+    yield recorder
+    events.unregister("portal.customer_saved", recorder)
+
+
+def _identity(customer, kind="mastodon", handle="alice@mastodon.social"):
+    return CustomerIdentity.objects.create(customer=customer, kind=kind, handle=handle)
+
+
+@pytest.mark.django_db
+def test_find_by_identities_keys_by_kind_and_normalised_handle_in_one_query():
+    alice, bob = CustomerFactory(), CustomerFactory()
+    _identity(alice, "mastodon", "Alice@Mastodon.Social")
+    _identity(bob, "discourse", "forum.example.com/bob")
+    _identity(bob, "zendesk", "acme.zendesk.com/12345")
+    with CaptureQueriesContext(connection) as queries:
+        found = selectors.customer_ids_find_by_identities(
+            identities=[
+                ("mastodon", " alice@mastodon.social "),
+                ("discourse", "forum.example.com/BOB"),
+                ("discourse", "acme.zendesk.com/12345"),  # a Zendesk handle asked as Discourse
+                ("mastodon", "nobody@mastodon.social"),
+            ]
+        )
+    assert len(queries) == 1
+    assert found == {
+        ("mastodon", "alice@mastodon.social"): alice.pk,
+        ("discourse", "forum.example.com/bob"): bob.pk,
+    }
+
+
+@pytest.mark.django_db
+def test_find_by_identities_with_nothing_to_find_asks_nothing():
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.customer_ids_find_by_identities(identities=[("mastodon", "  ")]) == {}
+    assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_ensure_creates_unknown_handles_as_customers_without_email(
+    world, saved, django_capture_on_commit_callbacks
+):
+    known = CustomerFactory()
+    _identity(known, "discourse", "forum.example.com/known")
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = services.customer_identities_ensure(
+            actor=SYSTEM,
+            identities=[
+                ("mastodon", "alice@mastodon.social", "Alice Liddell"),
+                ("discourse", "forum.example.com/Known", "Known Person"),
+                ("zendesk", "acme.zendesk.com/12345", ""),
+                ("mastodon", "ALICE@mastodon.social", "Alice again"),
+            ],
+        )
+    assert set(ids) == {
+        ("mastodon", "alice@mastodon.social"),
+        ("discourse", "forum.example.com/known"),
+        ("zendesk", "acme.zendesk.com/12345"),
+    }
+    assert ids[("discourse", "forum.example.com/known")] == known.pk
+    alice = Customer.objects.get(pk=ids[("mastodon", "alice@mastodon.social")])
+    assert (alice.name, alice.email, alice.email_key) == ("Alice Liddell", "", "")
+    assert [(i.kind, i.handle) for i in alice.identities.all()] == [
+        ("mastodon", "alice@mastodon.social")
+    ]
+    nameless = Customer.objects.get(pk=ids[("zendesk", "acme.zendesk.com/12345")])
+    assert nameless.name == "acme.zendesk.com/12345"
+    created = AuditEntry.objects.filter(action="customer.created", actor_label="system")
+    assert sorted(e.target_id for e in created) == sorted([alice.pk, nameless.pk])
+    assert created.get(target_id=alice.pk).changes["identities"] == {
+        "before": None,
+        "after": ["mastodon:alice@mastodon.social"],
+    }
+    assert sorted(call["customer_id"] for call in saved.calls) == sorted([alice.pk, nameless.pk])
+
+
+@pytest.mark.django_db
+def test_ensure_writes_many_handles_in_a_few_queries(world):
+    identities = [("mastodon", f"user{n}@mastodon.social", f"User {n}") for n in range(200)]
+    with CaptureQueriesContext(connection) as queries:
+        ids = services.customer_identities_ensure(actor=SYSTEM, identities=identities)
+    assert len(ids) == 200
+    assert Customer.objects.count() == 200
+    assert CustomerIdentity.objects.count() == 200
+    assert len(queries) <= 10
+    with CaptureQueriesContext(connection) as queries:
+        again = services.customer_identities_ensure(actor=SYSTEM, identities=identities)
+    assert again == ids
+    assert len(queries) == 1
+    assert Customer.objects.count() == 200
+
+
+@pytest.mark.django_db
+def test_ensure_re_reads_a_handle_another_writer_stored_meanwhile(
+    world, saved, django_capture_on_commit_callbacks
+):
+    """The look-up misses a handle a concurrent writer then stores: the INSERT hits the unique
+    constraint inside a savepoint, which rolls back this batch's customers, and the re-read
+    finds the other writer's customer. Nothing is stored twice, nothing announced twice."""
+    other = CustomerFactory()
+    _identity(other, "mastodon", "alice@mastodon.social")
+    real = selectors.customer_ids_find_by_identities
+    calls = []
+
+    def stale_first_read(*, identities):
+        calls.append(list(identities))
+        return {} if len(calls) == 1 else real(identities=identities)
+
+    with (
+        mock.patch.object(
+            identity_services.selectors, "customer_ids_find_by_identities", stale_first_read
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ids = services.customer_identities_ensure(
+            actor=SYSTEM,
+            identities=[
+                ("mastodon", "alice@mastodon.social", "Alice"),
+                ("mastodon", "bob@mastodon.social", "Bob"),
+            ],
+        )
+    assert len(calls) == 2
+    assert ids[("mastodon", "alice@mastodon.social")] == other.pk
+    bob = Customer.objects.get(identities__handle="bob@mastodon.social")
+    assert ids[("mastodon", "bob@mastodon.social")] == bob.pk
+    assert Customer.objects.count() == 2
+    assert CustomerIdentity.objects.count() == 2
+    assert AuditEntry.objects.filter(action="customer.created").count() == 1
+    assert [call["customer_id"] for call in saved.calls] == [bob.pk]
+
+
+@pytest.mark.parametrize(
+    ("kind", "handle", "message"),
+    [
+        ("twitter", "alice", services.IDENTITY_KIND_INVALID),
+        ("mastodon", "   ", "Give the Mastodon account handle (such as alice@mastodon.social)."),
+        ("mastodon", "a" * 301, None),
+        ("mastodon", "ß" * 200, None),
+        ("mastodon", "al\x00ice", None),
+    ],
+)
+@pytest.mark.django_db
+def test_ensure_refuses_a_bad_kind_or_handle_and_writes_nothing(world, kind, handle, message):
+    with pytest.raises(ValidationError) as raised:
+        services.customer_identities_ensure(
+            actor=SYSTEM,
+            identities=[("discourse", "forum.example.com/fine", "Fine"), (kind, handle, "X")],
+        )
+    if message is not None:
+        assert raised.value.messages == [message]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ensure_needs_a_directory_editor(world):
+    with pytest.raises(PermissionDenied):
+        services.customer_identities_ensure(
+            actor=world.viewer_a, identities=[("mastodon", "a@mastodon.social", "A")]
+        )
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ensure_with_nothing_returns_nothing(world):
+    assert services.customer_identities_ensure(actor=SYSTEM, identities=[]) == {}
+
+
+def test_normalised_key_is_what_the_results_are_keyed_by():
+    assert normalised_key(" Alice@Mastodon.Social ") == "alice@mastodon.social"
