@@ -14,12 +14,14 @@ from feedback.channels.base import (
 )
 from feedback.channels.imap import ImapConnector
 from feedback.channels.webhook import WebhookConnector
+from feedback.channels.widget import WidgetConnector
 
 UNKNOWN_KIND = "unknown channel kind {kind!r}; known kinds: {known}"
 
 CONNECTORS: dict[str, Connector] = {
     ImapConnector.kind: ImapConnector(),
     WebhookConnector.kind: WebhookConnector(),
+    WidgetConnector.kind: WidgetConnector(),
 }
 
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from feedback.channels import ConfigError, Connector, get_connector
+from feedback.channels import ConfigError, Connector, get_connector, widget
 from feedback.models import Channel
 from portal import access, crypto
 from portal.actors import SystemActor
@@ -151,6 +151,8 @@ def channel_create(
         poll_interval=_clean_poll_interval(poll_interval),
         enabled=_clean_enabled(enabled),
         next_poll_at=None if connector.push else now or timezone.now(),
+        # The widget's public URL names the channel by this key, not by its id.
+        public_key=widget.generate_public_key() if kind == widget.KIND else "",
     )
     _store_config(channel, cleaned)
     _save(channel)
