@@ -22,6 +22,10 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "portal.customer_deleted": ("customer_id",),
     # A customer's personal data was erased; every app erases what it holds about them.
     "portal.customer_erased": ("customer_id",),
+    # portal.services.customers_merge folded the source customer into the target: the source
+    # stays as a tombstone (merged_into set). Handlers run after the commit and carry over what
+    # their app holds about the source to the target (feedback moves the source's items).
+    "portal.customers_merged": ("source_id", "target_id"),
     # Ingestion (feedback.services). Machine mail (auto-replies, bounces, receipts, complaints,
     # bulk) never emits message_received: nothing automatic may answer it (no mail loops).
     "feedback.item_created": ("item_id",),
