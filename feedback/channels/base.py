@@ -37,6 +37,10 @@ class FetchResult:
     cursor: dict[str, Any]
     # True when the remote has more after this batch: fetch again with ``cursor``.
     more: bool
+    # Config keys the connector itself changed (an OAuth provider's rotated refresh token):
+    # merged into the channel's stored config, encrypted, in the batch's transaction; None
+    # when nothing changed. A config an admin changed since the poll read it wins.
+    config_updates: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
