@@ -20,6 +20,7 @@ from django.utils import timezone
 from feedback.channels import FetchedItem, FetchResult
 from feedback.models import Channel, RawPayload
 from feedback.services.storage import RAW_PREFIX, blob_store, sha256_hex
+from portal import crypto
 
 _SOURCE_ID_MAX = RawPayload._meta.get_field("source_id").max_length
 
@@ -73,6 +74,15 @@ def _move_cursor(channel: Channel, cursor: dict[str, Any], lease_owner: str | No
     return moved
 
 
+def _update_config(channel: Channel, updates: dict[str, Any]) -> None:
+    """A connector's own change to its config (a rotated OAuth refresh token), stored
+    encrypted unless the config changed since the poll read it: an admin's new settings win."""
+    encrypted = crypto.encrypt(json.dumps({**channel.read_config(), **updates}, sort_keys=True))
+    unchanged = Channel.objects.filter(pk=channel.pk, config_encrypted=channel.config_encrypted)
+    if unchanged.update(config_encrypted=encrypted):
+        channel.config_encrypted = encrypted
+
+
 def _store(
     channel: Channel,
     items: list[FetchedItem],
@@ -82,6 +92,7 @@ def _store(
     queue_parse: bool,
     now: datetime,
     before_commit: Callable[[], None] | None,
+    config_updates: dict[str, Any] | None = None,
 ) -> StoreReport:
     # Files first, outside the transaction (see feedback.services.storage).
     prepared = []
@@ -114,6 +125,8 @@ def _store(
             )
         stored = _insert(channel, rows)
         moved = cursor is None or _move_cursor(channel, cursor, lease_owner)
+        if moved and config_updates:
+            _update_config(channel, config_updates)
         if before_commit is not None:
             before_commit()
         if queue_parse and stored:
@@ -152,6 +165,7 @@ def payloads_store(
         queue_parse=queue_parse,
         now=now or timezone.now(),
         before_commit=before_commit,
+        config_updates=result.config_updates,
     )
 
 
