@@ -7,6 +7,12 @@ def _queue_customer_erasure(payload: dict) -> None:
     erase_customer_feedback.delay(payload["customer_id"])
 
 
+def _queue_merged_customer_items(payload: dict) -> None:
+    from feedback.tasks import move_merged_customer_items
+
+    move_merged_customer_items.delay(payload["source_id"], payload["target_id"])
+
+
 class FeedbackConfig(AppConfig):
     name = "feedback"
 
@@ -16,6 +22,9 @@ class FeedbackConfig(AppConfig):
         # A customer's right to erasure reaches the messages they sent (ARCHITECTURE.md:
         # against the direction of the dependencies, through an event).
         events.register("portal.customer_erased", _queue_customer_erasure)
+        # A merged customer's feedback items follow them into the customer they were merged
+        # into (the directory keeps the source as a tombstone).
+        events.register("portal.customers_merged", _queue_merged_customer_items)
 
         from feedback.imports import FEEDBACK_IMPORTER
         from portal.imports import importer_register

@@ -40,6 +40,20 @@ def parse_stale_payloads() -> int:
 
 
 @shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
+def score_sentiment(message_ids: list[int] | None = None) -> int:
+    """Queued after a parse or a push committed: score the sentiment of the messages it stored
+    and of their items. Without ids, every inbound customer message not scored yet (a
+    backfill: ``score_sentiment.delay()``). Safe to run twice: the same text scores the same."""
+    return services.messages_sentiment_score(message_ids=message_ids)
+
+
+@shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
 def erase_customer_feedback(customer_id: int) -> int:
     """Queued on ``portal.customer_erased``: erase what feedback holds about the customer."""
     return services.customer_feedback_erase(customer_id=customer_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90, acks_late=True, reject_on_worker_lost=True)
+def move_merged_customer_items(source_id: int, target_id: int) -> int:
+    """Queued on ``portal.customers_merged``: the source customer's items become the target's."""
+    return services.customer_items_move(source_id=source_id, target_id=target_id)

@@ -22,7 +22,12 @@ from feedback.services.channels import (
     channel_update,
 )
 from feedback.services.checks import channel_check
-from feedback.services.customers import FREE_MAIL_DOMAINS, customer_for_sender, is_free_mail
+from feedback.services.customers import (
+    FREE_MAIL_DOMAINS,
+    customer_for_sender,
+    customer_items_move,
+    is_free_mail,
+)
 from feedback.services.erasure import customer_feedback_erase
 from feedback.services.ingest import StoreReport, payload_receive, payloads_store
 from feedback.services.items import (
@@ -67,6 +72,7 @@ from feedback.services.polling import (
     payloads_stale,
 )
 from feedback.services.quarantine import QUARANTINE_CLOSED, quarantine_discard, quarantine_retry
+from feedback.services.sentiment import messages_sentiment_score, sentiment_queue
 
 __all__ = [
     "ADDRESS_TOO_LONG",
@@ -117,9 +123,11 @@ __all__ = [
     "content_hash",
     "customer_feedback_erase",
     "customer_for_sender",
+    "customer_items_move",
     "is_free_mail",
     "item_ingest",
     "items_import_rows",
+    "messages_sentiment_score",
     "new_lease_owner",
     "payload_parse",
     "payload_receive",
@@ -128,5 +136,6 @@ __all__ = [
     "payloads_store",
     "quarantine_discard",
     "quarantine_retry",
+    "sentiment_queue",
     "tags_ensure",
 ]

@@ -41,6 +41,7 @@ from feedback.models import (
 )
 from feedback.services.customers import account_domain, customer_name_from_sender
 from feedback.services.items import PushedItem, item_push_clean, push_identity
+from feedback.services.sentiment import sentiment_queue
 from portal import access, events
 from portal.actors import SYSTEM
 from portal.fields import normalised_key
@@ -219,6 +220,8 @@ def _import_batch(checked: list[_Checked], now: datetime) -> RowsResult:
     for item, message in zip(items, messages, strict=True):
         events.emit("feedback.item_created", item_id=item.pk)
         events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+    # Scored after the commit, one task for the batch (``feedback.services.sentiment``).
+    sentiment_queue(message.pk for message in messages)
     result.created += len(items)
     return result
 

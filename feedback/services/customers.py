@@ -6,6 +6,18 @@ an unknown sender becomes a new customer, created by the system actor through
 account that owns their domain, unless the domain is a free-mail provider's: a gmail.com
 address says nothing about the company someone works for. Only senders become customers;
 addresses in To and Cc never do.
+
+Channels without e-mail (forums, social media, ticket queues) name their sender by a handle
+(``ParsedMessage.sender_handle``, qualified by its instance, of an ``IdentityKind``). The handle
+is the sender's identity on that channel, so it decides first: the customer holding it
+(``portal.selectors.customer_ids_find_by_identities``). An unknown handle that comes with an
+address of a known customer is that customer's (a Zendesk requester who also mailed us); the
+handle is not attached to them, since the portal has no service that adds an identity to an
+existing customer from ingestion, so such a sender is found by their address again next time.
+Otherwise the handle becomes a new customer without an e-mail address, holding it
+(``portal.services.customer_identities_ensure``, the system's, audited); staff merge them
+with a known customer later. A handle the directory refuses (an unknown kind, too long) is
+treated as absent.
 """
 
 from collections.abc import Iterable
@@ -122,22 +134,72 @@ def _key(address: str) -> str:
     return normalised_key(address) or address
 
 
+# A handle as the directory keys it: (kind, normalised handle).
+HandleKey = tuple[str, str]
+
+
+def handle_clean(kind: str, handle: str) -> tuple[str, str] | None:
+    """``(kind, handle)`` checked as the directory checks it; None when there is no handle or
+    the directory would refuse it."""
+    if not (handle or "").strip():
+        return None
+    try:
+        return portal_services.identity_clean(kind, handle)
+    except ValidationError:
+        return None
+
+
+def handle_key(kind: str, handle: str) -> HandleKey:
+    return (kind, normalised_key(handle))
+
+
+def customer_id_for_handle(
+    *, kind: str, handle: str, name: str = "", address: str = ""
+) -> int | None:
+    """The customer id of a sender known by a handle (see the module's docstring), created
+    when unknown; the address's customer (``customer_for_sender``) when the handle is
+    refused."""
+    cleaned = handle_clean(kind, handle)
+    if cleaned is None:
+        customer = customer_for_sender(address=address, name=name)
+        return customer.pk if customer is not None else None
+    key = handle_key(*cleaned)
+    found = portal_selectors.customer_ids_find_by_identities(identities=[cleaned]).get(key)
+    if found is not None:
+        return found
+    if (address or "").strip():
+        customer = portal_selectors.customer_find_by_email(email=address.strip())
+        if customer is not None:
+            return customer.pk
+    created = portal_services.customer_identities_ensure(
+        actor=SYSTEM, identities=[(*cleaned, customer_name_from_sender(name))]
+    )
+    return created.get(key)
+
+
 @dataclass
 class ChunkSenders:
     """The senders of one chunk of mail (parsed in one transaction), found and created as a
-    set: ``look_up`` finds the known ones in one query before the chunk is stored; a new
-    item of an unknown sender is created without its customer and ``create`` creates those
-    customers at the chunk's end in one go (``customers_import_rows``, the system's, audited
-    as ``customer_create`` audits) and sets them on their items. Nothing reads an item's
-    customer before the commit, and events run after it. Only for the length of that
-    transaction: a rolled-back chunk drops it with everything else."""
+    set: ``look_up`` (addresses) and ``look_up_handles`` find the known ones in one query each
+    before the chunk is stored; a new item of an unknown sender is created without its
+    customer, and ``create`` creates those customers at the chunk's end in one go (by address
+    through ``customers_import_rows``, by handle through ``customer_identities_ensure``, the
+    system's, audited as ``customer_create`` audits) and sets them on their items. Nothing
+    reads an item's customer before the commit, and events run after it. Only for the length
+    of that transaction: a rolled-back chunk drops it with everything else."""
 
     # Customer id by normalised address; None for an address the directory refused.
     ids: dict[str, int | None] = field(default_factory=dict)
     # Unknown senders by normalised address: the address and the name of their first mail.
     pending: dict[str, tuple[str, str]] = field(default_factory=dict)
-    waiting: list[tuple[FeedbackItem, str]] = field(default_factory=list)
+    # Items waiting for the customer of an address (its key) or of a handle (a HandleKey).
+    waiting: list[tuple[FeedbackItem, str | HandleKey]] = field(default_factory=list)
     looked_up: set[str] = field(default_factory=set)
+    # The same for handles: customer ids by HandleKey, the unknown ones as (kind, handle,
+    # name) of their first message, and the keys looked up.
+    handle_ids: dict[HandleKey, int] = field(default_factory=dict)
+    handles_pending: dict[HandleKey, tuple[str, str, str]] = field(default_factory=dict)
+    handles_looked_up: set[HandleKey] = field(default_factory=set)
 
     def look_up(self, addresses: Iterable[str]) -> None:
         wanted = {_key(a.strip()): a.strip() for a in addresses if a and a.strip()}
@@ -146,29 +208,91 @@ class ChunkSenders:
             self.ids.update(portal_selectors.customer_ids_find_by_emails(emails=unknown))
             self.looked_up.update(wanted)
 
-    def customer_id(self, address: str, name: str) -> int | None:
+    def look_up_handles(self, handles: Iterable[tuple[str, str]]) -> None:
+        """Find the customers of ``(kind, handle)`` pairs in one query (refused ones skipped)."""
+        wanted = {}
+        for kind, handle in handles:
+            cleaned = handle_clean(kind, handle)
+            if cleaned is not None and handle_key(*cleaned) not in self.handles_looked_up:
+                wanted[handle_key(*cleaned)] = cleaned
+        if wanted:
+            found = portal_selectors.customer_ids_find_by_identities(identities=wanted.values())
+            self.handle_ids.update(found)
+            self.handles_looked_up.update(wanted)
+
+    def customer_id(
+        self, address: str, name: str, handle_kind: str = "", handle: str = ""
+    ) -> int | None:
         """The sender's customer id when known; None otherwise (an unknown sender is then
-        remembered, with this mail's name, for ``create``)."""
+        remembered, with this message's name, for ``create``). A handle decides first (see
+        the module's docstring)."""
+        cleaned = handle_clean(handle_kind, handle)
+        if cleaned is not None:
+            key = handle_key(*cleaned)
+            if key not in self.handles_looked_up:
+                self.look_up_handles([cleaned])
+            if key in self.handle_ids:
+                return self.handle_ids[key]
+            by_address = self._known(address)
+            if by_address is not None:
+                return by_address
+            self.handles_pending.setdefault(key, (*cleaned, customer_name_from_sender(name)))
+            return None
+        address = (address or "").strip()
+        if not address:
+            return None
+        known = self._known(address)
+        if known is not None or _key(address) in self.ids:
+            return known
+        self.pending.setdefault(_key(address), (address, name))
+        return None
+
+    def _known(self, address: str) -> int | None:
+        """The customer id of ``address`` when the directory has one (looked up if needed)."""
         address = (address or "").strip()
         if not address:
             return None
         key = _key(address)
-        if key in self.ids:
-            return self.ids[key]
         if key not in self.looked_up:
             self.look_up([address])
-        if key in self.ids:
-            return self.ids[key]
-        self.pending.setdefault(key, (address, name))
-        return None
+        return self.ids.get(key)
 
-    def wait(self, item: FeedbackItem, address: str) -> None:
+    def wait(
+        self, item: FeedbackItem, address: str, handle_kind: str = "", handle: str = ""
+    ) -> None:
         """``item`` (of an unknown sender) gets its customer from ``create``."""
+        cleaned = handle_clean(handle_kind, handle)
+        if cleaned is not None:
+            if handle_key(*cleaned) in self.handles_pending:
+                self.waiting.append((item, handle_key(*cleaned)))
+            return
         key = _key((address or "").strip())
         if key in self.pending:
             self.waiting.append((item, key))
 
     def create(self) -> None:
+        if not self.pending and not self.handles_pending:
+            return
+        self._create_by_address()
+        if self.handles_pending:
+            # Race-safe on its own: a handle another writer stored meanwhile is found.
+            self.handle_ids.update(
+                portal_services.customer_identities_ensure(
+                    actor=SYSTEM, identities=list(self.handles_pending.values())
+                )
+            )
+            self.handles_pending.clear()
+        items = []
+        for item, key in self.waiting:
+            item.customer_id = (
+                self.handle_ids.get(key) if isinstance(key, tuple) else self.ids.get(key)
+            )
+            if item.customer_id is not None:
+                items.append(item)
+        self.waiting.clear()
+        FeedbackItem.objects.bulk_update(items, ["customer"])
+
+    def _create_by_address(self) -> None:
         if not self.pending:
             return
         # Another worker may have created some of them since the look-up: those are found,
@@ -199,10 +323,9 @@ class ChunkSenders:
             )
             self.ids.update({key: created.get(key) for key in new})
         self.pending.clear()
-        items = []
-        for item, key in self.waiting:
-            item.customer_id = self.ids.get(key)
-            if item.customer_id is not None:
-                items.append(item)
-        self.waiting.clear()
-        FeedbackItem.objects.bulk_update(items, ["customer"])
+
+
+def customer_items_move(*, source_id: int, target_id: int) -> int:
+    """On ``portal.customers_merged``: the merged (source) customer's items become the
+    target's, in one UPDATE; run again, it finds nothing left to move. The number moved."""
+    return FeedbackItem.objects.filter(customer_id=source_id).update(customer_id=target_id)

@@ -27,6 +27,7 @@ from feedback.models import (
     ThreadReason,
 )
 from feedback.services.customers import customer_for_sender
+from feedback.services.sentiment import sentiment_queue
 from portal import access, events
 from portal.actors import SystemActor
 from portal.fields import normalised_key
@@ -243,4 +244,6 @@ def item_ingest(
         item.tags.add(*tags_ensure(team=team, names=tag_names))
     events.emit("feedback.item_created", item_id=item.pk)
     events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
+    # Scored after the commit, as parsed mail is (``feedback.services.sentiment``).
+    sentiment_queue([message.pk])
     return item, True

@@ -249,7 +249,11 @@ def test_a_store_queues_the_parse_after_its_commit(django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         payloads_store(channel=channel, result=batch(make_mail(message_id="q@x.example")))
 
-    assert len(callbacks) == 1
+    # The parse, queued after the store's commit; then the sentiment, after the parse's.
+    assert [callback.__qualname__.split(".")[0] for callback in callbacks] == [
+        "_store",
+        "sentiment_queue",
+    ]
     assert Message.objects.get().external_id == "q@x.example"
 
 

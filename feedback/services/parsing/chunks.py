@@ -24,6 +24,7 @@ from feedback.services.parsing.common import (
 )
 from feedback.services.parsing.single import payload_parse
 from feedback.services.parsing.store import _flush, _store
+from feedback.services.sentiment import sentiment_queue
 
 # Payloads ``payloads_parse`` stores in one transaction: a commit per mail was a good part of
 # each mail's time; more would hold the items they touch locked longer.
@@ -70,13 +71,20 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
                     *read.parsed.references,
                 )
             )
-            # Every sender who may need a customer, looked up in one query.
-            chunk.senders.look_up(
-                read.parsed.from_address
+            # Every sender who may need a customer, looked up in one query for the addresses
+            # and one for the handles (channels without e-mail).
+            senders = [
+                read.parsed
                 for payload, read in zip(payloads, reads, strict=True)
                 if isinstance(read, _Read)
                 and read.parsed.lane == LANE_CUSTOMER
                 and not is_own_address(payload.channel, read.parsed.from_address)
+            ]
+            chunk.senders.look_up(parsed.from_address for parsed in senders)
+            chunk.senders.look_up_handles(
+                (parsed.sender_handle_kind, parsed.sender_handle)
+                for parsed in senders
+                if parsed.sender_handle
             )
             outcomes = [
                 _store(payload.pk, read.parsed, read.names, now, chunk)
@@ -91,6 +99,8 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
                 # Given again: a message's id came with the flush, after its payload got it.
                 payload.message = payload.message
             chunk.senders.create()
+            # One scoring task for the chunk, after its commit (the messages have ids now).
+            sentiment_queue(message.pk for message in chunk.to_score)
             if chunk.marked:
                 # One UPDATE; only the message differs between the rows (bulk_update would
                 # build a CASE for each field, which costs more Python than the round trip).

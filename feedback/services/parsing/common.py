@@ -43,6 +43,8 @@ class ParseOutcome:
     message: Message | None
     created: bool
     quarantine: Quarantine | None = None
+    # True when the payload was a newer version of a revisable message, which it revised.
+    revised: bool = False
 
 
 @dataclass
@@ -70,6 +72,8 @@ class _Chunk:
     unsaved: list[Message] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     announcements: list[Callable[[], None]] = field(default_factory=list)
+    # Messages whose sentiment is scored after the commit, in one task for the chunk.
+    to_score: list[Message] = field(default_factory=list)
 
 
 def _clean(value: str, limit: int | None = None) -> str:

@@ -4,6 +4,7 @@ the payload marked parsed, alone or as part of a chunk."""
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -20,9 +21,14 @@ from feedback.models import (
     Quarantine,
     QuarantineStatus,
     RawPayload,
+    ThreadReason,
 )
 from feedback.services.conversations import is_own_address, thread_for
-from feedback.services.customers import ChunkSenders, customer_for_sender
+from feedback.services.customers import (
+    ChunkSenders,
+    customer_for_sender,
+    customer_id_for_handle,
+)
 from feedback.services.parsing.common import (
     ParseOutcome,
     _Chunk,
@@ -31,10 +37,15 @@ from feedback.services.parsing.common import (
     _limit,
     _outcome_of,
 )
+from feedback.services.sentiment import scored_kind, sentiment_queue
 from portal import events
 from portal.models import Team
+from portal.services.deletion import ERASED_VALUE
 
 MARKED_FIELDS = ["status", "message", "parsed_at"]
+
+# What a newer version of a revisable message replaces (``_revise``).
+REVISED_FIELDS = ("subject", "text", "quoted_text", "signature", "html", "external_url")
 
 # A customer's new mail on an item in one of these states brings it back to the inbox.
 REOPENED_FROM = (ItemStatus.WAITING, ItemStatus.RESOLVED)
@@ -92,11 +103,20 @@ def _new_item(
 ) -> FeedbackItem:
     """The item a customer's mail opens: inserted now, or with the chunk's next flush."""
     senders: ChunkSenders | None = chunk.senders if chunk is not None else None
-    if senders is None:
+    if senders is not None:
+        customer_id = senders.customer_id(
+            parsed.from_address, parsed.from_name, parsed.sender_handle_kind, parsed.sender_handle
+        )
+    elif parsed.sender_handle:
+        customer_id = customer_id_for_handle(
+            kind=parsed.sender_handle_kind,
+            handle=parsed.sender_handle,
+            name=parsed.from_name,
+            address=parsed.from_address,
+        )
+    else:
         customer = customer_for_sender(address=parsed.from_address, name=parsed.from_name)
         customer_id = customer.pk if customer is not None else None
-    else:
-        customer_id = senders.customer_id(parsed.from_address, parsed.from_name)
     item = FeedbackItem(
         team=payload.channel.team,
         subject=_clean(parsed.subject, FeedbackItem._meta.get_field("subject").max_length),
@@ -112,8 +132,22 @@ def _new_item(
         chunk.items.append(item)
     if senders is not None and customer_id is None:
         # A new sender: the customer is created with the chunk's others, before its commit.
-        senders.wait(item, parsed.from_address)
+        senders.wait(item, parsed.from_address, parsed.sender_handle_kind, parsed.sender_handle)
     return item
+
+
+def _external_url(url: str) -> str:
+    """Where the original can be seen, when it is an http(s) URL that fits the column: it is
+    shown as a link, so a ``javascript:`` URL from a remote must never be stored, and a cut
+    URL would lead somewhere else."""
+    url = _clean(url).strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+    if len(url) > _limit("external_url") or scheme not in ("http", "https"):
+        return ""
+    return url
 
 
 def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
@@ -127,6 +161,8 @@ def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
         "original_message_id": _clean(parsed.original_message_id, _limit("original_message_id")),
         "sender_name": _clean(parsed.from_name, _limit("sender_name")),
         "sender": _clean(parsed.from_address, MAX_ADDRESS_LENGTH),
+        "sender_handle": _clean(parsed.sender_handle, _limit("sender_handle")),
+        "external_url": _external_url(parsed.url),
         "reply_to": _clean(parsed.reply_to or parsed.from_address, MAX_ADDRESS_LENGTH),
         "to": _clean_list(parsed.to, MAX_ADDRESS_LENGTH),
         "cc": _clean_list(parsed.cc, MAX_ADDRESS_LENGTH),
@@ -161,6 +197,66 @@ def _attachments(
         Attachment.objects.bulk_create(attachments)
     else:
         chunk.attachments += attachments
+
+
+def _score_later(message: Message, chunk: _Chunk | None) -> None:
+    """Queue the message's sentiment after the commit (the chunk's together, after its
+    flush): scoring costs too much to run inside the parse's transaction."""
+    if not scored_kind(message):
+        return
+    if chunk is None:
+        sentiment_queue([message.pk])
+    else:
+        chunk.to_score.append(message)
+
+
+def _revise(message: Message, fields: dict[str, Any], now: datetime, chunk: _Chunk | None) -> bool:
+    """A newer version of a revisable message (an edited post, a changed feed entry) replaces
+    what it says; True when anything changed. Its identity, sender, times and item stay; its
+    sentiment is scored again after the commit; its item's subject follows when it opened the
+    item. A message erased for its customer stays erased."""
+    if message.subject == ERASED_VALUE and message.text == ERASED_VALUE:
+        return False
+    changed = [name for name in REVISED_FIELDS if getattr(message, name) != fields[name]]
+    if not changed:
+        return False
+    old_subject = message.subject
+    for name in changed:
+        setattr(message, name, fields[name])
+    message.sentiment, message.sentiment_score = "", None
+    if message.pk is not None:
+        message.save(update_fields=[*changed, "sentiment", "sentiment_score"])
+    # else: a message this chunk stores, not inserted yet (``_flush`` inserts it as it is now).
+    if "subject" in changed:
+        _item_subject_follows(message, old_subject, now)
+    _score_later(message, chunk)
+    return True
+
+
+def _item_subject_follows(message: Message, old_subject: str, now: datetime) -> None:
+    """The item's subject becomes the revised message's when that message is the item's first
+    and the item still has the subject it got from it (staff may have renamed it, erasure
+    blanked it)."""
+    limit = FeedbackItem._meta.get_field("subject").max_length
+    old, new = _clean(old_subject, limit), _clean(message.subject, limit)
+    if message.pk is None:
+        # Stored by this chunk: it is its item's first when it opened it (inserted with it).
+        item = message.item
+        if item is not None and message.thread_reason == ThreadReason.NEW and item.subject == old:
+            item.subject = new
+        return
+    if message.item_id is None:
+        return
+    first = (
+        Message.objects.filter(item_id=message.item_id)
+        .order_by("sent_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if first == message.pk:
+        FeedbackItem.objects.filter(pk=message.item_id, subject=old).update(
+            subject=new, updated_at=now
+        )
 
 
 def _flush(chunk: _Chunk) -> None:
@@ -230,8 +326,9 @@ def _store(
             if existing is None and found is not None:
                 existing = Message.objects.get(pk=found)
         if existing is not None:
+            revised = parsed.revisable and _revise(existing, fields, now, chunk)
             _mark_parsed(payload, existing, now, chunk)
-            return ParseOutcome(payload, existing, False)
+            return ParseOutcome(payload, existing, False, revised=revised)
 
         machine = parsed.lane != LANE_CUSTOMER
         own = is_own_address(channel, parsed.from_address)
@@ -275,6 +372,7 @@ def _store(
             chunk.stored[identity] = message
         _attachments(message, parsed, names, chunk)
         _mark_parsed(payload, message, now, chunk)
+        _score_later(message, chunk)
 
         def announce() -> None:
             if created_item:
