@@ -135,7 +135,11 @@ def account_list(
     queryset = (
         Account.objects.select_related("owner")
         .prefetch_related(Prefetch("domains", queryset=AccountDomain.objects.order_by("domain")))
-        .annotate(customer_count=Count("customers", distinct=True))
+        .annotate(
+            customer_count=Count(
+                "customers", filter=Q(customers__merged_into__isnull=True), distinct=True
+            )
+        )
     )
     if search:
         queryset = queryset.filter(
@@ -153,16 +157,28 @@ def account_get(*, user: User, pk: int) -> Account:
 
 
 def customer_list(
-    *, user: User, search: str = "", tier: str = "", account_id: int | None = None
+    *,
+    user: User,
+    search: str = "",
+    tier: str = "",
+    account_id: int | None = None,
+    include_merged: bool = False,
 ) -> QuerySet[Customer]:
+    """The directory's customers. A customer merged into another is left out unless
+    ``include_merged`` (its page says where it went)."""
     if not user.is_authenticated:
         return Customer.objects.none()
-    queryset = Customer.objects.select_related("account").prefetch_related("other_emails")
+    queryset = Customer.objects.select_related("account", "merged_into").prefetch_related(
+        "other_emails", "identities"
+    )
+    if not include_merged:
+        queryset = queryset.filter(merged_into__isnull=True)
     if search:
         queryset = queryset.filter(
             Q(name__icontains=search)
             | Q(email__icontains=search)
             | Q(other_emails__email__icontains=search)
+            | Q(identities__handle__icontains=search)
             | Q(account__name__icontains=search)
             | Q(external_id=search)
         ).distinct()
@@ -173,21 +189,24 @@ def customer_list(
     return queryset.order_by("name", "email")
 
 
-def customer_get(*, user: User, pk: int) -> Customer:
-    return get_or_404(customer_list(user=user), "No such customer.", pk=pk)
+def customer_get(*, user: User, pk: int, include_merged: bool = False) -> Customer:
+    return get_or_404(
+        customer_list(user=user, include_merged=include_merged), "No such customer.", pk=pk
+    )
 
 
 def customer_find_by_email(*, email: str) -> Customer | None:
     """The customer whose address (main or further) is ``email``, compared by normalised key
-    in one indexed look-up each: how ingestion and the API find who sent something."""
+    in one indexed look-up each: how ingestion and the API find who sent something. An empty
+    address finds nobody (customers known only by a handle have one); a merged customer gave
+    its addresses to the customer it was merged into, and is never the answer."""
     key = normalised_key(email)
     if not key:
         return None
-    customer = Customer.objects.select_related("account").filter(email_key=key).first()
+    live = Customer.objects.select_related("account").filter(merged_into__isnull=True)
+    customer = live.filter(email_key=key).first()
     if customer is None:
-        customer = (
-            Customer.objects.select_related("account").filter(other_emails__email_key=key).first()
-        )
+        customer = live.filter(other_emails__email_key=key).first()
     return customer
 
 

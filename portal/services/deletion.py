@@ -28,6 +28,7 @@ from portal.actors import SystemActor
 from portal.models import Account, AuditEntry, Customer, Team, ValueStream
 from portal.services.audit import audit, changes_between, snapshot
 from portal.services.directory import _ACCOUNT_AUDITED, CUSTOMER_AUDITED
+from portal.services.identities import identities_snapshot
 from portal.services.teams import _TEAM_AUDITED, _VALUE_STREAM_AUDITED
 
 DELETE_REFUSED = "{target} cannot be deleted: {dependents} still depend on it. {advice}"
@@ -37,7 +38,14 @@ ERASED_EMAIL = "erased-{id}@erased.invalid"
 ERASED_VALUE = "(erased)"
 # The fields of a customer that hold personal data; tier and account describe the company's
 # relationship, not the person, and stay so that the customer still counts where they did.
-CUSTOMER_PERSONAL_FIELDS = ("name", "email", "attributes", "external_id", "other_emails")
+CUSTOMER_PERSONAL_FIELDS = (
+    "name",
+    "email",
+    "attributes",
+    "external_id",
+    "other_emails",
+    "identities",
+)
 
 Actor = AbstractBaseUser | SystemActor
 
@@ -167,12 +175,15 @@ def account_delete(*, actor: Actor, account: Account) -> None:
 
 @transaction.atomic
 def customer_delete(*, actor: Actor, customer: Customer) -> None:
-    """Delete a customer with their further addresses. Their history is kept; erasing
+    """Delete a customer with their further addresses and identities. Their history is kept; erasing
     (:func:`customer_erase`) is what removes their personal data from it."""
     access.require_directory_editor(actor)
     customer = _locked(Customer, customer.pk)
     others = customer.other_emails.order_by("email").values_list("email", flat=True)
-    before = snapshot(customer, CUSTOMER_AUDITED, other_emails=others)
+    held = customer.identities.values_list("kind", "handle")
+    before = snapshot(
+        customer, CUSTOMER_AUDITED, other_emails=others, identities=identities_snapshot(held)
+    )
     customer_id = customer.pk
     _delete(actor=actor, target=customer, action="customer.deleted", before=before)
     events.emit("portal.customer_deleted", customer_id=customer_id)
@@ -212,18 +223,21 @@ def _erase_history(customer: Customer) -> None:
 @transaction.atomic
 def customer_erase(*, actor: Actor, customer: Customer) -> Customer:
     """Erase a customer's personal data (the right to erasure): name, address, further
-    addresses, attributes and external id go; the address becomes a placeholder that no mail
-    reaches. The row stays with its tier and account. The history keeps one entry saying who
-    erased what, without the values. Erasing again does it again, so that an app that failed to
-    handle ``portal.customer_erased`` the first time hears it once more."""
+    addresses, handles on other channels, attributes and external id go; the address becomes
+    a placeholder that no mail reaches. The row stays with its tier and account. The history
+    keeps one entry saying who erased what, without the values. Erasing again does it again,
+    so that an app that failed to handle ``portal.customer_erased`` the first time hears it
+    once more."""
     access.require_directory_editor(actor)
     customer = _locked(Customer, customer.pk)
     held = snapshot(
         customer,
         CUSTOMER_AUDITED,
         other_emails=customer.other_emails.values_list("email", flat=True),
+        identities=identities_snapshot(customer.identities.values_list("kind", "handle")),
     )
     customer.other_emails.all().delete()
+    customer.identities.all().delete()
     customer.name = ""
     customer.email = ERASED_EMAIL.format(id=customer.pk)
     customer.attributes = {}

@@ -9,7 +9,15 @@ from django.db import IntegrityError, transaction
 
 from portal import access, events
 from portal.fields import normalised_key
-from portal.models import Account, AccountDomain, Customer, CustomerEmail, Segment, Tier
+from portal.models import (
+    Account,
+    AccountDomain,
+    Customer,
+    CustomerEmail,
+    CustomerIdentity,
+    Segment,
+    Tier,
+)
 from portal.services.audit import Snapshot, audit, changes_between, snapshot
 from portal.services.common import (
     full_clean,
@@ -18,6 +26,7 @@ from portal.services.common import (
     to_decimal,
     validate_attributes,
 )
+from portal.services.identities import identities_clean, identities_snapshot, identities_taken
 
 EMAIL_TAKEN = "The address {email} already belongs to another customer."
 EXTERNAL_ID_TAKEN = "The external id {external_id!r} is already used."
@@ -26,6 +35,7 @@ DOMAIN_TAKEN = "The domain {domain} already belongs to the account {account}."
 MRR_NEGATIVE = "MRR cannot be negative."
 INVALID_TIER = f"Choose one of the tiers: {', '.join(Tier.values)}."
 INVALID_SEGMENT = f"Choose one of the segments: {', '.join(Segment.values)} (or leave it empty)."
+CUSTOMER_MERGED = "{customer} was merged into {target}; change {target} instead."
 MAX_OTHER_EMAILS = 20
 TOO_MANY_OTHER_EMAILS = f"A customer may have at most {MAX_OTHER_EMAILS} further addresses."
 
@@ -150,6 +160,9 @@ def account_update(
 
 def _check_email_free(email: str, customer: Customer) -> None:
     key = normalised_key(email)
+    if not key:
+        # A customer known only by a handle has no address to clash with.
+        return
     taken = Customer.objects.filter(email_key=key).exclude(pk=customer.pk).exists() or (
         # customer_id rather than customer: a new, unsaved customer may not be used in a filter.
         CustomerEmail.objects.filter(email_key=key).exclude(customer_id=customer.pk).exists()
@@ -172,11 +185,51 @@ def _set_other_emails(customer: Customer, other_emails: list[str], *, created: b
     )
 
 
-def _customer_snapshot(customer: Customer, *, with_other_emails: bool) -> Snapshot:
-    if not with_other_emails:
-        return snapshot(customer, CUSTOMER_AUDITED)
-    others = CustomerEmail.objects.filter(customer=customer).order_by("email")
-    return snapshot(customer, CUSTOMER_AUDITED, other_emails=others.values_list("email", flat=True))
+def _set_identities(
+    customer: Customer, identities: list[tuple[str, str]], *, created: bool
+) -> None:
+    """Make ``identities`` (``(kind, handle)`` pairs) the customer's handles on other channels;
+    a handle another customer holds is refused (merge the two customers instead)."""
+    wanted = identities_clean(identities)
+    taken = identities_taken(wanted, customer)
+    if taken:
+        raise ValidationError({"identities": taken})
+    existing: dict[tuple[str, str], CustomerIdentity] = {}
+    if not created:
+        for identity in CustomerIdentity.objects.filter(customer=customer):
+            existing[(identity.kind, identity.handle_key)] = identity
+    stale = [i.pk for key, i in existing.items() if key not in wanted]
+    CustomerIdentity.objects.filter(pk__in=stale).delete()
+    # A handle kept but written differently ("Alice@…" for "alice@…") takes the new spelling.
+    for key, (_kind, handle) in wanted.items():
+        if key in existing and existing[key].handle != handle:
+            existing[key].handle = handle
+            existing[key].save(update_fields=["handle", "handle_key"])
+    try:
+        with transaction.atomic():
+            CustomerIdentity.objects.bulk_create(
+                [
+                    CustomerIdentity(customer=customer, kind=kind, handle=handle)
+                    for key, (kind, handle) in wanted.items()
+                    if key not in existing
+                ]
+            )
+    except IntegrityError as error:
+        # Another writer took one of the handles between the check and the write.
+        raise ValidationError({"identities": identities_taken(wanted, customer)}) from error
+
+
+def _customer_snapshot(
+    customer: Customer, *, with_other_emails: bool, with_identities: bool = False
+) -> Snapshot:
+    extra = {}
+    if with_other_emails:
+        others = CustomerEmail.objects.filter(customer=customer).order_by("email")
+        extra["other_emails"] = others.values_list("email", flat=True)
+    if with_identities:
+        held = CustomerIdentity.objects.filter(customer=customer).values_list("kind", "handle")
+        extra["identities"] = identities_snapshot(held)
+    return snapshot(customer, CUSTOMER_AUDITED, **extra)
 
 
 def other_emails_clean(email: str, other_emails: list[str]) -> list[str]:
@@ -196,15 +249,20 @@ def other_emails_clean(email: str, other_emails: list[str]) -> list[str]:
 def customer_clean(customer: Customer, *, exclude: list[str] | None = None) -> None:
     """Normalise and check a customer's own fields, without the look-ups of uniqueness that
     the services and the bulk import each do their own way. ``exclude`` names fields the caller
-    has already checked (the bulk import looks up every row's account at once)."""
-    customer.email = normalize_email(customer.email)
+    has already checked (the bulk import looks up every row's account at once). An empty
+    address stays empty: a customer may be known only by a handle on another channel."""
+    customer.email = normalize_email(customer.email) if (customer.email or "").strip() else ""
     if customer.tier not in Tier.values:
         raise ValidationError({"tier": INVALID_TIER})
     customer.attributes = validate_attributes(customer.attributes)
     full_clean(customer, exclude=exclude)
 
 
-def _save_customer(customer: Customer, other_emails: list[str] | None) -> Customer:
+def _save_customer(
+    customer: Customer,
+    other_emails: list[str] | None,
+    identities: list[tuple[str, str]] | None = None,
+) -> Customer:
     customer_clean(customer)
     _check_email_free(customer.email, customer)
     if (
@@ -225,6 +283,8 @@ def _save_customer(customer: Customer, other_emails: list[str] | None) -> Custom
         raise ValidationError({"email": EMAIL_TAKEN.format(email=customer.email)}) from error
     if other_emails is not None:
         _set_other_emails(customer, other_emails, created=created)
+    if identities is not None:
+        _set_identities(customer, identities, created=created)
     events.emit("portal.customer_saved", customer_id=customer.pk)
     return customer
 
@@ -233,29 +293,33 @@ def _save_customer(customer: Customer, other_emails: list[str] | None) -> Custom
 def customer_create(
     *,
     actor: AbstractBaseUser,
-    email: str,
+    email: str = "",
     name: str = "",
     account: Account | None = None,
     tier: str = Tier.STANDARD,
     attributes: dict[str, Any] | None = None,
     other_emails: list[str] | None = None,
     external_id: str = "",
+    identities: list[tuple[str, str]] | None = None,
 ) -> Customer:
+    """A new customer; ``email`` may be empty (someone known by a handle in ``identities``,
+    ``(kind, handle)`` pairs, or by name alone)."""
     access.require_directory_editor(actor)
     customer = Customer(
-        email=email,
+        email=email or "",
         name=(name or "").strip(),
         account=account,
         tier=tier or Tier.STANDARD,
         attributes=attributes or {},
         external_id=(external_id or "").strip(),
     )
-    _save_customer(customer, other_emails or [])
+    _save_customer(customer, other_emails or [], identities or [])
+    after = _customer_snapshot(customer, with_other_emails=True, with_identities=True)
     audit(
         actor=actor,
         action="customer.created",
         target=customer,
-        changes=changes_between(None, _customer_snapshot(customer, with_other_emails=True)),
+        changes=changes_between(None, after),
     )
     return customer
 
@@ -269,19 +333,30 @@ def customer_update(
     actor: AbstractBaseUser,
     customer: Customer,
     other_emails: list[str] | None = None,
+    identities: list[tuple[str, str]] | None = None,
     **fields: Any,
 ) -> Customer:
-    """Change the given fields; ``other_emails`` replaces the further addresses when given."""
+    """Change the given fields; ``other_emails`` replaces the further addresses and
+    ``identities`` the handles on other channels, each when given."""
     access.require_directory_editor(actor)
     unknown = set(fields) - set(_CUSTOMER_FIELDS)
     if unknown:
         raise TypeError(f"customer_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    if customer.merged_into_id is not None:
+        raise ValidationError(
+            CUSTOMER_MERGED.format(customer=customer, target=customer.merged_into)
+        )
     with_other_emails = other_emails is not None
-    before = _customer_snapshot(customer, with_other_emails=with_other_emails)
+    with_identities = identities is not None
+    before = _customer_snapshot(
+        customer, with_other_emails=with_other_emails, with_identities=with_identities
+    )
     for field, value in fields.items():
         setattr(customer, field, value.strip() if isinstance(value, str) else value)
-    _save_customer(customer, other_emails)
-    after = _customer_snapshot(customer, with_other_emails=with_other_emails)
+    _save_customer(customer, other_emails, identities)
+    after = _customer_snapshot(
+        customer, with_other_emails=with_other_emails, with_identities=with_identities
+    )
     changes = changes_between(before, after)
     if changes:
         audit(actor=actor, action="customer.updated", target=customer, changes=changes)

@@ -17,7 +17,6 @@ from portal import access, events, selectors
 from portal.fields import normalised_key
 from portal.models import Customer, CustomerIdentity, IdentityKind
 from portal.services.audit import audit_many, changes_between, snapshot
-from portal.services.directory import CUSTOMER_AUDITED
 from portal.validation import contains_nul
 
 MAX_HANDLE_LENGTH = CustomerIdentity._meta.get_field("handle").max_length
@@ -64,6 +63,34 @@ def identity_clean(kind: str, handle: str) -> tuple[str, str]:
     if len(handle) > MAX_HANDLE_LENGTH or len(normalised_key(handle)) > MAX_HANDLE_LENGTH:
         raise ValidationError(IDENTITY_HANDLE_TOO_LONG.format(handle=handle[:40] + "…"))
     return kind, handle
+
+
+def identities_clean(
+    identities: Iterable[tuple[str, str]],
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """A customer's ``(kind, handle)`` pairs checked, without repeats, keyed by
+    ``(kind, normalised_key(handle))``; at most ``MAX_IDENTITIES``."""
+    wanted: dict[tuple[str, str], tuple[str, str]] = {}
+    for kind, handle in identities:
+        kind, handle = identity_clean(kind, handle)
+        wanted.setdefault((kind, normalised_key(handle)), (kind, handle))
+    if len(wanted) > MAX_IDENTITIES:
+        raise ValidationError({"identities": TOO_MANY_IDENTITIES})
+    return wanted
+
+
+def identities_taken(
+    wanted: dict[tuple[str, str], tuple[str, str]], customer: Customer
+) -> list[str]:
+    """A message for each handle of ``wanted`` that another customer holds, in one query."""
+    if not wanted:
+        return []
+    found = selectors.customer_ids_find_by_identities(identities=list(wanted))
+    return [
+        IDENTITY_TAKEN.format(kind=IdentityKind(kind).label, handle=handle)
+        for key, (kind, handle) in wanted.items()
+        if found.get(key, customer.pk) != customer.pk
+    ]
 
 
 def identities_snapshot(identities: Iterable[tuple[str, str]]) -> list[str]:
@@ -117,6 +144,9 @@ def _display_name(display_name: str, handle: str) -> str:
 def _create(
     actor: AbstractBaseUser, missing: list[tuple[str, str, str]]
 ) -> dict[tuple[str, str], int]:
+    # Imported here: the customer services import this module's checks.
+    from portal.services.directory import CUSTOMER_AUDITED
+
     customers = Customer.objects.bulk_create(
         [
             Customer(name=_display_name(display_name, handle))

@@ -180,7 +180,8 @@ def _touch_customers(customers) -> list[tuple[str, list[str]]]:
     return [
         (
             customer.account.name if customer.account else "",
-            [other.email for other in customer.other_emails.all()],
+            [other.email for other in customer.other_emails.all()]
+            + [identity.handle for identity in customer.identities.all()],
         )
         for customer in customers
     ]
@@ -192,11 +193,11 @@ def _many_customers(count: int) -> None:
         CustomerEmail.objects.create(customer=customer, email=f"other{number}@example.test")
 
 
-def test_customer_list_reads_30_customers_with_accounts_and_emails_in_two_queries(
+def test_customer_list_reads_30_customers_with_accounts_emails_and_identities_in_3_queries(
     world, django_assert_num_queries
 ):
     _many_customers(30)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         touched = _touch_customers(selectors.customer_list(user=world.viewer_a))
     assert len(touched) == 30
     assert all(name and len(emails) == 1 for name, emails in touched)
@@ -206,7 +207,7 @@ def test_customer_list_search_query_count_does_not_grow_with_customers(
     world, django_assert_num_queries
 ):
     _many_customers(30)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         touched = _touch_customers(selectors.customer_list(user=world.viewer_a, search="other"))
     assert len(touched) == 30
 
