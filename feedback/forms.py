@@ -17,7 +17,7 @@ from django import forms
 from django.conf import settings
 
 from feedback.channels import ConfigError, get_connector
-from feedback.channels.imap.config import DEFAULT_FOLDER, DEFAULT_PORTS
+from feedback.channels.imap.config import DEFAULT_FOLDER, DEFAULT_PORTS, PROVIDERS
 from feedback.models import Channel, QuarantineStatus
 from feedback.services import DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL, MIN_POLL_INTERVAL
 from portal.crypto import DecryptionError
@@ -131,6 +131,29 @@ SECURITY_CHOICES = [
 ]
 
 
+AUTH_CHOICES = [("password", "Password"), ("oauth2", "OAuth 2.0 (Microsoft 365, Gmail)")]
+PROVIDER_CHOICES = [
+    ("", "(only with OAuth 2.0)"),
+    ("microsoft", "Microsoft 365"),
+    ("google", "Google (Gmail)"),
+    ("custom", "Another provider (give its token URL)"),
+]
+SASL_CHOICES = [("xoauth2", "XOAUTH2"), ("oauthbearer", "OAUTHBEARER (RFC 7628)")]
+
+
+def _write_only(label: str, max_length: int, help_text: str = "") -> forms.CharField:
+    # Required or not is the connector's call (it depends on the sign-in chosen); the
+    # connector's error then lands on this field.
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=False,
+        strip=False,
+        help_text=help_text,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+
 class ImapChannelForm(ChannelForm):
     kind = "imap"
     config_fields = (
@@ -138,7 +161,15 @@ class ImapChannelForm(ChannelForm):
         "port",
         "security",
         "username",
+        "auth",
         "password",
+        "provider",
+        "token_url",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "scope",
+        "sasl",
         "folder",
         "move_to",
         "address",
@@ -161,11 +192,40 @@ class ImapChannelForm(ChannelForm):
         ),
     )
     username = forms.CharField(label="Username", max_length=320)
-    password = forms.CharField(
-        label="Password",
-        max_length=1000,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    # Not required: a form posted without it (from before OAuth existed) signs in by password.
+    auth = forms.ChoiceField(
+        label="Sign-in", choices=AUTH_CHOICES, initial="password", required=False
+    )
+    password = _write_only("Password", 1000, "With sign-in by password.")
+    provider = forms.ChoiceField(label="OAuth provider", choices=PROVIDER_CHOICES, required=False)
+    token_url = forms.CharField(
+        label="Token URL",
+        max_length=2000,
+        required=False,
+        help_text=(
+            f"Empty: Microsoft's {PROVIDERS['microsoft'][0]} (an app of one tenant: its own "
+            f"tenant id instead of common) or Google's {PROVIDERS['google'][0]}."
+        ),
+    )
+    client_id = forms.CharField(label="OAuth client id", max_length=500, required=False)
+    client_secret = _write_only(
+        "OAuth client secret", 2000, "Empty for an app registered without a secret."
+    )
+    refresh_token = _write_only(
+        "OAuth refresh token",
+        10000,
+        "Made once by authorising the app for the mailbox; see the channels guide.",
+    )
+    scope = forms.CharField(
+        label="OAuth scope",
+        max_length=2000,
+        required=False,
+        help_text=(
+            f"Empty: {PROVIDERS['microsoft'][1]} (Microsoft) or {PROVIDERS['google'][1]} (Google)."
+        ),
+    )
+    sasl = forms.ChoiceField(
+        label="OAuth login mechanism", choices=SASL_CHOICES, initial="xoauth2", required=False
     )
     folder = forms.CharField(
         label="Folder",
@@ -223,11 +283,78 @@ class WebhookChannelForm(ChannelForm):
     )
 
 
+class WidgetChannelForm(ChannelForm):
+    kind = "widget"
+    config_fields = ("allowed_origins", "address")
+    # Customers post to the portal: there is nothing to poll.
+    polls = False
+
+    allowed_origins = forms.CharField(
+        label="Allowed origins",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://www.example.com"}),
+        help_text=(
+            "The sites that may embed the feedback script, one a line: scheme and host, such "
+            "as https://www.example.com. The no-JS form works without any."
+        ),
+    )
+    address = forms.CharField(
+        label="Reply address",
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"placeholder": "support@example.com"}),
+        help_text="The address answers to widget feedback come from.",
+    )
+
+    def _initial(self) -> dict[str, Any]:
+        initial = super()._initial()
+        if isinstance(initial.get("allowed_origins"), list):
+            initial["allowed_origins"] = "\n".join(initial["allowed_origins"])
+        return initial
+
+
+class ZendeskChannelForm(ChannelForm):
+    kind = "zendesk"
+    config_fields = ("subdomain", "email", "api_token", "start_time")
+
+    # Not required here: a channel set up through the API may name a base_url instead, and
+    # the connector says which one is missing.
+    subdomain = forms.CharField(
+        label="Zendesk subdomain",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "acme"}),
+        help_text="The name before .zendesk.com: acme for https://acme.zendesk.com.",
+    )
+    email = forms.CharField(
+        label="Admin e-mail",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"placeholder": "admin@example.com"}),
+        help_text="The Zendesk admin the API token belongs to (the ticket export is for admins).",
+    )
+    api_token = forms.CharField(
+        label="API token",
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Admin Center > Apps and integrations > Zendesk API.",
+    )
+    start_time = forms.CharField(
+        label="Read tickets changed since",
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "2026-11-01"}),
+        help_text="A date. Empty: 30 days before the first poll.",
+    )
+
+
 # One form per channel kind the pages can set up. A kind the registry knows but that has no
 # form here is listed on the pages but cannot be created or edited through them.
 CHANNEL_FORMS: dict[str, type[ChannelForm]] = {
     ImapChannelForm.kind: ImapChannelForm,
     WebhookChannelForm.kind: WebhookChannelForm,
+    WidgetChannelForm.kind: WidgetChannelForm,
+    ZendeskChannelForm.kind: ZendeskChannelForm,
 }
 
 
@@ -244,7 +371,12 @@ def creatable_kinds() -> list[str]:
     return [kind for kind in CHANNEL_FORMS if channel_form_class(kind) is not None]
 
 
-KIND_LABELS = {"imap": "IMAP mailbox", "webhook": "Inbound e-mail webhook"}
+KIND_LABELS = {
+    "imap": "IMAP mailbox",
+    "webhook": "Inbound e-mail webhook",
+    "widget": "Web feedback widget",
+    "zendesk": "Zendesk tickets",
+}
 
 
 def kind_label(kind: str) -> str:

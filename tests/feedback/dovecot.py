@@ -7,6 +7,12 @@
 - ``imap_port``: plaintext IMAP that also offers STARTTLS;
 - ``imaps_port``: IMAP over TLS.
 
+``start(root, oauth2_introspection_url=...)`` starts a separate instance that also takes SASL
+XOAUTH2 and OAUTHBEARER through dovecot's oauth2 passdb, which asks the given introspection
+endpoint (``introspection_mode = post``: ``token=<access token>`` as a form) whether a token
+is active and whose it is; ``TokenServer`` below is that endpoint and the token endpoint the
+connector refreshes against. Password logins (the helpers' APPEND) still work there.
+
 Each test takes a fresh account (``add_user()``) from a pool written into the passwd-file at
 start: an empty mailbox for every test without restarting anything.
 
@@ -33,11 +39,13 @@ import itertools
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -45,6 +53,8 @@ from datetime import datetime
 from pathlib import Path
 
 from imapclient import IMAPClient
+
+from tests.feedback.fakeweb import FakeWeb, Reply, Request
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 DOVECOT = shutil.which("dovecot", path=SEARCH_PATH)
@@ -79,14 +89,14 @@ first_valid_gid = {mail_gid}
 mail_location = maildir:~/Maildir
 mail_fsync = never
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 auth_failure_delay = 0
 ssl = yes
 ssl_cert = <{certificate}
 ssl_key = <{key}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
+  args = scheme=PLAIN username_format=%u {passwd}{passwd_mechanisms}
 }}
 userdb {{
   driver = passwd-file
@@ -108,6 +118,25 @@ service anvil {{
     mode = 0
   }}
 }}
+"""
+
+
+# The oauth2 variant: tokens of the two SASL mechanisms go to the introspection endpoint only
+# (an access token is never checked as a password); the token's user must be the login's.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {args}
+}}
+"""
+OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 
@@ -202,8 +231,12 @@ class DovecotServer:
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @classmethod
-    def start(cls, root: Path, *, instance: str = "main") -> DovecotServer:
-        """Start dovecot under ``root``; raise RuntimeError with its log if it will not."""
+    def start(
+        cls, root: Path, *, instance: str = "main", oauth2_introspection_url: str | None = None
+    ) -> DovecotServer:
+        """Start dovecot under ``root``; raise RuntimeError with its log if it will not.
+        With ``oauth2_introspection_url`` it also takes XOAUTH2 and OAUTHBEARER logins whose
+        tokens that endpoint says are active."""
         root.mkdir(parents=True, exist_ok=True)
         base_dir = root / "base"
         if len(str(base_dir)) > MAX_BASE_DIR:
@@ -215,6 +248,15 @@ class DovecotServer:
         mail_root = Path(tempfile.mkdtemp(prefix="portal-dovecot-mail-"))
         if os.geteuid() == 0:
             os.chown(mail_root, mail_user.pw_uid, mail_user.pw_gid)
+        oauth2 = {"oauth2_mechanisms": "", "oauth2_passdb": "", "passwd_mechanisms": ""}
+        if oauth2_introspection_url is not None:
+            args_path = root / "dovecot-oauth2.conf.ext"
+            args_path.write_text(OAUTH2_ARGS.format(url=oauth2_introspection_url))
+            oauth2 = {
+                "oauth2_mechanisms": " xoauth2 oauthbearer",
+                "oauth2_passdb": OAUTH2_PASSDB.format(args=args_path),
+                "passwd_mechanisms": "\n  mechanisms = plain login",
+            }
         passwd_path = root / "passwd"
         passwd_path.write_text(
             "".join(
@@ -254,6 +296,7 @@ class DovecotServer:
                     passwd=passwd_path,
                     imap_port=server.imap_port,
                     imaps_port=server.imaps_port,
+                    **oauth2,
                 )
             )
             error = server._launch()
@@ -421,3 +464,119 @@ class ImapAccount:
             client.select_folder(folder, readonly=True)
             uids = client.search(["ALL"])
             return {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()}
+
+
+# --- OAuth 2.0 ----------------------------------------------------------------------------
+
+
+class TokenServer:
+    """A provider's token endpoint (``POST /token``, RFC 6749 6: refresh_token grant) and
+    the introspection endpoint dovecot's oauth2 passdb asks (``POST /introspect``, RFC 7662),
+    on a ``FakeWeb``. Refresh tokens belong to a user; access tokens are random and active
+    until revoked. ``rotate`` makes every refresh answer with a new refresh token and retire
+    the old one, as strictly as a provider can."""
+
+    CLIENT_ID = "portal-test-client"
+    CLIENT_SECRET = "client secret of the portal"
+
+    def __init__(self, web: FakeWeb) -> None:
+        self.web = web
+        self.refresh_tokens: dict[str, str] = {}
+        self.access_tokens: dict[str, str] = {}
+        self.expires_in = 3600
+        self.rotate = False
+        self._lock = threading.Lock()
+        web.route("POST", "/token", self._token)
+        web.route("POST", "/introspect", self._introspect)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.web.url}/token"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.web.url}/introspect"
+
+    def reset(self) -> None:
+        """Forget what earlier tests asked and armed (their tokens stay valid: all random)."""
+        with self._lock:
+            self.expires_in = 3600
+            self.rotate = False
+            self.web.requests.clear()
+            self.web.queued.clear()
+
+    def issue_refresh_token(self, username: str) -> str:
+        token = f"refresh-{secrets.token_urlsafe(16)}"
+        with self._lock:
+            self.refresh_tokens[token] = username
+        return token
+
+    def revoke(self, refresh_token: str) -> None:
+        """Revoke a refresh token and every access token of its user, as a password reset or
+        an admin's "revoke sessions" does."""
+        with self._lock:
+            username = self.refresh_tokens.pop(refresh_token, None)
+            for access, owner in list(self.access_tokens.items()):
+                if owner == username:
+                    del self.access_tokens[access]
+
+    def token_requests(self) -> list[Request]:
+        return self.web.requests_to("/token")
+
+    def _token(self, request: Request) -> Reply:
+        form = request.form()
+        if form.get("client_id") != self.CLIENT_ID or form.get("client_secret") != (
+            self.CLIENT_SECRET
+        ):
+            return Reply.json({"error": "invalid_client"}, status=401)
+        if form.get("grant_type") != "refresh_token":
+            return Reply.json({"error": "unsupported_grant_type"}, status=400)
+        with self._lock:
+            username = self.refresh_tokens.get(form.get("refresh_token", ""))
+            if username is None:
+                return Reply.json(
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "The refresh token was revoked or has expired.",
+                    },
+                    status=400,
+                )
+            access = f"access-{secrets.token_urlsafe(16)}"
+            self.access_tokens[access] = username
+            answer = {
+                "token_type": "Bearer",
+                "access_token": access,
+                "expires_in": self.expires_in,
+                "scope": form.get("scope", ""),
+            }
+            if self.rotate:
+                del self.refresh_tokens[form["refresh_token"]]
+                rotated = f"refresh-{secrets.token_urlsafe(16)}"
+                self.refresh_tokens[rotated] = username
+                answer["refresh_token"] = rotated
+        return Reply.json(answer)
+
+    def _introspect(self, request: Request) -> Reply:
+        with self._lock:
+            username = self.access_tokens.get(request.form().get("token", ""))
+        if username is None:
+            return Reply.json({"active": False})
+        return Reply.json({"active": True, "username": username, "token_type": "Bearer"})
+
+
+def oauth_config(
+    account: ImapAccount, tokens: TokenServer, refresh_token: str, **overrides: object
+) -> dict[str, object]:
+    """A connector config logging ``account`` in with OAuth against ``tokens``."""
+    config = account.config(
+        auth="oauth2",
+        provider="custom",
+        token_url=tokens.token_url,
+        client_id=TokenServer.CLIENT_ID,
+        client_secret=TokenServer.CLIENT_SECRET,
+        refresh_token=refresh_token,
+        scope="imap",
+    )
+    del config["password"]
+    config.update(overrides)
+    return config

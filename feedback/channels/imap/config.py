@@ -1,12 +1,19 @@
-"""IMAP settings: cleaning and checking a channel's config, the plaintext policy included."""
+"""IMAP settings: cleaning and checking a channel's config, the plaintext policy included.
+
+A mailbox logs in with its password (``auth`` "password", the default) or with OAuth 2.0
+(``auth`` "oauth2"): Microsoft 365 and Gmail take no passwords over IMAP any more. An OAuth
+config holds what an admin pastes once (client id and secret, a refresh token); the access
+tokens made from them are short-lived and live in process memory only (``oauth``).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedback.channels.base import ConfigError
 
@@ -28,8 +35,30 @@ CONFIG_FIELDS = frozenset(
         "verify_certificate",
         "ca_certificate",
         "timeout",
+        "auth",
+        "provider",
+        "token_url",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "scope",
+        "sasl",
     }
 )
+AUTH_CHOICES = ("password", "oauth2")
+SASL_CHOICES = ("xoauth2", "oauthbearer")
+# The providers' documented token endpoints and the scopes IMAP needs. Microsoft's "common"
+# endpoint serves multi-tenant apps; an app registered for one tenant puts its own
+# https://login.microsoftonline.com/<tenant id>/oauth2/v2.0/token in token_url.
+PROVIDERS = {
+    "microsoft": (
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
+    ),
+    "google": ("https://oauth2.googleapis.com/token", "https://mail.google.com/"),
+    "custom": ("", ""),
+}
+OAUTH_FIELDS = ("provider", "token_url", "client_id", "client_secret", "refresh_token", "scope")
 
 # Config errors: each names the field it is about.
 FIELD_REQUIRED = "{field} is required"
@@ -49,6 +78,28 @@ CA_CERTIFICATE_INVALID = (
     "ca_certificate must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)"
 )
 TIMEOUT_INVALID = "timeout must be a number of seconds greater than 0 and at most {maximum}"
+AUTH_INVALID = "auth must be password or oauth2"
+PROVIDER_INVALID = "provider must be one of microsoft, google, custom"
+SASL_INVALID = "sasl must be xoauth2 or oauthbearer"
+TOKEN_URL_INVALID = (
+    "token_url must be the provider's https:// token endpoint, such as "
+    "https://login.example.com/oauth2/token (plain http:// only for a loopback host)"
+)
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """What refreshing an access token needs; ``sasl`` is how the token is presented."""
+
+    provider: str
+    token_url: str
+    client_id: str
+    # Empty for a public client (an app registered without a secret).
+    client_secret: str
+    refresh_token: str
+    # Empty: none is sent, and the token endpoint grants what the refresh token holds.
+    scope: str
+    sasl: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +115,8 @@ class ImapSettings:
     verify_certificate: bool
     ca_certificate: str | None
     timeout: float
+    # None: the mailbox logs in with ``password``; else with an OAuth 2.0 access token.
+    oauth: OAuthSettings | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -158,6 +211,60 @@ def _ca_certificate(config: Mapping[str, Any]) -> str | None:
     return pem
 
 
+def _choice(config: Mapping[str, Any], key: str, choices: tuple[str, ...], message: str) -> str:
+    value = config.get(key) or choices[0]
+    if value not in choices:
+        raise ConfigError(message, field=key)
+    return value
+
+
+def _token_url(config: Mapping[str, Any], provider: str) -> str:
+    url = _text(config, "token_url", required=False) or PROVIDERS[provider][0]
+    if not url:
+        raise ConfigError(FIELD_REQUIRED.format(field="token_url"), field="token_url")
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(character.isspace() for character in url)
+        or (parts.scheme == "http" and not is_loopback(parts.hostname))
+    ):
+        raise ConfigError(TOKEN_URL_INVALID, field="token_url")
+    return url
+
+
+def _oauth(config: Mapping[str, Any]) -> OAuthSettings:
+    provider = config.get("provider")
+    if not provider:
+        raise ConfigError(FIELD_REQUIRED.format(field="provider"), field="provider")
+    if provider not in PROVIDERS:
+        raise ConfigError(PROVIDER_INVALID, field="provider")
+    scope = _text(config, "scope", required=False)
+    return OAuthSettings(
+        provider=provider,
+        token_url=_token_url(config, provider),
+        client_id=_text(config, "client_id", required=True),
+        # Secrets and tokens are used exactly as pasted, but a pasted line break is no part
+        # of a token.
+        client_secret=_text(config, "client_secret", required=False),
+        refresh_token=_text(config, "refresh_token", required=True),
+        scope=" ".join(scope.split()) if scope else PROVIDERS[provider][1],
+        sasl=_choice(config, "sasl", SASL_CHOICES, SASL_INVALID),
+    )
+
+
+def config_dict(settings: ImapSettings) -> dict[str, Any]:
+    """The cleaned config as stored: a password mailbox exactly as before OAuth existed, an
+    OAuth one with its settings and without a password (switching ``auth`` drops the other
+    way's secrets)."""
+    cleaned = asdict(settings)
+    oauth = cleaned.pop("oauth")
+    if oauth is None:
+        return cleaned
+    del cleaned["password"]
+    return {**cleaned, "auth": "oauth2", **oauth}
+
+
 def parse_config(config: Mapping[str, Any], *, allow_plaintext: bool = False) -> ImapSettings:
     """Clean and check an IMAP config; raise ConfigError naming the first bad field."""
     if not isinstance(config, Mapping):
@@ -173,8 +280,10 @@ def parse_config(config: Mapping[str, Any], *, allow_plaintext: bool = False) ->
         raise ConfigError(PLAINTEXT_REFUSED.format(host=host), field="security")
     port = _port(config, security)
     username = _text(config, "username", required=True)
+    auth = _choice(config, "auth", AUTH_CHOICES, AUTH_INVALID)
+    oauth = _oauth(config) if auth == "oauth2" else None
     # A password is used exactly as typed: spaces at either end may be part of it.
-    password = _text(config, "password", required=True, strip=False)
+    password = "" if oauth else _text(config, "password", required=True, strip=False)
     folder = _text(config, "folder", required=False) or DEFAULT_FOLDER
     move_to = _text(config, "move_to", required=False) or None
     if move_to is not None and move_to == folder:
@@ -191,4 +300,5 @@ def parse_config(config: Mapping[str, Any], *, allow_plaintext: bool = False) ->
         verify_certificate=_boolean(config, "verify_certificate", True),
         ca_certificate=_ca_certificate(config),
         timeout=_timeout(config),
+        oauth=oauth,
     )

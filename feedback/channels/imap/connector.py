@@ -5,6 +5,11 @@ and bytes. The only write is ``after_store`` moving stored mail to ``move_to``. 
 call sits in ``open_session`` (connect, secure, log in); what the server answers is turned
 into items and decisions by the pure functions in ``protocol``.
 
+A mailbox logs in with LOGIN and its password, or (``auth`` oauth2) with SASL XOAUTH2 or
+OAUTHBEARER (RFC 7628) and an access token that ``oauth`` refreshes before it expires. A
+provider's rotated refresh token leaves ``fetch`` as ``FetchResult.config_updates``, which
+the poll stores encrypted with the batch.
+
 Plaintext (``security = none``) is a policy decision taken when a config is saved:
 ``validate_config(config, allow_plaintext=...)`` refuses it for hosts other than loopback.
 ``check``, ``fetch`` and ``after_store`` take a config that passed that gate and only parse it.
@@ -18,7 +23,7 @@ import socket
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 from imapclient import DELETED, IMAPClient
@@ -31,7 +36,8 @@ from feedback.channels.base import (
     FetchedItem,
     FetchResult,
 )
-from feedback.channels.imap.config import ImapSettings, parse_config
+from feedback.channels.imap.config import ImapSettings, config_dict, parse_config
+from feedback.channels.imap.oauth import AccessToken, TokenCache, access_token, cache_key
 from feedback.channels.imap.protocol import (
     cursor_last_uid,
     items_from_fetch,
@@ -58,6 +64,15 @@ CONNECTION_LOST = "the connection to {host}:{port} was lost ({reason})"
 SERVER_REJECTED = "the server answered with an error ({reason})"
 UIDVALIDITY_MISSING = "the server reported no UIDVALIDITY for folder {folder}"
 CHECK_OK = "connected to {host}:{port}; folder {folder} holds {messages}"
+SASL_MISSING = (
+    "the server does not offer SASL {mechanism}; set sasl to {other} or check the server name"
+)
+TOKEN_NOT_ACCEPTED = (
+    "the server refused a fresh access token for {username} ({reason}): check that the "
+    "token's scope covers IMAP ({scope}), that username is the mailbox's own address, and "
+    "that the account may use IMAP (Microsoft 365: IMAP enabled for the mailbox and the app "
+    "granted IMAP.AccessAsUser.All; Gmail: IMAP access turned on)"
+)
 
 FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE", "RFC822.SIZE", "FLAGS"]
 
@@ -104,8 +119,13 @@ def _login_error(exc: LoginError, settings: ImapSettings) -> ConnectorError:
     return ConnectorError(AUTHENTICATION_FAILED, retryable=False)
 
 
-def open_session(settings: ImapSettings) -> IMAPClient:
-    """The one network call: connect, secure the connection, log in."""
+def open_session(settings: ImapSettings, tokens: TokenCache | None = None) -> IMAPClient:
+    """The one network call: connect, secure the connection, log in. An OAuth mailbox takes
+    its access token from ``tokens`` (refreshed there when needed) before connecting."""
+    token = None
+    if settings.oauth is not None:
+        tokens = tokens if tokens is not None else TokenCache()
+        token = access_token(settings.oauth, tokens, timeout=settings.timeout)
     use_tls = settings.security == "tls"
     context = ssl_context(settings) if settings.security != "none" else None
     try:
@@ -131,14 +151,61 @@ def open_session(settings: ImapSettings) -> IMAPClient:
             client.starttls(context)
         elif settings.security == "none" and client.has_capability("LOGINDISABLED"):
             raise ConnectorError(LOGIN_DISABLED, retryable=False)
-        try:
-            client.login(settings.username, settings.password)
-        except LoginError as exc:
-            raise _login_error(exc, settings) from exc
+        if token is None:
+            try:
+                client.login(settings.username, settings.password)
+            except LoginError as exc:
+                raise _login_error(exc, settings) from exc
+        else:
+            _oauth_login(client, settings, tokens, token)
     except BaseException:
         _close(client, logout=False)
         raise
     return client
+
+
+def _authenticate(client: IMAPClient, settings: ImapSettings, token: str) -> None:
+    if settings.oauth.sasl == "oauthbearer":
+        client.oauthbearer_login(settings.username, token)
+    else:
+        client.oauth2_login(settings.username, token)
+
+
+def _oauth_login(
+    client: IMAPClient, settings: ImapSettings, tokens: TokenCache, token: AccessToken
+) -> None:
+    """AUTHENTICATE with the access token. A cached token the server refuses (revoked before
+    its time) is replaced by a fresh one once; a fresh one refused is a setup problem."""
+    mechanism = settings.oauth.sasl.upper()
+    if not client.has_capability(f"AUTH={mechanism}"):
+        other = "oauthbearer" if settings.oauth.sasl == "xoauth2" else "xoauth2"
+        raise ConnectorError(SASL_MISSING.format(mechanism=mechanism, other=other), retryable=False)
+    while True:
+        try:
+            _authenticate(client, settings, token.value)
+            return
+        except LoginError as exc:
+            error = _login_error(exc, settings)
+            if error.retryable:
+                raise error from exc
+            if not token.fresh:
+                token = access_token(settings.oauth, tokens, timeout=settings.timeout, force=True)
+                continue
+            message = TOKEN_NOT_ACCEPTED.format(
+                username=settings.username, reason=_reason(exc), scope=settings.oauth.scope
+            )
+            raise ConnectorError(message, retryable=False) from exc
+
+
+def _config_updates(settings: ImapSettings, tokens: TokenCache) -> dict[str, Any] | None:
+    """The provider's rotated refresh token, when it differs from the configured one."""
+    oauth = settings.oauth
+    if oauth is None:
+        return None
+    token = tokens.get(cache_key(oauth.client_id, oauth.refresh_token))
+    if token is None or token.refresh_token == oauth.refresh_token:
+        return None
+    return {"refresh_token": token.refresh_token}
 
 
 def _close(client: IMAPClient, *, logout: bool) -> None:
@@ -152,8 +219,8 @@ def _close(client: IMAPClient, *, logout: bool) -> None:
 
 
 @contextmanager
-def _session(settings: ImapSettings) -> Iterator[IMAPClient]:
-    client = open_session(settings)
+def _session(settings: ImapSettings, tokens: TokenCache) -> Iterator[IMAPClient]:
+    client = open_session(settings, tokens)
     try:
         yield client
     except BaseException:
@@ -270,17 +337,22 @@ def _count(messages: int) -> str:
 
 class ImapConnector(Connector):
     kind = "imap"
-    secret_fields = frozenset({"password"})
+    secret_fields = frozenset({"password", "client_secret", "refresh_token"})
+
+    def __init__(self, *, tokens: TokenCache | None = None) -> None:
+        # OAuth access tokens of this process (one connector instance per process, in the
+        # registry); tests pass a cache with their own clock.
+        self.tokens = tokens if tokens is not None else TokenCache()
 
     def validate_config(
         self, config: dict[str, Any], *, allow_plaintext: bool = False
     ) -> dict[str, Any]:
-        return asdict(parse_config(config, allow_plaintext=allow_plaintext))
+        return config_dict(parse_config(config, allow_plaintext=allow_plaintext))
 
     def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
         try:
             settings = parse_config(config, allow_plaintext=True)
-            with _translated(settings), _session(settings) as client:
+            with _translated(settings), _session(settings, self.tokens) as client:
                 selected = _select(client, settings.folder, readonly=True)
                 if settings.move_to is not None and not client.folder_exists(settings.move_to):
                     raise ConnectorError(
@@ -307,12 +379,14 @@ class ImapConnector(Connector):
         max_bytes: int = 20 * 1024 * 1024,
     ) -> FetchResult:
         settings = parse_config(config, allow_plaintext=True)
-        with _translated(settings), _session(settings) as client:
-            return _fetch_batch(client, settings, cursor, limit=limit, max_bytes=max_bytes)
+        with _translated(settings), _session(settings, self.tokens) as client:
+            result = _fetch_batch(client, settings, cursor, limit=limit, max_bytes=max_bytes)
+        updates = _config_updates(settings, self.tokens)
+        return result if updates is None else replace(result, config_updates=updates)
 
     def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
         settings = parse_config(config, allow_plaintext=True)
         if settings.move_to is None or not items:
             return
-        with _translated(settings), _session(settings) as client:
+        with _translated(settings), _session(settings, self.tokens) as client:
             _move(client, settings, settings.move_to, items)

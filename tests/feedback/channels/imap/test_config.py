@@ -199,5 +199,5 @@ def test_unknown_fields_are_named():
     assert (error.field, error.message) == ("foldr", UNKNOWN_FIELDS.format(fields="foldr"))
 
 
-def test_the_password_is_the_only_secret():
-    assert CONNECTOR.secret_fields == frozenset({"password"})
+def test_the_password_and_the_oauth_client_secret_and_refresh_token_are_the_secrets():
+    assert CONNECTOR.secret_fields == frozenset({"password", "client_secret", "refresh_token"})
