@@ -1,7 +1,7 @@
 from django.urls import path
 
 from feedback import views, webhooks
-from feedback.views import channels, downloads, monitoring
+from feedback.views import channels, downloads, monitoring, widget
 from feedback.views.imports import item_import
 
 app_name = "feedback"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/import/", item_import, name="item_import"),
     path("hooks/email/<id:pk>/", webhooks.email_webhook, name="email_webhook"),
+    path("w/<str:public_key>/", widget.widget_form, name="widget_form"),
     path(f"{TEAM}/channels/", channels.channel_list, name="channel_list"),
     path(f"{TEAM}/channels/new/", channels.channel_create, name="channel_create"),
     path(f"{TEAM}/channels/health/", monitoring.channel_health, name="channel_health"),

@@ -3,7 +3,10 @@
 this router's resources. Register viewsets on ``router``; basenames share the namespace with
 every other app's, so they start with ``feedback-``."""
 
+from django.urls import path
+
 from feedback.api import viewsets
+from feedback.api.widget import WidgetSubmissionView
 from portal.api.routers import AppRouter
 
 router = AppRouter()
@@ -15,4 +18,11 @@ router.register("feedback/messages", viewsets.FeedbackMessageViewSet, basename="
 router.register("feedback/quarantine", viewsets.QuarantineViewSet, basename="feedback-quarantine")
 router.register("feedback/tags", viewsets.FeedbackTagViewSet, basename="feedback-tag")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    *router.urls,
+    path(
+        "widget/<str:public_key>/submissions/",
+        WidgetSubmissionView.as_view(),
+        name="widget-submission",
+    ),
+]

@@ -69,15 +69,12 @@ ORIGIN_INVALID = (
     "the widget, nothing after them, e.g. https://www.example.com"
 )
 ORIGIN_NOT_HTTPS = (
-    "{origin!r} must use https; plain http is accepted only for this machine (localhost, "
-    "127.0.0.1)"
+    "{origin!r} must use https; plain http is accepted only for this machine (localhost, 127.0.0.1)"
 )
 ADDRESS_NOT_TEXT = "address must be text"
 ADDRESS_INVALID = "address must be an e-mail address such as support@example.com"
 
-CHECK_READY = (
-    "Ready: customers send feedback through {url}; {origins} may embed the widget script."
-)
+CHECK_READY = "Ready: customers send feedback through {url}; {origins} may embed the widget script."
 CHECK_NO_ORIGINS = (
     "Ready for the no-JS form at {url}; no site may embed the script yet: add the sites' "
     "origins (https://www.example.com) to allowed origins."
@@ -385,9 +382,7 @@ class WidgetConnector(Connector):
         origins = config.get("allowed_origins") or []
         if not origins:
             return CheckResult(ok=True, message=CHECK_NO_ORIGINS.format(url=url))
-        return CheckResult(
-            ok=True, message=CHECK_READY.format(url=url, origins=", ".join(origins))
-        )
+        return CheckResult(ok=True, message=CHECK_READY.format(url=url, origins=", ".join(origins)))
 
     def fetch(
         self,

@@ -27,7 +27,10 @@ def channel_check(*, actor: Actor, channel: Channel) -> CheckResult:
         return CheckResult(ok=False, message=str(error))
     if connector.push:
         # A push channel has nothing to connect to; its check says where to post.
+        from feedback.views.widget import widget_form_url
         from feedback.webhooks import webhook_url
 
-        return connector.check(config, url=webhook_url(channel))
+        # The widget's customers post to its public form; a mail provider to the webhook.
+        url = widget_form_url(channel) if channel.public_key else webhook_url(channel)
+        return connector.check(config, url=url)
     return connector.check(config)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import selectors, services
-from feedback.channels import webhook
+from feedback.channels import webhook, widget
 from feedback.forms import (
     ChannelEnabledForm,
     ChannelForm,
@@ -27,6 +27,7 @@ from feedback.forms import (
     kind_label,
 )
 from feedback.models import Channel
+from feedback.views.widget import embed_snippet
 from feedback.webhooks import webhook_url
 from portal import access
 from portal import selectors as portal_selectors
@@ -147,6 +148,7 @@ def _channel_context(
         if request.method == "GET"
         else None,
         "webhook_url": webhook_url(channel) if channel.kind == webhook.KIND else None,
+        "widget_embed": embed_snippet(channel) if channel.kind == widget.KIND else None,
         "section": "settings",
         "team": team,
         "channel": channel,
