@@ -12,6 +12,7 @@ from feedback.channels.base import (
     FetchedItem,
     FetchResult,
 )
+from feedback.channels.feed import FeedConnector
 from feedback.channels.imap import ImapConnector
 from feedback.channels.webhook import WebhookConnector
 from feedback.channels.widget import WidgetConnector
@@ -21,6 +22,7 @@ UNKNOWN_KIND = "unknown channel kind {kind!r}; known kinds: {known}"
 CONNECTORS: dict[str, Connector] = {
     ImapConnector.kind: ImapConnector(),
     WebhookConnector.kind: WebhookConnector(),
+    FeedConnector.kind: FeedConnector(),
     WidgetConnector.kind: WidgetConnector(),
 }
 
