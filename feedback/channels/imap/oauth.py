@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from feedback.channels import http
@@ -100,10 +100,11 @@ def access_token(
         return cached
     refresh_token = cached.refresh_token if cached is not None else oauth.refresh_token
     token = _refresh(oauth, refresh_token, cache.clock, timeout=timeout)
-    cache.put(key, token)
+    kept = replace(token, fresh=False)
+    cache.put(key, kept)
     if token.refresh_token != oauth.refresh_token:
         # The stored config will name the rotated token; the cache serves it under that too.
-        cache.put(cache_key(oauth.client_id, token.refresh_token), token)
+        cache.put(cache_key(oauth.client_id, token.refresh_token), kept)
     return token
 
 
