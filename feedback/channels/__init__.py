@@ -12,8 +12,10 @@ from feedback.channels.base import (
     FetchedItem,
     FetchResult,
 )
+from feedback.channels.discourse import DiscourseConnector
 from feedback.channels.feed import FeedConnector
 from feedback.channels.imap import ImapConnector
+from feedback.channels.mastodon import MastodonConnector
 from feedback.channels.webhook import WebhookConnector
 from feedback.channels.widget import WidgetConnector
 
@@ -24,6 +26,8 @@ CONNECTORS: dict[str, Connector] = {
     WebhookConnector.kind: WebhookConnector(),
     FeedConnector.kind: FeedConnector(),
     WidgetConnector.kind: WidgetConnector(),
+    DiscourseConnector.kind: DiscourseConnector(),
+    MastodonConnector.kind: MastodonConnector(),
 }
 
 

@@ -1,0 +1,349 @@
+"""Discourse forum connector: the posts of a forum (or of chosen categories) through its
+documented JSON API, each post one message, a topic one item.
+
+Fetching. ``GET /posts.json`` answers the latest public posts, newest first, and with
+``before=<id>`` the ones below that id. The cursor is the highest post id already looked at
+(``last_post_id``); a fetch reads the latest page, and when that page does not reach down to
+the cursor (a first poll, or a busy forum) walks up from the cursor in windows of ``STEP``
+ids (``before = start + STEP + 1``, keeping only ids inside the window, which is right whether
+the forum reads ``before`` as "below" or "up to"). Posts are handed over in id order, at most
+``limit``; ``more`` says there are newer ones. A first poll reads the forum's whole public
+history, as a mailbox's first poll reads the whole folder.
+
+Edits. A post edited after it was stored keeps its id; a fetch hands it over again when the
+latest page shows it with ``version`` above 1 and an ``updated_at`` later than the newest edit
+seen before (``edits_seen`` in the cursor), and the message is revised (``revisable``). Edits
+of posts older than the latest page are not seen.
+
+Filters. ``categories`` (slugs or ids, their subcategories included; empty: all) are resolved
+through ``/categories.json`` at every fetch, so a renamed slug is an error a person sees. The
+API user's own posts (the team's answers written on the forum) are not customer messages and
+are skipped; the cursor still moves past them.
+
+Threading. A topic's first post has the message id ``discourse-topic-<topic id>@<host>``; every
+other post ``discourse-post-<id>@<host>`` and names the topic's id as the message it answers,
+so a reply joins its topic's item. Replies are not sent from the portal yet (``reply_by`` is
+empty): an agent answers on the forum.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from feedback.channels import social
+from feedback.channels.base import (
+    CheckResult,
+    ConfigError,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    FetchResult,
+)
+from feedback.channels.http import clean_base_url
+from feedback.mail import ParsedMessage, UnparseableMessage
+
+KIND = "discourse"
+CONFIG_FIELDS = frozenset({"base_url", "api_key", "api_username", "categories", "timeout"})
+# Post ids one window of the walk covers: at most one page of 50 posts, whichever way the
+# forum reads ``before``.
+STEP = 49
+# Requests one fetch makes at most while walking; the cursor keeps its place for the next.
+MAX_WINDOWS = 40
+WHAT = "Discourse post"
+# A post whose category cannot be asked for (no topic id): kept, so its parse quarantines it.
+BROKEN = object()
+SERVICE = "Discourse"
+
+CATEGORIES_INVALID = "categories must be a list of category slugs or ids, such as support, 7"
+CATEGORY_UNKNOWN = (
+    "unknown category {category}: the forum has no category with that slug or id (it has: {known})"
+)
+CHECK_OK = (
+    "Connected to {url} as @{username}; reading {what}. Replies are not sent from the portal "
+    "yet: answer on the forum."
+)
+ALL_CATEGORIES = "all {count} categories"
+SOME_CATEGORIES = "{count} categories ({names})"
+NOT_A_FORUM = "the answer to {path} is not a Discourse category list"
+
+
+def _categories(config: dict[str, Any]) -> list[str]:
+    value = config.get("categories")
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        raise ConfigError(CATEGORIES_INVALID, field="categories")
+    cleaned = []
+    for entry in value:
+        if isinstance(entry, bool) or not isinstance(entry, str | int):
+            raise ConfigError(CATEGORIES_INVALID, field="categories")
+        text = str(entry).strip()
+        if text and text not in cleaned:
+            cleaned.append(text)
+    return cleaned
+
+
+def _headers(config: dict[str, Any]) -> dict[str, str]:
+    return {
+        "Api-Key": config["api_key"],
+        "Api-Username": config["api_username"],
+        "Accept": "application/json",
+    }
+
+
+def _category_list(data: Any) -> list[dict[str, Any]]:
+    categories = data.get("category_list", {}).get("categories") if isinstance(data, dict) else None
+    if not isinstance(categories, list):
+        raise ConnectorError(NOT_A_FORUM.format(path="/categories.json"))
+    return [category for category in categories if isinstance(category, dict)]
+
+
+def _category_ids(chosen: list[str], categories: list[dict[str, Any]]) -> set[int]:
+    """The ids of the ``chosen`` categories (by slug or id) and of their subcategories;
+    ConfigError naming the first one the forum does not have."""
+    flat: list[dict[str, Any]] = []
+    for category in categories:
+        flat.append(category)
+        flat.extend(sub for sub in category.get("subcategory_list") or [] if isinstance(sub, dict))
+    by_name = {}
+    for category in flat:
+        by_name[str(category.get("id"))] = category
+        by_name[str(category.get("slug", "")).casefold()] = category
+    ids: set[int] = set()
+    for name in chosen:
+        category = by_name.get(name.casefold())
+        if category is None:
+            known = ", ".join(sorted(str(c.get("slug")) for c in flat)) or "none"
+            raise ConfigError(
+                CATEGORY_UNKNOWN.format(category=name, known=known), field="categories"
+            )
+        ids.add(category["id"])
+        ids.update(category.get("subcategory_ids") or [])
+        ids.update(sub.get("id") for sub in category.get("subcategory_list") or [])
+    return ids
+
+
+class _Reader:
+    """One fetch's requests: pages of posts, the category list and topics' categories."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.base = config["base_url"]
+        self.headers = _headers(config)
+        self.timeout = social.config_timeout(config)
+        self.topic_categories: dict[int, Any] = {}
+
+    def get(self, path: str, **params: Any) -> Any:
+        data, _ = social.get_json(
+            self.base + path, headers=self.headers, timeout=self.timeout, params=params or None
+        )
+        return data
+
+    def posts(self, before: int | None = None) -> list[dict[str, Any]]:
+        data = self.get("/posts.json", **({"before": before} if before else {}))
+        posts = data.get("latest_posts") if isinstance(data, dict) else None
+        if not isinstance(posts, list):
+            raise ConnectorError(
+                social.PAGE_UNREADABLE.format(
+                    host=social.host_of(self.base), path="/posts.json", error="no latest_posts"
+                )
+            )
+        # A post without a readable id cannot be placed; one with an id is stored even when
+        # the rest of it is broken, and the parse quarantines it with its bytes.
+        return [post for post in posts if social.item_id(post) is not None]
+
+    def category_of(self, post: dict[str, Any]) -> Any:
+        if "category_id" in post:
+            return post["category_id"]
+        topic_id = post.get("topic_id")
+        if isinstance(topic_id, bool) or not isinstance(topic_id, int):
+            # A broken post is kept: its parse quarantines it with its bytes.
+            return BROKEN
+        if topic_id not in self.topic_categories:
+            topic = self.get(f"/t/{int(topic_id)}.json")
+            self.topic_categories[topic_id] = topic.get("category_id")
+        return self.topic_categories[topic_id]
+
+
+class DiscourseConnector(Connector):
+    kind = KIND
+    secret_fields = frozenset({"api_key"})
+    push = False
+    # Answers are written on the forum for now; sending them from the portal comes later.
+    reply_by = ""
+    mail = False
+
+    def validate_config(
+        self, config: dict[str, Any], *, allow_plaintext: bool = False
+    ) -> dict[str, Any]:
+        config = social.config_start(
+            config, fields=CONFIG_FIELDS, service=SERVICE, first="base_url"
+        )
+        return {
+            "base_url": clean_base_url(config.get("base_url"), field="base_url"),
+            "api_key": social.config_text(config, "api_key", required=True),
+            "api_username": social.config_text(config, "api_username", required=True),
+            "categories": _categories(config),
+            "timeout": social.config_timeout(config),
+        }
+
+    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
+        config = self.validate_config(config)
+        base = config["base_url"]
+        data, status, detail = social.probe(
+            base + "/categories.json?include_subcategories=true",
+            headers=_headers(config),
+            timeout=config["timeout"],
+        )
+        if status == 200:
+            try:
+                categories = _category_list(data)
+            except ConnectorError as error:
+                status, detail = 404, error.message
+        if status != 200:
+            return social.check_failure(service=SERVICE, url=base, status=status, detail=detail)
+        chosen = config["categories"]
+        try:
+            _category_ids(chosen, categories)
+        except ConfigError as error:
+            return CheckResult(ok=False, message=error.message)
+        if chosen:
+            what = SOME_CATEGORIES.format(count=len(chosen), names=", ".join(chosen))
+        else:
+            what = ALL_CATEGORIES.format(count=len(categories))
+        message = CHECK_OK.format(url=base, username=config["api_username"], what=what)
+        return CheckResult(ok=True, message=message)
+
+    def fetch(
+        self,
+        config: dict[str, Any],
+        cursor: dict[str, Any] | None,
+        *,
+        limit: int = 100,
+        max_bytes: int = 20 * 1024 * 1024,
+    ) -> FetchResult:
+        config = self.validate_config(config)
+        cursor = cursor or {}
+        last = int(cursor.get("last_post_id") or 0)
+        edits_seen = str(cursor.get("edits_seen") or "")
+        reader = _Reader(config)
+        wanted = None
+        if config["categories"]:
+            wanted = _category_ids(
+                config["categories"],
+                _category_list(reader.get("/categories.json", include_subcategories="true")),
+            )
+        latest = reader.posts()
+        if not latest:
+            return FetchResult(items=[], cursor=cursor, more=False)
+        top = max(social.item_id(post) for post in latest)
+        found = {social.item_id(post): post for post in latest if social.item_id(post) > last}
+        scanned = top
+        if min(social.item_id(post) for post in latest) > last + 1:
+            # The latest page does not reach the cursor: walk up from it, window by window.
+            found, scanned = {}, last
+            for _ in range(MAX_WINDOWS):
+                if scanned >= top or len(found) >= limit:
+                    break
+                window = reader.posts(before=scanned + STEP + 1)
+                for post in window:
+                    if scanned < social.item_id(post) <= scanned + STEP:
+                        found[social.item_id(post)] = post
+                scanned += STEP
+            scanned = min(scanned, top)
+        edited = [
+            post
+            for post in latest
+            if social.item_id(post) <= last
+            and _version(post) > 1
+            and str(post.get("updated_at") or "") > edits_seen
+        ]
+        keep = self._keeper(config, reader, wanted)
+        items, size, complete = [], 0, True
+        for post in [*edited, *(found[key] for key in sorted(found))]:
+            if not keep(post):
+                continue
+            raw = social.item_bytes(post)
+            if items and (len(items) >= limit or size + len(raw) > max_bytes):
+                complete = False
+                break
+            items.append(_item(post, raw, config["base_url"]))
+            size += len(raw)
+        newest_edit = max((str(post.get("updated_at") or "") for post in edited), default="")
+        next_cursor = {
+            "last_post_id": max(last, scanned) if complete else _last_new_id(items, last),
+            "edits_seen": max(edits_seen, newest_edit) if complete or not edited else edits_seen,
+        }
+        more = not complete or next_cursor["last_post_id"] < top
+        return FetchResult(items=items, cursor=next_cursor, more=more)
+
+    @staticmethod
+    def _keeper(config: dict[str, Any], reader: _Reader, wanted: set[int] | None):
+        own = config["api_username"].casefold()
+
+        def keep(post: dict[str, Any]) -> bool:
+            if str(post.get("username") or "").casefold() == own:
+                return False
+            if wanted is None:
+                return True
+            category = reader.category_of(post)
+            return category is BROKEN or category in wanted
+
+        return keep
+
+    def parse(
+        self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
+    ) -> ParsedMessage:
+        return parse_post(raw, base_url=str(metadata.get("base_url") or ""))
+
+    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
+        return None
+
+
+def _version(post: dict[str, Any]) -> int:
+    version = post.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else 1
+
+
+def _last_new_id(items: list[FetchedItem], last: int) -> int:
+    ids = [int(item.source_id.removeprefix("post:")) for item in items]
+    return max([last, *ids])
+
+
+def _item(post: dict[str, Any], raw: bytes, base_url: str) -> FetchedItem:
+    return FetchedItem(
+        source_id=f"post:{social.item_id(post)}",
+        raw=raw,
+        received_at=None,
+        metadata={"base_url": base_url},
+    )
+
+
+def parse_post(raw: bytes, *, base_url: str) -> ParsedMessage:
+    """Pure: one stored Discourse post as a message (see the module's docstring)."""
+    post = social.load_item(raw, what=WHAT)
+    post_id = social.item_id(post)
+    if post_id is None:
+        raise UnparseableMessage(social.ITEM_FIELD_MISSING.format(what=WHAT, field="id"))
+    topic_id = social.required(post, "topic_id", what=WHAT)
+    username = str(social.required(post, "username", what=WHAT))
+    host = social.host_of(base_url)
+    root = f"discourse-topic-{topic_id}@{host}"
+    first = post.get("post_number") == 1
+    html, text = social.html_and_text(str(post.get("cooked") or ""), str(post.get("raw") or ""))
+    slug = str(post.get("topic_slug") or "")
+    post_url = post.get("post_url") or f"/t/{slug or 'topic'}/{topic_id}/{post.get('post_number')}"
+    return social.social_message(
+        message_id=root if first else f"discourse-post-{post_id}@{host}",
+        thread=[] if first else [root],
+        subject=str(post.get("topic_title") or slug.replace("-", " ")),
+        html=html,
+        text=text,
+        from_name=str(post.get("name") or username),
+        handle_kind=KIND,
+        handle=f"{host}/{username}",
+        url=base_url + str(post_url),
+        sent_at=social.timestamp(post, "created_at", what=WHAT),
+    )

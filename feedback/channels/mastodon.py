@@ -1,0 +1,282 @@
+"""Mastodon connector: the statuses that mention the team's account (the notifications API)
+or that carry a hashtag (the hashtag timeline), each status one message.
+
+Fetching. ``source`` is ``mentions`` (``GET /api/v1/notifications?types[]=mention``) or
+``hashtag`` (``GET /api/v1/timelines/tag/<hashtag>``), both read with ``min_id``: the page
+just newer than the cursor, handed over oldest first. The cursor is the newest notification
+(mentions) or status (hashtag) id looked at (``since_id``; Mastodon's ids are numeric strings,
+compared as numbers). Mentions are read from the account's first one; a hashtag from the time
+the channel is set up (its history is the whole fediverse's). ``more`` says a full page came
+back, so there may be newer ones.
+
+Own statuses. The team's own account (``verify_credentials``, asked once and kept in the
+cursor) writes the answers; its statuses are not customer messages and are skipped.
+
+Threading. A status's message id is ``mastodon-<id>@<instance>``. A reply names the statuses
+it answers, root first (``GET /api/v1/statuses/<id>/context``, asked for replies only), so it
+joins its thread's item even when its parent is the team's own answer, which is not stored.
+Replies are not sent from the portal yet (``reply_by`` is empty): an agent answers on
+Mastodon. An edited status is revisable, but only a status fetched again is seen edited.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from feedback.channels import social
+from feedback.channels.base import (
+    CheckResult,
+    ConfigError,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    FetchResult,
+)
+from feedback.channels.http import clean_base_url
+from feedback.mail import ParsedMessage, UnparseableMessage
+
+KIND = "mastodon"
+CONFIG_FIELDS = frozenset({"base_url", "access_token", "source", "hashtag", "timeout"})
+SOURCES = ("mentions", "hashtag")
+# Mastodon answers at most 40 statuses (and 80 notifications) a page.
+PAGE_SIZE = 40
+SUBJECT_LENGTH = 80
+WHAT = "Mastodon status"
+SERVICE = "Mastodon"
+HASHTAG_PATTERN = re.compile(r"^\w{1,100}$")
+
+SOURCE_INVALID = "source must be mentions or hashtag"
+HASHTAG_REQUIRED = "hashtag is required when source is hashtag"
+HASHTAG_INVALID = "hashtag must be letters, digits and underscores, such as acmesupport"
+ACCOUNT_UNREADABLE = "{host} did not say which account the access token belongs to"
+CHECK_OK = (
+    "Connected to {url} as @{acct}; reading {what}. Replies are not sent from the portal yet: "
+    "answer on Mastodon."
+)
+MENTIONS = "mentions of @{acct}"
+HASHTAG = "statuses tagged #{hashtag}"
+
+
+def _source(config: dict[str, Any]) -> tuple[str, str]:
+    source = social.config_text(config, "source", required=False) or "mentions"
+    if source not in SOURCES:
+        raise ConfigError(SOURCE_INVALID, field="source")
+    hashtag = social.config_text(config, "hashtag", required=False).lstrip("#")
+    if source == "hashtag" and not hashtag:
+        raise ConfigError(HASHTAG_REQUIRED, field="hashtag")
+    if hashtag and not HASHTAG_PATTERN.match(hashtag):
+        raise ConfigError(HASHTAG_INVALID, field="hashtag")
+    return source, hashtag
+
+
+class _Reader:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.base = config["base_url"]
+        self.headers = {
+            "Authorization": f"Bearer {config['access_token']}",
+            "Accept": "application/json",
+        }
+        self.timeout = config["timeout"]
+
+    def get(self, path: str, **params: Any) -> Any:
+        data, _ = social.get_json(
+            self.base + path, headers=self.headers, timeout=self.timeout, params=params or None
+        )
+        return data
+
+    def account(self, cursor: dict[str, Any]) -> tuple[str, str]:
+        """The team's own account ``(id, acct)``: from the cursor, else asked once."""
+        if cursor.get("account_id"):
+            return str(cursor["account_id"]), str(cursor.get("account_acct") or "")
+        data = self.get("/api/v1/accounts/verify_credentials")
+        if not isinstance(data, dict) or not data.get("id"):
+            raise ConnectorError(ACCOUNT_UNREADABLE.format(host=social.host_of(self.base)))
+        return str(data["id"]), str(data.get("acct") or data.get("username") or "")
+
+    def thread(self, status: dict[str, Any]) -> list[str]:
+        """The ids of the statuses a reply answers, root first, parent last."""
+        parent = str(status["in_reply_to_id"])
+        try:
+            context = self.get(f"/api/v1/statuses/{status['id']}/context")
+        except ConnectorError as error:
+            if error.retryable:
+                raise
+            # The status went away meanwhile (404): its parent alone still threads it.
+            return [parent]
+        ancestors = context.get("ancestors") if isinstance(context, dict) else None
+        ids = [str(a["id"]) for a in ancestors or [] if isinstance(a, dict) and a.get("id")]
+        return [*[i for i in ids if i != parent], parent]
+
+
+class MastodonConnector(Connector):
+    kind = KIND
+    secret_fields = frozenset({"access_token"})
+    push = False
+    # Answers are written on Mastodon for now; sending them from the portal comes later.
+    reply_by = ""
+    mail = False
+
+    def validate_config(
+        self, config: dict[str, Any], *, allow_plaintext: bool = False
+    ) -> dict[str, Any]:
+        config = social.config_start(
+            config, fields=CONFIG_FIELDS, service=SERVICE, first="base_url"
+        )
+        source, hashtag = _source(config)
+        return {
+            "base_url": clean_base_url(config.get("base_url"), field="base_url"),
+            "access_token": social.config_text(config, "access_token", required=True),
+            "source": source,
+            "hashtag": hashtag,
+            "timeout": social.config_timeout(config),
+        }
+
+    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
+        config = self.validate_config(config)
+        base = config["base_url"]
+        reader = _Reader(config)
+        data, status, detail = social.probe(
+            base + "/api/v1/accounts/verify_credentials",
+            headers=reader.headers,
+            timeout=config["timeout"],
+        )
+        if status == 200 and not (isinstance(data, dict) and data.get("acct")):
+            status, detail = 404, ACCOUNT_UNREADABLE.format(host=social.host_of(base))
+        if status != 200:
+            return social.check_failure(service=SERVICE, url=base, status=status, detail=detail)
+        acct = str(data["acct"])
+        if config["source"] == "hashtag":
+            what = HASHTAG.format(hashtag=config["hashtag"])
+        else:
+            what = MENTIONS.format(acct=acct)
+        return CheckResult(ok=True, message=CHECK_OK.format(url=base, acct=acct, what=what))
+
+    def fetch(
+        self,
+        config: dict[str, Any],
+        cursor: dict[str, Any] | None,
+        *,
+        limit: int = 100,
+        max_bytes: int = 20 * 1024 * 1024,
+    ) -> FetchResult:
+        config = self.validate_config(config)
+        cursor = cursor or {}
+        reader = _Reader(config)
+        account_id, account_acct = reader.account(cursor)
+        since = str(cursor.get("since_id") or "")
+        page_size = max(1, min(limit, PAGE_SIZE))
+        params: dict[str, Any] = {"limit": page_size}
+        if config["source"] == "mentions":
+            params.update({"types[]": "mention", "min_id": since or "0"})
+            entries = reader.get("/api/v1/notifications", **params)
+        else:
+            if since:
+                params["min_id"] = since
+            entries = reader.get(f"/api/v1/timelines/tag/{config['hashtag']}", **params)
+        if not isinstance(entries, list):
+            raise ConnectorError(
+                social.PAGE_UNREADABLE.format(
+                    host=social.host_of(reader.base), path="timeline", error="not a list"
+                )
+            )
+        placed = sorted(
+            (social.item_id(entry), entry) for entry in entries if social.item_id(entry) is not None
+        )
+        items, size, position, complete = [], 0, int(since or 0), True
+        for entry_id, entry in placed:
+            status = entry.get("status") if config["source"] == "mentions" else entry
+            if _wanted(status, account_id):
+                raw = social.item_bytes(status)
+                if items and size + len(raw) > max_bytes:
+                    complete = False
+                    break
+                status_id = social.item_id(status)
+                replies = status.get("in_reply_to_id") and status_id is not None
+                thread = reader.thread(status) if replies else []
+                metadata = {"base_url": reader.base, "account": account_acct, "thread": thread}
+                # A status without an id is stored under its notification's, to be quarantined.
+                source_id = f"status:{status_id}" if status_id else f"entry:{entry_id}"
+                items.append(FetchedItem(source_id, raw, None, metadata))
+                size += len(raw)
+            position = max(position, entry_id)
+        next_cursor = {
+            "since_id": str(position) if position else since,
+            "account_id": account_id,
+            "account_acct": account_acct,
+        }
+        more = not complete or (
+            bool(since or config["source"] == "mentions") and len(entries) >= page_size
+        )
+        return FetchResult(items=items, cursor=next_cursor, more=more)
+
+    def parse(
+        self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
+    ) -> ParsedMessage:
+        return parse_status(
+            raw,
+            base_url=str(metadata.get("base_url") or ""),
+            own_acct=str(metadata.get("account") or ""),
+            thread=[str(i) for i in metadata.get("thread") or []],
+        )
+
+    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
+        return None
+
+
+def _wanted(status: Any, account_id: str) -> bool:
+    """A status to store: there is one (a mention of a deleted status has none) and it is not
+    the team's own. A broken status is kept, for its parse to quarantine it."""
+    if not isinstance(status, dict):
+        return False
+    account = status.get("account")
+    return not (isinstance(account, dict) and str(account.get("id")) == account_id)
+
+
+def _without_own_mentions(text: str, own_acct: str) -> str:
+    """The text without the leading ``@team`` mentions that addressed it to us."""
+    if not own_acct:
+        return text
+    own = own_acct.split("@")[0].casefold()
+    words = text.split(" ")
+    while words and words[0].startswith("@") and words[0][1:].split("@")[0].casefold() == own:
+        words.pop(0)
+    return " ".join(words).strip() or text
+
+
+def parse_status(
+    raw: bytes, *, base_url: str, own_acct: str = "", thread: list[str] | None = None
+) -> ParsedMessage:
+    """Pure: one stored Mastodon status as a message (see the module's docstring)."""
+    status = social.load_item(raw, what=WHAT)
+    status_id = social.item_id(status)
+    if status_id is None:
+        raise UnparseableMessage(social.ITEM_FIELD_MISSING.format(what=WHAT, field="id"))
+    account = social.required(status, "account", what=WHAT)
+    if not isinstance(account, dict):
+        raise UnparseableMessage(social.ITEM_FIELD_MISSING.format(what=WHAT, field="account"))
+    acct = str(social.required(account, "acct", what=f"{WHAT}'s account"))
+    host = social.host_of(base_url)
+    html, text = social.html_and_text(str(status.get("content") or ""))
+    text = _without_own_mentions(text, own_acct)
+    parent = status.get("in_reply_to_id")
+    ancestors = list(thread or ([str(parent)] if parent else []))
+    return social.social_message(
+        message_id=f"mastodon-{status_id}@{host}",
+        thread=[f"mastodon-{ancestor}@{host}" for ancestor in ancestors],
+        subject=_subject(text),
+        html=html,
+        text=text,
+        from_name=str(account.get("display_name") or account.get("username") or acct),
+        handle_kind=KIND,
+        handle=acct if "@" in acct else f"{acct}@{host}",
+        url=str(status.get("url") or status.get("uri") or ""),
+        sent_at=social.timestamp(status, "created_at", what=WHAT),
+    )
+
+
+def _subject(text: str) -> str:
+    """A status has no subject: its first line, shortened, names the item."""
+    line = text.strip().split("\n", 1)[0].strip()
+    return line if len(line) <= SUBJECT_LENGTH else line[: SUBJECT_LENGTH - 1].rstrip() + "…"
