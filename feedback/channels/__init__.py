@@ -18,6 +18,7 @@ from feedback.channels.imap import ImapConnector
 from feedback.channels.mastodon import MastodonConnector
 from feedback.channels.webhook import WebhookConnector
 from feedback.channels.widget import WidgetConnector
+from feedback.channels.zendesk import ZendeskConnector
 
 UNKNOWN_KIND = "unknown channel kind {kind!r}; known kinds: {known}"
 
@@ -28,6 +29,7 @@ CONNECTORS: dict[str, Connector] = {
     WidgetConnector.kind: WidgetConnector(),
     DiscourseConnector.kind: DiscourseConnector(),
     MastodonConnector.kind: MastodonConnector(),
+    ZendeskConnector.kind: ZendeskConnector(),
 }
 
 
