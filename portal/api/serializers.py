@@ -2,6 +2,7 @@
 message for a field, the serializer passes the same message through."""
 
 import decimal
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from portal.fields import ExactDecimalField
 from portal.models import (
     Account,
     Customer,
+    IdentityKind,
     Membership,
     NorthStarMeasurement,
     NorthStarMetric,
@@ -265,9 +267,44 @@ class AccountSerializer(serializers.ModelSerializer):
         return [services.normalize_domain(domain) for domain in domains if domain.strip()]
 
 
+class CustomerIdentitySerializer(serializers.Serializer):
+    """A handle on another channel, qualified by its instance."""
+
+    kind = serializers.ChoiceField(
+        choices=IdentityKind.choices,
+        error_messages={"invalid_choice": services.IDENTITY_KIND_INVALID},
+    )
+    handle = serializers.CharField(
+        max_length=services.MAX_HANDLE_LENGTH,
+        help_text="alice@mastodon.social, forum.example.com/alice or acme.zendesk.com/12345.",
+        trim_whitespace=False,
+        allow_blank=True,
+    )
+
+    def validate(self, data: dict[str, str]) -> dict[str, str]:
+        try:
+            kind, handle = services.identity_clean(data["kind"], data["handle"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"handle": error.messages}) from error
+        return {"kind": kind, "handle": handle}
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    email = serializers.CharField(max_length=254)
+    email = serializers.CharField(
+        max_length=254,
+        allow_blank=True,
+        required=False,
+        help_text="Empty for a customer known only by a handle on another channel; unique "
+        "when present.",
+    )
+    identities = CustomerIdentitySerializer(
+        many=True,
+        required=False,
+        max_length=services.MAX_IDENTITIES,
+        error_messages={"max_length": services.TOO_MANY_IDENTITIES},
+        help_text="Handles on other channels; on a write, replaces the customer's handles.",
+    )
     other_emails = RelatedStringListField(
         attribute="email",
         child=serializers.CharField(max_length=254),
@@ -297,6 +334,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "name",
             "email",
             "other_emails",
+            "identities",
             "account",
             "account_name",
             "tier",
@@ -309,13 +347,25 @@ class CustomerSerializer(serializers.ModelSerializer):
         validators: list = []
 
     def validate_email(self, email: str) -> str:
-        return services.normalize_email(email)
+        return services.normalize_email(email) if email.strip() else ""
+
+    def validate_identities(self, identities: list[dict[str, str]]) -> list[tuple[str, str]]:
+        return [(identity["kind"], identity["handle"]) for identity in identities]
 
     def validate_other_emails(self, emails: list[str]) -> list[str]:
         return [services.normalize_email(email) for email in emails if email.strip()]
 
     def validate_attributes(self, attributes: Any) -> dict[str, Any]:
         return services.validate_attributes(attributes)
+
+
+class CustomerMergeSerializer(serializers.Serializer):
+    into = SelectorRelatedField(
+        # Merged customers included, so that the service names the refusal.
+        selector=functools.partial(selectors.customer_list, include_merged=True),
+        queryset=Customer.objects.all(),
+        help_text="The id of the customer that the one in the URL is merged into.",
+    )
 
 
 # North Star ----------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """The organisation-wide directory: customers and accounts."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +21,11 @@ from portal.api.permissions import (
 )
 from portal.api.serializers import (
     AccountSerializer,
+    CustomerMergeSerializer,
     CustomerSerializer,
 )
 from portal.api.viewsets.common import DELETE_RESPONSES
+from portal.validation import validation_messages
 
 
 @extend_schema_view(
@@ -50,7 +55,7 @@ class CustomerViewSet(
     serializer_class = CustomerSerializer
     permission_classes = [IsAuthenticated, DirectoryEditorWrites]
     filterset_class = filters.CustomerFilter
-    search_fields = ["name", "email", "account__name"]
+    search_fields = ["name", "email", "account__name", "identities__handle"]
     ordering_fields = ["name", "email", "created_at", "updated_at"]
     import_kind = "customers"
 
@@ -67,6 +72,7 @@ class CustomerViewSet(
             actor=self.request.user,
             customer=serializer.instance,
             other_emails=fields.pop("other_emails", None),
+            identities=fields.pop("identities", None),
             **fields,
         )
         serializer.instance = selectors.customer_get(user=self.request.user, pk=customer.pk)
@@ -86,6 +92,36 @@ class CustomerViewSet(
         customer = services.customer_erase(actor=request.user, customer=self.get_object())
         customer = selectors.customer_get(user=request.user, pk=customer.pk)
         return Response(self.get_serializer(customer).data)
+
+    @extend_schema(
+        request=CustomerMergeSerializer,
+        responses={200: CustomerSerializer, 400: OpenApiTypes.OBJECT},
+        description="Merges this customer into the customer `into` (the same person known "
+        "twice, such as by a forum handle and by e-mail): its addresses and handles move to "
+        "`into`, whose empty fields it fills, and every app carries over what it holds (the "
+        "feedback items move). This customer stays only as a record of the merge and leaves "
+        "the lists. Answers with the customer merged into. Refused (400, under `into`) for "
+        "the customer itself, a merged or an erased customer.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        filter_backends=[],
+        pagination_class=None,
+        serializer_class=CustomerMergeSerializer,
+    )
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        source = self.get_object()
+        body = CustomerMergeSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        try:
+            target = services.customers_merge(
+                actor=request.user, source=source, target=body.validated_data["into"]
+            )
+        except DjangoValidationError as error:
+            raise ValidationError({"into": validation_messages(error)}) from error
+        target = selectors.customer_get(user=request.user, pk=target.pk)
+        return Response(CustomerSerializer(target, context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
