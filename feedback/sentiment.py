@@ -7,13 +7,16 @@ well under a millisecond a message. What it cannot do: languages other than Engl
 or German complaint mostly scores neutral), sarcasm, and domain words it does not know ("the
 export is slow" scores neutral). The label uses the thresholds VADER's authors recommend.
 
-No ORM here: ``feedback.services.sentiment`` stores the scores, in a task after the commit,
+No Django here: ``feedback.services.sentiment`` stores the scores, in a task after the commit,
 because scoring costs about as much as a fifth of parsing a mail.
 """
 
 import threading
 
-from feedback.models import Sentiment
+# The labels, as ``feedback.models.Sentiment`` stores them (this module imports no Django).
+POSITIVE = "positive"
+NEUTRAL = "neutral"
+NEGATIVE = "negative"
 
 # VADER's recommended thresholds on the compound score.
 POSITIVE_FROM = 0.05
@@ -42,16 +45,16 @@ def _get_analyzer():
 def label(compound: float) -> str:
     """The label of a compound score."""
     if compound >= POSITIVE_FROM:
-        return Sentiment.POSITIVE
+        return POSITIVE
     if compound <= NEGATIVE_TO:
-        return Sentiment.NEGATIVE
-    return Sentiment.NEUTRAL
+        return NEGATIVE
+    return NEUTRAL
 
 
 def score(text: str) -> tuple[float, str]:
     """``(compound, label)`` of ``text``; empty text is neutral (0.0)."""
     text = (text or "")[:MAX_SCORED_CHARS].strip()
     if not text:
-        return 0.0, Sentiment.NEUTRAL
+        return 0.0, NEUTRAL
     compound = float(_get_analyzer().polarity_scores(text)["compound"])
     return compound, label(compound)
