@@ -115,6 +115,7 @@ _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.IGNORECASE | re.S
 )
 _SPACES = re.compile(r"\s+")
+_XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<")
 
 
 @dataclass(frozen=True)
@@ -334,10 +335,11 @@ def read_document(answer: http.Response, url: str) -> Document:
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(error, feedparser.ThingsNobodyCaresAboutButMe):
         error = None  # an encoding or content type the parser overrode: the feed reads well
-    if (
-        not parsed.get("version")
-        and not parsed.entries
-        and (error is None or _looks_like_html(answer))
+    # Nothing of a feed in it: an HTML page, JSON, a document of another kind, which is an
+    # address to fix. Broken XML instead is a feed gone wrong, kept in quarantine.
+    nothing_read = not parsed.get("version") and not parsed.entries
+    if nothing_read and (
+        error is None or _looks_like_html(answer) or not _XML_START.match(answer.body)
     ):
         raise _not_a_feed(answer, url)
     digest = _sha256(answer.body)
