@@ -48,6 +48,9 @@ class CheckResult:
     ok: bool
     # Words a person can act on ("authentication failed", ...).
     message: str
+    # As ``FetchResult.config_updates``: a check that refreshed an OAuth token may have been
+    # handed a rotated refresh token, which the check service stores.
+    config_updates: dict[str, Any] | None = None
 
 
 class ConnectorError(Exception):

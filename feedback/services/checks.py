@@ -1,10 +1,12 @@
 """Checking a channel's connection on an admin's request: the connector tries its stored
-settings and says in words a person can act on what failed. Nothing is written."""
+settings and says in words a person can act on what failed. Nothing is written but what
+the connector itself changed (an OAuth provider's rotated refresh token)."""
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from feedback.channels import CheckResult, ConfigError, get_connector
 from feedback.models import Channel
+from feedback.services.ingest import channel_config_updates_store
 from portal import access
 from portal.actors import SystemActor
 from portal.crypto import DecryptionError
@@ -33,4 +35,7 @@ def channel_check(*, actor: Actor, channel: Channel) -> CheckResult:
         # The widget's customers post to its public form; a mail provider to the webhook.
         url = widget_form_url(channel) if channel.public_key else webhook_url(channel)
         return connector.check(config, url=url)
-    return connector.check(config)
+    result = connector.check(config)
+    if result.config_updates:
+        channel_config_updates_store(channel, result.config_updates)
+    return result

@@ -74,9 +74,10 @@ def _move_cursor(channel: Channel, cursor: dict[str, Any], lease_owner: str | No
     return moved
 
 
-def _update_config(channel: Channel, updates: dict[str, Any]) -> None:
+def channel_config_updates_store(channel: Channel, updates: dict[str, Any]) -> None:
     """A connector's own change to its config (a rotated OAuth refresh token), stored
-    encrypted unless the config changed since the poll read it: an admin's new settings win."""
+    encrypted unless the config changed since ``channel`` was read: an admin's new settings
+    win. Polls call it with their batch; a check with its result."""
     encrypted = crypto.encrypt(json.dumps({**channel.read_config(), **updates}, sort_keys=True))
     unchanged = Channel.objects.filter(pk=channel.pk, config_encrypted=channel.config_encrypted)
     if unchanged.update(config_encrypted=encrypted):
@@ -126,7 +127,7 @@ def _store(
         stored = _insert(channel, rows)
         moved = cursor is None or _move_cursor(channel, cursor, lease_owner)
         if moved and config_updates:
-            _update_config(channel, config_updates)
+            channel_config_updates_store(channel, config_updates)
         if before_commit is not None:
             before_commit()
         if queue_parse and stored:

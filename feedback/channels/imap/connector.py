@@ -31,6 +31,7 @@ from imapclient.exceptions import LoginError
 
 from feedback.channels.base import (
     CheckResult,
+    ConfigError,
     Connector,
     ConnectorError,
     FetchedItem,
@@ -352,6 +353,9 @@ class ImapConnector(Connector):
     def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
         try:
             settings = parse_config(config, allow_plaintext=True)
+        except ConfigError as exc:
+            return CheckResult(ok=False, message=exc.message)
+        try:
             with _translated(settings), _session(settings, self.tokens) as client:
                 selected = _select(client, settings.folder, readonly=True)
                 if settings.move_to is not None and not client.folder_exists(settings.move_to):
@@ -359,7 +363,9 @@ class ImapConnector(Connector):
                         FOLDER_MISSING.format(folder=settings.move_to), retryable=False
                     )
         except ConnectorError as exc:
-            return CheckResult(ok=False, message=exc.message)
+            return CheckResult(
+                ok=False, message=exc.message, config_updates=_config_updates(settings, self.tokens)
+            )
         return CheckResult(
             ok=True,
             message=CHECK_OK.format(
@@ -368,6 +374,7 @@ class ImapConnector(Connector):
                 folder=settings.folder,
                 messages=_count(selected.get(b"EXISTS", 0)),
             ),
+            config_updates=_config_updates(settings, self.tokens),
         )
 
     def fetch(
