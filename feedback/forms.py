@@ -348,6 +348,69 @@ class ZendeskChannelForm(ChannelForm):
     )
 
 
+class DiscourseChannelForm(ChannelForm):
+    kind = "discourse"
+    config_fields = ("base_url", "api_key", "api_username", "categories")
+
+    base_url = forms.CharField(
+        label="Forum address",
+        max_length=500,
+        widget=forms.URLInput(attrs={"placeholder": "https://forum.example.com"}),
+    )
+    api_key = forms.CharField(
+        label="API key",
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Admin > API > New API key, read-only, for the user below.",
+    )
+    api_username = forms.CharField(
+        label="API username",
+        max_length=60,
+        help_text="The forum user the key acts as; its own posts (your answers) are skipped.",
+    )
+    categories = forms.CharField(
+        label="Categories",
+        max_length=2000,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "support, bugs"}),
+        help_text="Category slugs or ids, separated by commas. Empty: every category.",
+    )
+
+    def _initial(self) -> dict[str, Any]:
+        initial = super()._initial()
+        if isinstance(initial.get("categories"), list):
+            initial["categories"] = ", ".join(initial["categories"])
+        return initial
+
+
+class MastodonChannelForm(ChannelForm):
+    kind = "mastodon"
+    config_fields = ("base_url", "access_token", "source", "hashtag")
+
+    base_url = forms.CharField(
+        label="Instance address",
+        max_length=500,
+        widget=forms.URLInput(attrs={"placeholder": "https://mastodon.social"}),
+    )
+    access_token = forms.CharField(
+        label="Access token",
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Preferences > Development > New application, with the read scope.",
+    )
+    source = forms.ChoiceField(
+        label="Read",
+        choices=[("mentions", "Mentions of the account"), ("hashtag", "A hashtag")],
+        initial="mentions",
+    )
+    hashtag = forms.CharField(
+        label="Hashtag",
+        max_length=100,
+        required=False,
+        help_text="Without the #; only when reading a hashtag.",
+    )
+
+
 # One form per channel kind the pages can set up. A kind the registry knows but that has no
 # form here is listed on the pages but cannot be created or edited through them.
 CHANNEL_FORMS: dict[str, type[ChannelForm]] = {
@@ -355,6 +418,8 @@ CHANNEL_FORMS: dict[str, type[ChannelForm]] = {
     WebhookChannelForm.kind: WebhookChannelForm,
     WidgetChannelForm.kind: WidgetChannelForm,
     ZendeskChannelForm.kind: ZendeskChannelForm,
+    DiscourseChannelForm.kind: DiscourseChannelForm,
+    MastodonChannelForm.kind: MastodonChannelForm,
 }
 
 
@@ -376,6 +441,8 @@ KIND_LABELS = {
     "webhook": "Inbound e-mail webhook",
     "widget": "Web feedback widget",
     "zendesk": "Zendesk tickets",
+    "discourse": "Discourse forum",
+    "mastodon": "Mastodon mentions or hashtag",
 }
 
 
