@@ -411,6 +411,32 @@ class MastodonChannelForm(ChannelForm):
     )
 
 
+class FeedChannelForm(ChannelForm):
+    kind = "feed"
+    config_fields = ("url", "username", "password")
+
+    url = forms.CharField(
+        label="Feed address",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/reviews.rss"}),
+        help_text="The address of the RSS or Atom feed itself, not of the page that shows it.",
+    )
+    username = forms.CharField(
+        label="Username",
+        max_length=320,
+        required=False,
+        help_text="Only for a feed behind a login (HTTP basic authentication).",
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=1000,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Empty the username to stop sending credentials.",
+    )
+
+
 # One form per channel kind the pages can set up. A kind the registry knows but that has no
 # form here is listed on the pages but cannot be created or edited through them.
 CHANNEL_FORMS: dict[str, type[ChannelForm]] = {
@@ -420,6 +446,7 @@ CHANNEL_FORMS: dict[str, type[ChannelForm]] = {
     ZendeskChannelForm.kind: ZendeskChannelForm,
     DiscourseChannelForm.kind: DiscourseChannelForm,
     MastodonChannelForm.kind: MastodonChannelForm,
+    FeedChannelForm.kind: FeedChannelForm,
 }
 
 
@@ -443,6 +470,7 @@ KIND_LABELS = {
     "zendesk": "Zendesk tickets",
     "discourse": "Discourse forum",
     "mastodon": "Mastodon mentions or hashtag",
+    "feed": "RSS / Atom feed",
 }
 
 

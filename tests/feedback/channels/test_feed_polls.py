@@ -1,0 +1,394 @@
+"""Feed channels end to end: polled through the service against a local server that serves
+recorded RSS and Atom documents and answers conditional GETs as a web server does, stored
+raw, parsed into items and messages, checked from the channel pages and the API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from feedback import services
+from feedback.channels import CONNECTORS
+from feedback.channels.feed import (
+    CHECK_OK,
+    DOCUMENT_UNREADABLE,
+    ENTRY_WITHOUT_ID,
+    FEED_NOT_FOUND,
+    URL_PLAINTEXT,
+    FeedConnector,
+)
+from feedback.forms import SECRET_KEEP_HELP
+from feedback.models import (
+    Channel,
+    FeedbackItem,
+    Message,
+    PayloadStatus,
+    Quarantine,
+    RawPayload,
+)
+from feedback.services.polling import PollReport, channel_poll_now
+from portal.actors import SYSTEM
+from portal.models import Customer
+from tests.feedback.fakeweb import Reply, Request, fixture_bytes
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+PASSWORD = "feed-reader-password"
+
+
+@dataclass
+class FeedHost:
+    """A feed as a web server serves it: the current document with its ETag, and 304 to a
+    request that names that ETag."""
+
+    name: str
+    etag: str = '"1"'
+    content_type: str = "application/rss+xml; charset=utf-8"
+
+    def publish(self, name: str, etag: str) -> None:
+        self.name, self.etag = name, etag
+
+    def __call__(self, request: Request) -> Reply:
+        if request.headers.get("If-None-Match") == self.etag:
+            return Reply(304, headers={"ETag": self.etag})
+        body = fixture_bytes("feed", self.name)
+        return Reply(200, body, {"Content-Type": self.content_type, "ETag": self.etag})
+
+
+@pytest.fixture(autouse=True)
+def fresh_connector(monkeypatch) -> FeedConnector:
+    """A connector with nothing in memory from another test; ``restart()`` makes another."""
+    connector = FeedConnector()
+    monkeypatch.setitem(CONNECTORS, "feed", connector)
+    return connector
+
+
+def restart(monkeypatch) -> None:
+    # A new process: the connector remembers nothing, only the database does.
+    monkeypatch.setitem(CONNECTORS, "feed", FeedConnector())
+
+
+def serve(web, name: str = "reviews.rss", path: str = "/reviews.rss", **options) -> FeedHost:
+    host = FeedHost(name, **options)
+    web.route("GET", path, host)
+    return host
+
+
+def feed_channel(web, team=None, path: str = "/reviews.rss", **config) -> Channel:
+    from tests.factories import TeamFactory
+
+    return services.channel_create(
+        actor=SYSTEM,
+        team=team or TeamFactory(),
+        kind="feed",
+        name="App store reviews",
+        config={"url": web.url + path, **config},
+        now=NOW,
+    )
+
+
+def poll(channel: Channel, *, now: datetime = NOW, **options) -> PollReport:
+    report = channel_poll_now(channel_id=channel.pk, now=now, **options)
+    assert report.claimed
+    return report
+
+
+def messages(channel: Channel) -> list[Message]:
+    return list(Message.objects.filter(channel=channel).order_by("sent_at"))
+
+
+# --- exactly once ---------------------------------------------------------------------------
+
+
+def test_two_polls_store_each_entry_once(fake_web):
+    serve(fake_web)
+    channel = feed_channel(fake_web)
+
+    first = poll(channel)
+    second = poll(channel, now=NOW + timedelta(minutes=5))
+
+    assert first.ok and (first.stored, first.messages_created) == (3, 3)
+    assert second.ok and (second.fetched, second.stored) == (0, 0)
+    assert RawPayload.objects.filter(channel=channel).count() == 3
+    assert [message.subject for message in messages(channel)] == [
+        "Crashes when exporting to PDF",
+        "Lovely app, one wish",
+        "Sync lost my notes twice this week",
+    ]
+    assert FeedbackItem.objects.filter(channel=channel).count() == 3
+    review = Message.objects.get(channel=channel, subject__startswith="Sync lost")
+    assert review.external_id == "review-88127@127.0.0.1/reviews.rss"
+    assert review.external_url == "https://reviews.example.com/apps/haddad-notes/reviews/88127"
+    assert review.sender_name == "Maren Olsen"
+
+
+def test_an_entry_without_an_address_has_no_customer_and_one_with_an_address_has_one(fake_web):
+    serve(fake_web)
+    channel = feed_channel(fake_web)
+
+    poll(channel)
+
+    anonymous = FeedbackItem.objects.get(channel=channel, subject__startswith="Sync lost")
+    known = FeedbackItem.objects.get(channel=channel, subject="Lovely app, one wish")
+    assert anonymous.customer_id is None
+    assert known.customer == Customer.objects.get(email="jonas.weber@example.org")
+
+
+def test_a_second_poll_asks_conditionally_and_a_304_stores_nothing(fake_web):
+    serve(fake_web, etag='"reviews-v1"')
+    channel = feed_channel(fake_web)
+    poll(channel)
+
+    report = poll(channel, now=NOW + timedelta(minutes=5))
+
+    request = fake_web.requests_to("/reviews.rss")[-1]
+    assert request.headers["If-None-Match"] == '"reviews-v1"'
+    assert report.ok and (report.fetched, report.stored) == (0, 0)
+    channel.refresh_from_db()
+    assert channel.cursor["etag"] == '"reviews-v1"'
+
+
+def test_a_changed_entry_revises_its_message_instead_of_adding_one(fake_web):
+    host = serve(fake_web)
+    channel = feed_channel(fake_web)
+    poll(channel)
+    host.publish("reviews-changed.rss", '"2"')
+
+    report = poll(channel, now=NOW + timedelta(minutes=5))
+
+    assert report.ok and (report.fetched, report.stored) == (3, 1)
+    revised = Message.objects.get(channel=channel, external_id__startswith="review-88127@")
+    assert revised.subject == "Sync lost my notes twice this week (update: fixed)"
+    assert "5.2.2 fixed the sync" in revised.text
+    assert Message.objects.filter(channel=channel).count() == 3
+    assert FeedbackItem.objects.filter(channel=channel).count() == 3
+    assert RawPayload.objects.filter(channel=channel, source_id="review-88127").count() == 2
+    assert revised.item.subject == "Sync lost my notes twice this week (update: fixed)"
+
+
+def test_the_same_feed_in_two_teams_is_one_message_in_each(fake_web):
+    from tests.factories import TeamFactory
+
+    serve(fake_web)
+    first, second = feed_channel(fake_web, TeamFactory()), feed_channel(fake_web, TeamFactory())
+
+    poll(first)
+    poll(second)
+
+    assert len(messages(first)) == len(messages(second)) == 3
+
+
+# --- restart --------------------------------------------------------------------------------
+
+
+def test_the_cursor_survives_a_restart(fake_web, monkeypatch):
+    serve(fake_web, etag='"v7"')
+    channel = feed_channel(fake_web)
+    poll(channel)
+    restart(monkeypatch)
+
+    report = poll(Channel.objects.get(pk=channel.pk), now=NOW + timedelta(minutes=5))
+
+    assert report.ok and report.stored == 0
+    assert fake_web.requests_to("/reviews.rss")[-1].headers["If-None-Match"] == '"v7"'
+
+
+def test_a_poll_cut_short_resumes_where_it_stopped_after_a_restart(fake_web, monkeypatch):
+    serve(fake_web)
+    channel = feed_channel(fake_web)
+
+    cut = poll(channel, batch_limit=2, max_batches=1)
+    channel.refresh_from_db()
+    pending = channel.cursor["pending"]
+    restart(monkeypatch)
+    rest = poll(channel, now=NOW + timedelta(seconds=1), batch_limit=2)
+
+    assert (cut.stored, cut.more, pending["offset"]) == (2, True, 2)
+    assert rest.ok and rest.stored == 1
+    assert len(messages(channel)) == 3
+    channel.refresh_from_db()
+    assert "pending" not in channel.cursor
+
+
+def test_batches_of_one_poll_read_the_document_once(fake_web):
+    serve(fake_web)
+    channel = feed_channel(fake_web)
+
+    report = poll(channel, batch_limit=1)
+
+    assert report.ok and (report.batches, report.stored) == (3, 3)
+    assert len(fake_web.requests_to("/reviews.rss")) == 1
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_a_malformed_document_is_quarantined_whole_and_stored_once(fake_web):
+    serve(fake_web, "malformed.xml")
+    channel = feed_channel(fake_web)
+
+    first = poll(channel)
+    second = poll(channel, now=NOW + timedelta(minutes=5))
+
+    assert first.ok and (first.stored, first.quarantined) == (1, 1)
+    assert second.ok and second.stored == 0
+    payload = RawPayload.objects.get(channel=channel)
+    assert payload.source_id.startswith("document:")
+    assert payload.status == PayloadStatus.QUARANTINED
+    assert payload.file.read() == fixture_bytes("feed", "malformed.xml")
+    error = Quarantine.objects.get(payload=payload).error
+    assert error == DOCUMENT_UNREADABLE.format(error=payload.metadata["error"])
+    assert not Message.objects.filter(channel=channel).exists()
+
+
+def test_an_entry_without_id_is_quarantined_and_the_rest_stored(fake_web):
+    serve(fake_web, "entry-without-id.rss")
+    channel = feed_channel(fake_web)
+
+    report = poll(channel)
+
+    assert report.ok and (report.stored, report.quarantined, report.messages_created) == (2, 1, 1)
+    payload = RawPayload.objects.get(channel=channel, status=PayloadStatus.QUARANTINED)
+    assert Quarantine.objects.get(payload=payload).error == ENTRY_WITHOUT_ID
+    assert b"nothing identifies it" in payload.file.read()
+    assert [message.subject for message in messages(channel)] == ["Search is slow again"]
+
+
+# --- failures -------------------------------------------------------------------------------
+
+
+def test_a_429_backs_off_at_least_as_long_as_the_server_asked(fake_web):
+    serve(fake_web)
+    fake_web.queue("GET", "/reviews.rss", Reply(429, headers={"Retry-After": "1800"}))
+    channel = feed_channel(fake_web)
+
+    report = poll(channel)
+
+    channel.refresh_from_db()
+    assert not report.ok and "429" in report.error
+    assert channel.error_streak == 1 and channel.last_error == report.error
+    assert channel.next_poll_at >= NOW + timedelta(seconds=1800)
+    assert not RawPayload.objects.filter(channel=channel).exists()
+    assert poll(channel, now=NOW + timedelta(hours=1)).stored == 3
+
+
+def test_a_5xx_is_an_error_the_channel_backs_off_from(fake_web):
+    serve(fake_web)
+    fake_web.queue("GET", "/reviews.rss", Reply(503), Reply(500))
+    channel = feed_channel(fake_web)
+
+    first = poll(channel)
+    second = poll(channel, now=NOW + timedelta(hours=1))
+
+    channel.refresh_from_db()
+    assert not first.ok and not second.ok
+    assert channel.error_streak == 2 and channel.healthy
+    assert channel.next_poll_at > NOW + timedelta(hours=1)
+    assert channel.cursor in (None, {})
+    assert poll(channel, now=NOW + timedelta(hours=3)).stored == 3
+
+
+def test_a_missing_feed_waits_for_a_person(fake_web):
+    channel = feed_channel(fake_web, path="/gone.rss")
+
+    report = poll(channel)
+
+    channel.refresh_from_db()
+    assert report.error == FEED_NOT_FOUND.format(url=fake_web.url + "/gone.rss")
+    assert not channel.healthy
+
+
+# --- check, pages and API -------------------------------------------------------------------
+
+
+def test_the_channel_check_names_the_feed(fake_web):
+    serve(fake_web, "forum.atom", content_type="application/atom+xml")
+    channel = feed_channel(fake_web)
+
+    result = services.channel_check(actor=SYSTEM, channel=channel)
+
+    title = repr("Haddad Community — Feature requests")
+    assert (result.ok, result.message) == (True, CHECK_OK.format(title=title, entries="2 entries"))
+
+
+def test_an_admin_creates_a_feed_channel_through_the_form_with_a_write_only_password(
+    client, world, fake_web
+):
+    serve(fake_web)
+    client.force_login(world.admin_a)
+    create_url = f"{reverse('feedback:channel_create', args=[world.team_a.slug])}?kind=feed"
+    data = {
+        "name": "Reviews",
+        "url": fake_web.url + "/reviews.rss",
+        "username": "reader",
+        "password": PASSWORD,
+        "poll_interval": "300",
+    }
+
+    created = client.post(create_url, data)
+
+    channel = Channel.objects.get(team=world.team_a, kind="feed")
+    assert created.status_code == 302
+    assert channel.read_config()["password"] == PASSWORD
+    page = client.get(created["Location"])
+    assert PASSWORD not in page.content.decode()
+    assert SECRET_KEEP_HELP.format(label="password") in page.content.decode()
+    edited = client.post(created["Location"], {**data, "password": "", "name": "Reviews 2"})
+    assert edited.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.name, channel.read_config()["password"]) == ("Reviews 2", PASSWORD)
+    checked = client.post(
+        reverse("feedback:channel_check", args=[world.team_a.slug, channel.pk]), follow=True
+    )
+    assert "3 entries" in checked.content.decode()
+
+
+def test_the_form_shows_a_refused_address_on_its_field(client, world):
+    client.force_login(world.admin_a)
+    create_url = f"{reverse('feedback:channel_create', args=[world.team_a.slug])}?kind=feed"
+
+    response = client.post(
+        create_url, {"name": "Reviews", "url": "http://example.com/feed", "poll_interval": "300"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["url"] == [URL_PLAINTEXT]
+    assert not Channel.objects.filter(kind="feed").exists()
+
+
+def test_the_api_creates_a_feed_channel_without_showing_its_password(world, fake_web):
+    serve(fake_web)
+    api = APIClient()
+    api.force_authenticate(world.admin_a)
+    body = {
+        "team": world.team_a.pk,
+        "kind": "feed",
+        "name": "Reviews",
+        "config": {"url": fake_web.url + "/reviews.rss", "username": "r", "password": PASSWORD},
+    }
+
+    created = api.post(reverse("api:feedback-channel-list"), body, format="json")
+    refused = api.post(
+        reverse("api:feedback-channel-list"),
+        {**body, "name": "Other", "config": {"url": "http://example.com/feed"}},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.content
+    assert PASSWORD not in created.content.decode()
+    assert created.json()["config"] == {
+        "url": fake_web.url + "/reviews.rss",
+        "username": "r",
+        "timeout": 30.0,
+    }
+    assert created.json()["secrets_set"] == ["password"]
+    assert refused.status_code == 400
+    assert json.dumps(URL_PLAINTEXT)[1:-1] in refused.content.decode()
+    check = api.post(reverse("api:feedback-channel-check", args=[created.json()["id"]]))
+    assert check.json()["ok"] is True
