@@ -277,3 +277,22 @@ def test_the_task_is_idempotent_and_backfills_every_unscored_message():
     other.refresh_from_db()
     assert other.sentiment == Sentiment.NEUTRAL
     assert other.item.sentiment == Sentiment.NEUTRAL
+
+
+@pytest.mark.django_db
+def test_the_operator_command_scores_what_is_unscored():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from feedback.management.commands.score_sentiment import SCORED
+
+    message = MessageFactory(text=NEGATIVE)
+    out = StringIO()
+
+    call_command("score_sentiment", stdout=out)
+    call_command("score_sentiment", stdout=out)
+
+    assert out.getvalue().splitlines() == [SCORED.format(count=1), SCORED.format(count=0)]
+    message.refresh_from_db()
+    assert (message.sentiment, message.item.sentiment) == (Sentiment.NEGATIVE, Sentiment.NEGATIVE)
