@@ -72,7 +72,11 @@ from feedback.services.polling import (
     payloads_stale,
 )
 from feedback.services.quarantine import QUARANTINE_CLOSED, quarantine_discard, quarantine_retry
-from feedback.services.sentiment import messages_sentiment_score, sentiment_queue
+from feedback.services.sentiment import (
+    items_sentiment_update,
+    messages_sentiment_score,
+    sentiment_queue,
+)
 
 __all__ = [
     "ADDRESS_TOO_LONG",
@@ -127,6 +131,7 @@ __all__ = [
     "is_free_mail",
     "item_ingest",
     "items_import_rows",
+    "items_sentiment_update",
     "messages_sentiment_score",
     "new_lease_owner",
     "payload_parse",
