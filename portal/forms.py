@@ -15,6 +15,7 @@ from portal.fields import IdModelChoiceField
 from portal.imports import split_list
 from portal.models import (
     Account,
+    IdentityKind,
     NorthStarMeasurement,
     Role,
     Segment,
@@ -90,8 +91,35 @@ class AccountFilterForm(forms.Form):
     )
 
 
+IDENTITY_LINE_INVALID = (
+    "Write each identity on its own line as kind: handle, for example "
+    "mastodon: alice@mastodon.social (kinds: {kinds})."
+)
+
+
+def identities_parse(text: str) -> list[tuple[str, str]]:
+    """The ``kind: handle`` lines of the identities box as pairs, each checked."""
+    pairs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        kind, separator, handle = line.partition(":")
+        if not separator:
+            raise ValidationError(
+                IDENTITY_LINE_INVALID.format(kinds=", ".join(IdentityKind.values))
+            )
+        pairs.append(services.identity_clean(kind.strip().lower(), handle))
+    return pairs
+
+
 class CustomerForm(forms.Form):
-    email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput())
+    email = forms.CharField(
+        label="E-mail",
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(),
+        help_text="Leave empty for someone known only by a handle on another channel.",
+    )
     name = forms.CharField(label="Name", max_length=200, required=False)
     account = IdModelChoiceField(
         label="Account", required=False, queryset=Account.objects.none(), empty_label="No account"
@@ -104,6 +132,14 @@ class CustomerForm(forms.Form):
         max_length=6000,
         help_text=LIST_HELP,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    identities = forms.CharField(
+        label="Identities on other channels",
+        required=False,
+        max_length=7000,
+        help_text="One per line as kind: handle, for example mastodon: alice@mastodon.social, "
+        "discourse: forum.example.com/alice or zendesk: acme.zendesk.com/12345.",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
     )
     attributes = forms.CharField(
         label="Attributes (JSON object)",
@@ -119,7 +155,11 @@ class CustomerForm(forms.Form):
         self.fields["account"].queryset = choices_from(selectors.account_list(user=user))
 
     def clean_email(self) -> str:
-        return services.normalize_email(self.cleaned_data["email"])
+        email = self.cleaned_data["email"]
+        return services.normalize_email(email) if email.strip() else ""
+
+    def clean_identities(self) -> list[tuple[str, str]]:
+        return identities_parse(self.cleaned_data["identities"])
 
     def clean_other_emails(self) -> list[str]:
         return [services.normalize_email(e) for e in split_list(self.cleaned_data["other_emails"])]
@@ -143,8 +183,36 @@ class CustomerForm(forms.Form):
             "tier": customer.tier,
             "external_id": customer.external_id,
             "other_emails": "\n".join(e.email for e in customer.other_emails.all()),
+            "identities": "\n".join(f"{i.kind}: {i.handle}" for i in customer.identities.all()),
             "attributes": json.dumps(customer.attributes, indent=2, ensure_ascii=False),
         }
+
+
+class CustomerMergeSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find the customer to merge into",
+        required=False,
+        max_length=MAX_SEARCH_LENGTH,
+        validators=[validate_search],
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name, e-mail, handle or external id"}
+        ),
+    )
+
+
+class CustomerMergeForm(forms.Form):
+    """The customer to merge into, picked from a search's results; ``confirm`` is set by the
+    confirmation page's button, which alone merges."""
+
+    into = IdModelChoiceField(
+        label="Merge into", queryset=Account.objects.none(), widget=forms.RadioSelect
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Merged and erased customers included, so that the service names the refusal.
+        self.fields["into"].queryset = selectors.customer_list(user=user, include_merged=True)
 
 
 class AccountForm(forms.Form):

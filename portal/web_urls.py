@@ -24,6 +24,7 @@ urlpatterns = [
     path("customers/<id:pk>/edit/", directory.customer_edit, name="customer_edit"),
     path("customers/<id:pk>/delete/", deletion.customer_delete, name="customer_delete"),
     path("customers/<id:pk>/erase/", deletion.customer_erase, name="customer_erase"),
+    path("customers/<id:pk>/merge/", directory.customer_merge, name="customer_merge"),
     path("accounts/", directory.account_list, name="account_list"),
     path("accounts/new/", directory.account_create, name="account_create"),
     path("accounts/import/", directory.account_import, name="account_import"),

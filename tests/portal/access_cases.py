@@ -35,6 +35,7 @@ def objects(world) -> Objects:
     viewer_membership = world.team_a.memberships.get(user=world.viewer_a)
     account = AccountFactory()
     customer = CustomerFactory(account=account)
+    merge_target = CustomerFactory(account=account)
     metric = NorthStarMetric.objects.create(pk=1, name="Weekly active teams", unit="teams")
     measurement = NorthStarMeasurement.objects.create(
         metric=metric, measured_on=date(2026, 10, 5), value=Decimal("12")
@@ -54,6 +55,7 @@ def objects(world) -> Objects:
         "value_stream": world.team_a.value_stream_id,
         "account": account.pk,
         "customer": customer.pk,
+        "merge_target": merge_target.pk,
         "measurement": measurement.pk,
         "agent_notification": agent_notification.pk,
         "agent_import": agent_import.pk,
@@ -93,6 +95,7 @@ CASES: dict[str, Case] = {
     # Confirmation pages (GET); their POSTs are tested in tests/portal/test_deletion_views.py.
     "portal:customer_delete": Case(url("portal:customer_delete", "customer"), DIRECTORY_EDIT),
     "portal:customer_erase": Case(url("portal:customer_erase", "customer"), DIRECTORY_EDIT),
+    "portal:customer_merge": Case(url("portal:customer_merge", "customer"), DIRECTORY_EDIT),
     "portal:account_delete": Case(url("portal:account_delete", "account"), DIRECTORY_EDIT),
     "portal:team_delete": Case(
         url("portal:team_delete", "team_a"), expect(LOGIN, 403, 403, 403, 403, 404, 200)
@@ -195,6 +198,12 @@ CASES: dict[str, Case] = {
         url("api:customer-erase", "customer"),
         expect(401, 403, 200, 200, 200, 200, 200),
         method="post",
+    ),
+    "api:customer-merge": Case(
+        url("api:customer-merge", "customer"),
+        expect(401, 403, 200, 200, 200, 200, 200),
+        method="post",
+        data=lambda o: {"into": o["merge_target"]},
     ),
     "api:account-list": Case(url("api:account-list"), API_ORG),
     "api:account-detail": Case(url("api:account-detail", "account"), API_ORG),
