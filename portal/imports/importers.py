@@ -215,7 +215,13 @@ IMPORTERS: dict[str, Importer] = {
             kind="customers",
             noun="customers",
             columns=(
-                Column("email", "the customer's main address", required=True),
+                Column(
+                    "email",
+                    "the customer's main address; may be left empty in a row that has an "
+                    "external id (a customer without an address, or one whose address stays "
+                    "as it is)",
+                    required=True,
+                ),
                 Column("name", "the customer's name"),
                 Column("account", "an account's name or external id"),
                 Column("tier", f"one of {', '.join(Tier.values)} (empty: standard)"),

@@ -38,6 +38,10 @@ from portal.services.directory import (
 from portal.validation import validation_messages
 
 UNKNOWN_ACCOUNT = "No account is called {name!r} or has that external id."
+ROW_NEEDS_EMAIL_OR_EXTERNAL_ID = (
+    "Give the row an e-mail address or an external id: without either, importing the file "
+    "again could not find the customer and would create them twice."
+)
 
 # The fields an import row may set; a column the file lacks leaves the field alone.
 ROW_FIELDS = ("name", "tier", "external_id")
@@ -78,6 +82,8 @@ def row_message(error: ValidationError | PermissionDenied) -> str:
 def _keys(row: CustomerRow) -> set[tuple[str, str]]:
     keys = {("email", normalised_key(row.email))}
     keys.update(("email", normalised_key(other)) for other in row.other_emails or ())
+    # An empty address identifies nobody (a row may leave it empty when it has an external id).
+    keys.discard(("email", ""))
     external_id = row.fields.get("external_id", "").strip()
     if external_id:
         keys.add(("external_id", external_id))
@@ -180,10 +186,22 @@ def _account(found: _Lookups, reference: str) -> Account | None:
     return account
 
 
+def _row_email(row: CustomerRow) -> str:
+    """The row's address normalised; empty only for a row with an external id, which then
+    creates a customer without an address or leaves an existing customer's address alone."""
+    if (row.email or "").strip():
+        return normalize_email(row.email)
+    if not row.fields.get("external_id", "").strip():
+        raise ValidationError({"email": ROW_NEEDS_EMAIL_OR_EXTERNAL_ID})
+    return ""
+
+
 def _existing(found: _Lookups, row: CustomerRow, email_key: str) -> Customer | None:
     external_id = row.fields.get("external_id", "").strip()
     if external_id and external_id in found.by_external_id:
         return found.by_external_id[external_id]
+    if not email_key:
+        return None
     if email_key in found.by_email:
         return found.by_email[email_key]
     owner = found.other_email_owner.get(email_key)
@@ -235,7 +253,8 @@ def _prepare(found: _Lookups, row: CustomerRow, existing: Customer | None) -> _W
                 else {}
             ),
         )
-        customer.email = row.email
+        if (row.email or "").strip():
+            customer.email = row.email
         for name in ROW_FIELDS:
             if name in row.fields:
                 setattr(customer, name, row.fields[name].strip())
@@ -274,7 +293,7 @@ def _import_batch(
             continue
         snapshot_before = None
         try:
-            email_key = normalised_key(normalize_email(row.email))
+            email_key = normalised_key(_row_email(row))
             existing = _existing(found, row, email_key)
             if existing is not None and existing.pk in touched:
                 deferred.append(row)
@@ -360,7 +379,7 @@ def _import_one_by_one(actor: AbstractBaseUser, batch: list[CustomerRow]) -> Row
 
 
 def _import_one(actor: AbstractBaseUser, row: CustomerRow) -> bool:
-    email = normalize_email(row.email)
+    email = _row_email(row)
     found = _look_up([row])
     account = _account(found, row.account) if row.account is not None else None
     existing = _existing(found, row, normalised_key(email))
@@ -377,10 +396,11 @@ def _import_one(actor: AbstractBaseUser, row: CustomerRow) -> bool:
             **fields,
         )
         return True
+    if email:
+        fields["email"] = email
     customer_update(
         actor=actor,
         customer=existing,
-        email=email,
         attributes={**existing.attributes, **row.attributes},
         other_emails=row.other_emails,
         **fields,
