@@ -33,7 +33,9 @@ CONFIG_DESCRIPTION = (
     "`password`, `folder` (INBOX unless given), `security` (`tls`, `starttls` or `none`; `none` "
     "only for a loopback host), `move_to`, `address` (the mailbox's public address), "
     "`verify_certificate`, `ca_certificate`, `timeout`. Inbound e-mail webhook (`webhook`): "
-    "`address`, `secret` (the signing secret). Secrets (`password`, `secret`) are write-only: "
+    "`address`, `secret` (the signing secret). Zendesk (`zendesk`): `subdomain` (or "
+    "`base_url`), `email` (an admin's), `api_token`, `start_time` (a date), `timeout`; see "
+    "docs/channels.md. Secrets (`password`, `secret`, `api_token`) are write-only: "
     "never shown, and a change that leaves them out or empty keeps them. A change is merged "
     "into the stored settings; a key set to null or empty clears it."
 )
