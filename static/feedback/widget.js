@@ -40,7 +40,8 @@
     "input[type=file]{border:0;padding:.25rem 0}" +
     "textarea{resize:vertical;min-height:6rem}" +
     ".trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" +
-    ".status{min-height:1.25rem;margin:.25rem 0 .75rem;color:#b91c1c}" +
+    ".status{margin:.25rem 0 .75rem;color:#b91c1c;font-weight:600}" +
+    ".status:empty{display:none}" +
     ".actions{display:flex;gap:.5rem;justify-content:flex-end}" +
     ".actions button,.done button{padding:.5rem 1rem;font-size:1rem;border-radius:.375rem;" +
     "cursor:pointer;border:1px solid #1d4ed8}" +
@@ -52,8 +53,8 @@
   var MARKUP =
     '<button type="button" class="open" aria-haspopup="dialog">Feedback</button>' +
     '<dialog aria-labelledby="portal-feedback-title">' +
-    '<form novalidate>' +
     '<h2 id="portal-feedback-title">Send us feedback</h2>' +
+    '<form novalidate>' +
     '<label>Your message<textarea name="message" maxlength="5000" required></textarea></label>' +
     '<label>Your e-mail address<input type="email" name="email" maxlength="254" ' +
     'autocomplete="email" required></label>' +
