@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from portal import services
+from portal.forms import identities_parse
 from portal.models import (
     Account,
     AuditEntry,
@@ -297,6 +298,12 @@ class CustomerAdminForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Further addresses of the customer, one per line.",
     )
+    identities = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Handles on other channels, one per line as kind: handle, for example "
+        "mastodon: alice@mastodon.social.",
+    )
 
     class Meta:
         model = Customer
@@ -307,28 +314,47 @@ class CustomerAdminForm(forms.ModelForm):
         if self.instance.pk:
             emails = self.instance.other_emails.values_list("email", flat=True)
             self.fields["other_emails"].initial = "\n".join(emails)
+            held = self.instance.identities.values_list("kind", "handle")
+            self.fields["identities"].initial = "\n".join(f"{k}: {h}" for k, h in held)
+
+    def clean_identities(self) -> list[tuple[str, str]]:
+        return identities_parse(self.cleaned_data["identities"])
 
 
 @admin.register(Customer)
 class CustomerAdmin(ServiceWritesAdmin):
     form = CustomerAdminForm
-    list_display = ["email", "name", "account", "tier", "external_id", "updated_at"]
+    list_display = ["email", "name", "account", "tier", "external_id", "merged_into", "updated_at"]
     list_filter = ["tier"]
-    search_fields = ["email", "name", "external_id", "other_emails__email", "account__name"]
-    list_select_related = ["account"]
+    search_fields = [
+        "email",
+        "name",
+        "external_id",
+        "other_emails__email",
+        "identities__handle",
+        "account__name",
+    ]
+    list_select_related = ["account", "merged_into"]
     autocomplete_fields = ["account"]
-    fields = [*CUSTOMER_FIELDS, "other_emails"]
+    fields = [*CUSTOMER_FIELDS, "other_emails", "identities", "merged_into"]
+    # Merging is a directory action (the customer page, the API), which moves what belongs.
+    readonly_fields = ["merged_into"]
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in CUSTOMER_FIELDS}
         other_emails = _split_list(form.cleaned_data["other_emails"])
+        identities = form.cleaned_data["identities"]
         if change:
             saved = services.customer_update(
-                actor=request.user, customer=_stored(obj), other_emails=other_emails, **values
+                actor=request.user,
+                customer=_stored(obj),
+                other_emails=other_emails,
+                identities=identities,
+                **values,
             )
         else:
             saved = services.customer_create(
-                actor=request.user, other_emails=other_emails, **values
+                actor=request.user, other_emails=other_emails, identities=identities, **values
             )
         _adopt(obj, saved)
 
