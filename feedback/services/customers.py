@@ -11,10 +11,12 @@ Channels without e-mail (forums, social media, ticket queues) name their sender 
 (``ParsedMessage.sender_handle``, qualified by its instance, of an ``IdentityKind``). The handle
 is the sender's identity on that channel, so it decides first: the customer holding it
 (``portal.selectors.customer_ids_find_by_identities``). An unknown handle that comes with an
-address of a known customer is that customer's (a Zendesk requester who also mailed us); the
-handle is not attached to them, since the portal has no service that adds an identity to an
-existing customer from ingestion, so such a sender is found by their address again next time.
-Otherwise the handle becomes a new customer without an e-mail address, holding it
+address of a known customer is that customer's (a Zendesk requester who also mailed us), and
+the handle is added to their identities (``portal.services.customer_update``, the system's,
+audited), so that their messages without an address find them too; when the directory refuses
+that (another customer took the handle meanwhile, or they hold the most handles allowed) the
+address still decides. Otherwise the handle becomes a new customer without an e-mail address,
+holding it
 (``portal.services.customer_identities_ensure``, the system's, audited); staff merge them
 with a known customer later. A handle the directory refuses (an unknown kind, too long) is
 treated as absent.
@@ -170,11 +172,27 @@ def customer_id_for_handle(
     if (address or "").strip():
         customer = portal_selectors.customer_find_by_email(email=address.strip())
         if customer is not None:
+            identity_attach(customer_id=customer.pk, kind=cleaned[0], handle=cleaned[1])
             return customer.pk
     created = portal_services.customer_identities_ensure(
         actor=SYSTEM, identities=[(*cleaned, customer_name_from_sender(name))]
     )
     return created.get(key)
+
+
+def identity_attach(*, customer_id: int, kind: str, handle: str) -> bool:
+    """Add the handle to the customer's identities; False when the directory refuses it."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        return False
+    held = list(customer.identities.values_list("kind", "handle"))
+    try:
+        portal_services.customer_update(
+            actor=SYSTEM, customer=customer, identities=[*held, (kind, handle)]
+        )
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass
@@ -200,6 +218,9 @@ class ChunkSenders:
     handle_ids: dict[HandleKey, int] = field(default_factory=dict)
     handles_pending: dict[HandleKey, tuple[str, str, str]] = field(default_factory=dict)
     handles_looked_up: set[HandleKey] = field(default_factory=set)
+    # Unknown handles that came with a known customer's address: added to that customer's
+    # identities by ``create``, as (customer id, kind, handle).
+    attach: dict[HandleKey, tuple[int, str, str]] = field(default_factory=dict)
 
     def look_up(self, addresses: Iterable[str]) -> None:
         wanted = {_key(a.strip()): a.strip() for a in addresses if a and a.strip()}
@@ -235,6 +256,9 @@ class ChunkSenders:
                 return self.handle_ids[key]
             by_address = self._known(address)
             if by_address is not None:
+                # The chunk's later messages of this handle are this customer's too.
+                self.handle_ids[key] = by_address
+                self.attach[key] = (by_address, *cleaned)
                 return by_address
             self.handles_pending.setdefault(key, (*cleaned, customer_name_from_sender(name)))
             return None
@@ -271,6 +295,9 @@ class ChunkSenders:
             self.waiting.append((item, key))
 
     def create(self) -> None:
+        for customer_id, kind, handle in self.attach.values():
+            identity_attach(customer_id=customer_id, kind=kind, handle=handle)
+        self.attach.clear()
         if not self.pending and not self.handles_pending:
             return
         self._create_by_address()

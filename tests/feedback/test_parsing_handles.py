@@ -24,7 +24,7 @@ from feedback.models import (
 from feedback.services import payload_parse, payload_receive, payloads_parse
 from feedback.services.storage import blob_read
 from portal import events
-from portal.models import Customer, CustomerIdentity, IdentityKind
+from portal.models import AuditEntry, Customer, CustomerIdentity, IdentityKind
 from tests.factories import CustomerFactory
 from tests.feedback.factories import ChannelFactory, FeedbackItemFactory
 from tests.feedback.fake_connector import (
@@ -134,14 +134,58 @@ def test_a_chunk_creates_one_customer_per_new_handle_and_looks_handles_up_once(c
     assert Customer.objects.count() == 3
 
 
-def test_a_known_customer_address_wins_over_an_unknown_handle(channel, parse):
+def test_an_unknown_handle_with_a_known_customers_address_becomes_that_customers(channel, parse):
     bo = CustomerFactory(email="bo@example.test")
 
     outcomes = parse(stored(channel, forum_post(1, username="bo", email="BO@example.test")))
+    # Their next post without an address finds them by the handle they now hold.
+    later = parse(stored(channel, forum_post(2, username="bo", title="Another")))
 
     assert outcomes[0].message.item.customer == bo
-    assert Customer.objects.count() == 1
     assert outcomes[0].message.sender == "bo@example.test"
+    assert list(bo.identities.values_list("kind", "handle")) == [
+        (IdentityKind.DISCOURSE, f"{FORUM_HOST}/bo")
+    ]
+    assert later[0].message.item.customer == bo
+    assert Customer.objects.count() == 1
+    assert AuditEntry.objects.filter(action="customer.updated", target_id=bo.pk).count() == 1
+
+
+def test_one_chunk_attaches_a_handle_once_and_its_posts_without_address_follow(channel):
+    bo = CustomerFactory(email="bo@example.test")
+    ids = stored(
+        channel,
+        forum_post(1, username="bo", email="bo@example.test"),
+        forum_post(2, username="bo", title="Another"),
+    )
+
+    outcomes = payloads_parse(payload_ids=ids, now=NOW)
+
+    assert [outcome.message.item.customer for outcome in outcomes] == [bo, bo]
+    assert bo.identities.count() == 1
+    assert Customer.objects.count() == 1
+
+
+def test_a_handle_another_customer_took_leaves_the_address_deciding(channel, parse, monkeypatch):
+    from feedback.services import customers
+
+    bo = CustomerFactory(email="bo@example.test")
+    original = customers.portal_services.customer_update
+
+    def taken_meanwhile(**kwargs):
+        CustomerIdentity.objects.create(
+            customer=CustomerFactory(email=""),
+            kind=IdentityKind.DISCOURSE,
+            handle=f"{FORUM_HOST}/bo",
+        )
+        return original(**kwargs)
+
+    monkeypatch.setattr(customers.portal_services, "customer_update", taken_meanwhile)
+
+    outcomes = parse(stored(channel, forum_post(1, username="bo", email="bo@example.test")))
+
+    assert outcomes[0].message.item.customer == bo
+    assert bo.identities.count() == 0
 
 
 def test_a_known_handle_wins_over_an_address(channel, parse):
