@@ -13,7 +13,7 @@ import pytest
 
 from feedback.channels.widget import MAX_STORED_SIDE
 from feedback.models import Attachment, FeedbackItem, Message
-from feedback.services import channel_create
+from feedback.services import channel_create, channel_update
 from feedback.views.widget import SENT
 from portal.actors import SYSTEM
 from tests.factories import TeamFactory
@@ -47,7 +47,7 @@ class _Site:
         page = body.encode()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
@@ -101,13 +101,16 @@ def _screenshot_file(tmp_path) -> str:
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_a_page_on_another_origin_sends_feedback_through_the_script(
-    browser, live_server, site, screenshot_dir, tmp_path, device
+    browser,  # noqa: F811
+    live_server,
+    site,
+    screenshot_dir,  # noqa: F811
+    tmp_path,
+    device,
 ):
     # The site's origin is known only once its server runs: allow it after starting it.
     channel = _widget_channel([])
     shop = site(live_server.url, channel.public_key)
-    from feedback.services import channel_update
-
     channel_update(actor=SYSTEM, channel=channel, config={"allowed_origins": [shop.url]})
     assert shop.url.split(":")[-1] != live_server.url.split(":")[-1]
     context = _phone(browser) if device == "phone" else browser.new_context(viewport=DESKTOP)
@@ -139,7 +142,11 @@ def test_a_page_on_another_origin_sends_feedback_through_the_script(
     assert Attachment.objects.get(message=message).content_type == "image/png"
 
 
-def test_a_page_on_an_origin_not_allowed_cannot_send(browser, live_server, site):
+def test_a_page_on_an_origin_not_allowed_cannot_send(
+    browser,  # noqa: F811
+    live_server,
+    site,
+):
     channel = _widget_channel(["https://www.kitewire.example"])
     shop = site(live_server.url, channel.public_key)
     context = browser.new_context(viewport=DESKTOP)
@@ -157,7 +164,10 @@ def test_a_page_on_an_origin_not_allowed_cannot_send(browser, live_server, site)
 
 
 def test_the_no_js_form_works_on_a_phone_with_javascript_off(
-    browser, live_server, screenshot_dir, tmp_path
+    browser,  # noqa: F811
+    live_server,
+    screenshot_dir,  # noqa: F811
+    tmp_path,
 ):
     channel = _widget_channel([])
     context = _phone(browser, java_script_enabled=False)
@@ -193,7 +203,11 @@ def test_the_no_js_form_works_on_a_phone_with_javascript_off(
     assert Attachment.objects.get(message=message).content_type == "image/png"
 
 
-def test_the_no_js_form_on_a_wide_screen(browser, live_server, screenshot_dir):
+def test_the_no_js_form_on_a_wide_screen(
+    browser,  # noqa: F811
+    live_server,
+    screenshot_dir,  # noqa: F811
+):
     channel = _widget_channel([])
     context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
     page = context.new_page()
