@@ -576,6 +576,9 @@ def oauth_config(
         client_secret=TokenServer.CLIENT_SECRET,
         refresh_token=refresh_token,
         scope="imap",
+        # Each login makes dovecot ask the token server over HTTP: slower than a password
+        # under a loaded machine, and a timeout here would fail a test for the wrong reason.
+        timeout=10,
     )
     del config["password"]
     config.update(overrides)

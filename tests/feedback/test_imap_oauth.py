@@ -351,3 +351,22 @@ def test_a_revoked_refresh_token_makes_the_channel_unhealthy_at_once(
         TOKEN_REVOKED,
         1,
     )
+
+
+@pytest.mark.django_db
+def test_a_check_stores_a_rotated_refresh_token_as_a_poll_does(
+    oauth_account, token_server, registry_tokens
+):
+    token_server.rotate = True
+    channel = oauth_channel(oauth_account, token_server, TeamFactory())
+    pasted = channel.read_config()["refresh_token"]
+
+    result = services.channel_check(actor=SYSTEM, channel=channel)
+
+    channel.refresh_from_db()
+    rotated = channel.read_config()["refresh_token"]
+    assert result.ok, result.message
+    assert rotated != pasted and rotated in token_server.refresh_tokens
+    # A worker (another process) polls with what the check stored.
+    registry_tokens.clear()
+    assert poll(channel).error == ""
