@@ -51,6 +51,10 @@ CHECK_NOT_ADMIN = (
     "only; use an admin's e-mail and API token"
 )
 ANSWER_UNREADABLE = "{host} answered {path} with something other than Zendesk's JSON: {error}"
+EXPORT_STUCK = (
+    "{host}'s ticket export said there is more but gave no new cursor to read it from; "
+    "trying again later"
+)
 TOO_MANY_COMMENT_PAGES = (
     "ticket {ticket} has more than {pages} pages of comments; it was not read (tell the "
     "portal's operators)"
@@ -222,6 +226,10 @@ class ZendeskConnector(Connector):
                 page_read = True
                 end_of_stream = page.get("end_of_stream") is not False
                 after_cursor = page.get("after_cursor")
+                moved = isinstance(after_cursor, str) and after_cursor != position.after_cursor
+                if not end_of_stream and not (moved and after_cursor):
+                    # Asking again from the same place would answer the same page for ever.
+                    raise ConnectorError(EXPORT_STUCK.format(host=settings.host))
                 if isinstance(after_cursor, str) and after_cursor:
                     position.after_cursor = after_cursor
                 tickets = page.get("tickets") if isinstance(page.get("tickets"), list) else []

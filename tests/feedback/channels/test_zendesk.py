@@ -30,6 +30,7 @@ from feedback.channels.zendesk.connector import (
     COMMENTS_PATH,
     EXPORT_PAGE_SIZE,
     EXPORT_PATH,
+    EXPORT_STUCK,
     ME_PATH,
 )
 from feedback.channels.zendesk.payloads import (
@@ -374,6 +375,19 @@ def test_an_export_page_that_is_not_json_fails_the_fetch_and_is_retried(site, fa
 
     assert failed.value.retryable
     assert "127.0.0.1 answered /api/v2/incremental/tickets/cursor.json" in failed.value.message
+
+
+def test_an_export_page_with_more_but_no_new_cursor_fails_instead_of_looping(site, fake_web):
+    page = {**fixture_json("zendesk", "export_page1.json"), "after_cursor": None}
+    fake_web.queue("GET", EXPORT_PATH, Reply.json(page))
+
+    with pytest.raises(ConnectorError) as failed:
+        ZendeskConnector().fetch(config(fake_web.url), None)
+
+    assert (failed.value.message, failed.value.retryable) == (
+        EXPORT_STUCK.format(host="acme.zendesk.com"),
+        True,
+    )
 
 
 def test_check_names_the_admin_it_connected_as(site, fake_web):
