@@ -28,6 +28,7 @@ empty): an agent answers on the forum.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,12 +36,10 @@ from feedback.channels import social
 from feedback.channels.base import (
     CheckResult,
     ConfigError,
-    Connector,
     ConnectorError,
     FetchedItem,
     FetchResult,
 )
-from feedback.channels.http import clean_base_url
 from feedback.mail import ParsedMessage, UnparseableMessage
 
 KIND = "discourse"
@@ -68,7 +67,7 @@ SOME_CATEGORIES = "{count} categories ({names})"
 NOT_A_FORUM = "the answer to {path} is not a Discourse category list"
 
 
-def _categories(config: dict[str, Any]) -> list[str]:
+def _categories(config: Mapping[str, Any]) -> list[str]:
     value = config.get("categories")
     if value is None or value == "":
         return []
@@ -87,11 +86,7 @@ def _categories(config: dict[str, Any]) -> list[str]:
 
 
 def _headers(config: dict[str, Any]) -> dict[str, str]:
-    return {
-        "Api-Key": config["api_key"],
-        "Api-Username": config["api_username"],
-        "Accept": "application/json",
-    }
+    return {"Api-Key": config["api_key"], "Api-Username": config["api_username"]}
 
 
 def _category_list(data: Any) -> list[dict[str, Any]]:
@@ -126,20 +121,12 @@ def _category_ids(chosen: list[str], categories: list[dict[str, Any]]) -> set[in
     return ids
 
 
-class _Reader:
+class _Reader(social.ApiReader):
     """One fetch's requests: pages of posts, the category list and topics' categories."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self.base = config["base_url"]
-        self.headers = _headers(config)
-        self.timeout = social.config_timeout(config)
+        super().__init__(config, _headers(config))
         self.topic_categories: dict[int, Any] = {}
-
-    def get(self, path: str, **params: Any) -> Any:
-        data, _ = social.get_json(
-            self.base + path, headers=self.headers, timeout=self.timeout, params=params or None
-        )
-        return data
 
     def posts(self, before: int | None = None) -> list[dict[str, Any]]:
         data = self.get("/posts.json", **({"before": before} if before else {}))
@@ -167,26 +154,17 @@ class _Reader:
         return self.topic_categories[topic_id]
 
 
-class DiscourseConnector(Connector):
+class DiscourseConnector(social.SocialConnector):
     kind = KIND
+    service = SERVICE
+    config_fields = CONFIG_FIELDS
     secret_fields = frozenset({"api_key"})
-    push = False
-    # Answers are written on the forum for now; sending them from the portal comes later.
-    reply_by = ""
-    mail = False
 
-    def validate_config(
-        self, config: dict[str, Any], *, allow_plaintext: bool = False
-    ) -> dict[str, Any]:
-        config = social.config_start(
-            config, fields=CONFIG_FIELDS, service=SERVICE, first="base_url"
-        )
+    def clean_settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "base_url": clean_base_url(config.get("base_url"), field="base_url"),
             "api_key": social.config_text(config, "api_key", required=True),
             "api_username": social.config_text(config, "api_username", required=True),
             "categories": _categories(config),
-            "timeout": social.config_timeout(config),
         }
 
     def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
@@ -194,7 +172,7 @@ class DiscourseConnector(Connector):
         base = config["base_url"]
         data, status, detail = social.probe(
             base + "/categories.json?include_subcategories=true",
-            headers=_headers(config),
+            headers=_Reader(config).headers,
             timeout=config["timeout"],
         )
         if status == 200:
@@ -297,9 +275,6 @@ class DiscourseConnector(Connector):
         self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
     ) -> ParsedMessage:
         return parse_post(raw, base_url=str(metadata.get("base_url") or ""))
-
-    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
-        return None
 
 
 def _version(post: dict[str, Any]) -> int:

@@ -22,6 +22,7 @@ Mastodon. An edited status is revisable, but only a status fetched again is seen
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,12 +30,10 @@ from feedback.channels import social
 from feedback.channels.base import (
     CheckResult,
     ConfigError,
-    Connector,
     ConnectorError,
     FetchedItem,
     FetchResult,
 )
-from feedback.channels.http import clean_base_url
 from feedback.mail import ParsedMessage, UnparseableMessage
 
 KIND = "mastodon"
@@ -59,7 +58,7 @@ MENTIONS = "mentions of @{acct}"
 HASHTAG = "statuses tagged #{hashtag}"
 
 
-def _source(config: dict[str, Any]) -> tuple[str, str]:
+def _source(config: Mapping[str, Any]) -> tuple[str, str]:
     source = social.config_text(config, "source", required=False) or "mentions"
     if source not in SOURCES:
         raise ConfigError(SOURCE_INVALID, field="source")
@@ -71,20 +70,11 @@ def _source(config: dict[str, Any]) -> tuple[str, str]:
     return source, hashtag
 
 
-class _Reader:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.base = config["base_url"]
-        self.headers = {
-            "Authorization": f"Bearer {config['access_token']}",
-            "Accept": "application/json",
-        }
-        self.timeout = config["timeout"]
+class _Reader(social.ApiReader):
+    """One fetch's requests: the own account, a page of statuses, a reply's thread."""
 
-    def get(self, path: str, **params: Any) -> Any:
-        data, _ = social.get_json(
-            self.base + path, headers=self.headers, timeout=self.timeout, params=params or None
-        )
-        return data
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config, {"Authorization": f"Bearer {config['access_token']}"})
 
     def account(self, cursor: dict[str, Any]) -> tuple[str, str]:
         """The team's own account ``(id, acct)``: from the cursor, else asked once."""
@@ -110,27 +100,18 @@ class _Reader:
         return [*[i for i in ids if i != parent], parent]
 
 
-class MastodonConnector(Connector):
+class MastodonConnector(social.SocialConnector):
     kind = KIND
+    service = SERVICE
+    config_fields = CONFIG_FIELDS
     secret_fields = frozenset({"access_token"})
-    push = False
-    # Answers are written on Mastodon for now; sending them from the portal comes later.
-    reply_by = ""
-    mail = False
 
-    def validate_config(
-        self, config: dict[str, Any], *, allow_plaintext: bool = False
-    ) -> dict[str, Any]:
-        config = social.config_start(
-            config, fields=CONFIG_FIELDS, service=SERVICE, first="base_url"
-        )
+    def clean_settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
         source, hashtag = _source(config)
         return {
-            "base_url": clean_base_url(config.get("base_url"), field="base_url"),
             "access_token": social.config_text(config, "access_token", required=True),
             "source": source,
             "hashtag": hashtag,
-            "timeout": social.config_timeout(config),
         }
 
     def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
@@ -220,9 +201,6 @@ class MastodonConnector(Connector):
             own_acct=str(metadata.get("account") or ""),
             thread=[str(i) for i in metadata.get("thread") or []],
         )
-
-    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
-        return None
 
 
 def _wanted(status: Any, account_id: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedback.channels import http
-from feedback.channels.base import CheckResult, ConfigError, ConnectorError
+from feedback.channels.base import CheckResult, ConfigError, Connector, ConnectorError, FetchedItem
 from feedback.mail import LANE_CUSTOMER, ParsedMessage, UnparseableMessage, sanitize_html
 from feedback.mail.html import html_to_text
 
@@ -105,6 +105,21 @@ def get_json(
     a retryable ConnectorError: the page as a whole is unreadable, nothing of it is stored."""
     answer = http.get(url, params=params, headers=headers, timeout=timeout)
     return read_json(answer), len(answer.body)
+
+
+class ApiReader:
+    """One fetch's requests to a JSON API at ``base`` with the same headers each time."""
+
+    def __init__(self, config: Mapping[str, Any], headers: dict[str, str]) -> None:
+        self.base = config["base_url"]
+        self.headers = {"Accept": "application/json", **headers}
+        self.timeout = config["timeout"]
+
+    def get(self, path: str, **params: Any) -> Any:
+        data, _ = get_json(
+            self.base + path, headers=self.headers, timeout=self.timeout, params=params or None
+        )
+        return data
 
 
 def read_json(answer: http.Response) -> Any:
@@ -242,3 +257,33 @@ def probe(url: str, *, headers: dict[str, str], timeout: float) -> tuple[Any, in
         return read_json(answer), 200, ""
     except ConnectorError as error:
         return None, 404, error.message
+
+
+class SocialConnector(Connector):
+    """The part of a forum or social-media connector that is the same for each: polled, no
+    mail, no replies from the portal yet (an agent answers on the remote itself), and a
+    config of a ``base_url``, the kind's own settings (``clean_settings``) and a ``timeout``."""
+
+    push = False
+    reply_by = ""
+    mail = False
+    service: str
+    config_fields: frozenset[str]
+
+    def validate_config(
+        self, config: dict[str, Any], *, allow_plaintext: bool = False
+    ) -> dict[str, Any]:
+        config = config_start(
+            config, fields=self.config_fields, service=self.service, first="base_url"
+        )
+        return {
+            "base_url": http.clean_base_url(config.get("base_url"), field="base_url"),
+            **self.clean_settings(config),
+            "timeout": config_timeout(config),
+        }
+
+    def clean_settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:
+        return None

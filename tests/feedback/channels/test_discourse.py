@@ -509,7 +509,7 @@ def test_the_cursor_survives_a_restart(fake_web):
 @pytest.mark.parametrize(
     ("reply", "retry_after"),
     [
-        (Reply.json({"errors": ["too many requests"]}, 429, **{"Retry-After": "120"}), 120),
+        (Reply.json({"errors": ["too many requests"]}, 429, **{"Retry-After": "600"}), 600),
         (Reply.json({"errors": ["maintenance"]}, 503), None),
     ],
 )
@@ -525,6 +525,9 @@ def test_a_busy_forum_is_an_error_the_channel_backs_off_from(fake_web, reply, re
     assert str(reply.status) in report.error
     assert channel.error_streak == 1 and channel.last_error == report.error
     assert channel.next_poll_at > NOW
+    if retry_after:
+        # The forum's own wait is kept, longer than the backoff alone (60 to 120 s here).
+        assert channel.next_poll_at >= NOW + timedelta(seconds=retry_after)
     assert channel.cursor in (None, {})
     assert poll(channel, now=NOW + timedelta(hours=2)).stored == 6
 
