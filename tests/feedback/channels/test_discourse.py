@@ -32,6 +32,7 @@ from feedback.channels.social import (
 )
 from feedback.mail import LANE_CUSTOMER, UnparseableMessage
 from feedback.models import Channel, FeedbackItem, Message, PayloadStatus, Quarantine, RawPayload
+from portal.models import CustomerIdentity
 from tests.feedback.channels.social_support import (
     NOW,
     discourse_posts,
@@ -573,3 +574,21 @@ def test_one_malformed_post_is_quarantined_with_its_bytes_and_the_rest_stored(fa
     assert json.loads(payload.file.read()) == broken
     assert "is not a date and time" in Quarantine.objects.get(payload=payload).error
     assert Message.objects.filter(channel=channel).count() == 5
+
+
+@pytestmark_db
+def test_forum_users_become_customers_known_by_their_handle(fake_web):
+    serve_forum(fake_web)
+    channel = social_channel("discourse", config_for(fake_web))
+
+    poll(channel)
+
+    host = social_host(fake_web)
+    alice = CustomerIdentity.objects.get(kind="discourse", handle=f"{host}/alice").customer
+    topic = Message.objects.get(external_id=f"discourse-topic-40@{host}")
+    assert topic.item.customer_id == alice.pk
+    assert alice.email == "" and alice.name == "Alice Martin"
+    bob = CustomerIdentity.objects.get(kind="discourse", handle=f"{host}/bob").customer
+    assert bob.pk != alice.pk
+    # The API user's own posts opened nothing and made no customer.
+    assert not CustomerIdentity.objects.filter(handle=f"{host}/portal").exists()

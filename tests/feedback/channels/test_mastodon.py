@@ -24,6 +24,7 @@ from feedback.channels.mastodon import (
 from feedback.channels.social import CHECK_NOT_THERE, CHECK_REFUSED, item_bytes
 from feedback.mail import LANE_CUSTOMER, UnparseableMessage
 from feedback.models import Channel, Message, PayloadStatus, Quarantine, RawPayload
+from portal.models import CustomerIdentity
 from tests.feedback.channels.social_support import NOW, mastodon_page, poll, social_channel
 from tests.feedback.fakeweb import Reply, fixture_bytes, fixture_json
 
@@ -441,3 +442,17 @@ def test_one_malformed_status_is_quarantined_with_its_bytes_and_the_rest_stored(
     assert json.loads(payload.file.read()) == entries[1]["status"]
     assert "is not a date and time" in Quarantine.objects.get(payload=payload).error
     assert Message.objects.filter(channel=channel).count() == 2
+
+
+@pytest.mark.django_db
+def test_mastodon_accounts_become_customers_known_by_their_handle(fake_web):
+    serve_instance(fake_web)
+    channel = social_channel("mastodon", config_for(fake_web))
+
+    poll(channel)
+
+    alice = CustomerIdentity.objects.get(kind="mastodon", handle="alice@mastodon.social")
+    bob = CustomerIdentity.objects.get(kind="mastodon", handle=f"bob@{instance_host(fake_web)}")
+    root = Message.objects.get(external_id=f"mastodon-{FIRST}@{instance_host(fake_web)}")
+    assert root.item.customer_id == alice.customer_id != bob.customer_id
+    assert alice.customer.email == ""
