@@ -9,6 +9,7 @@ from tests.feedback import (
     access_cases_hooks,
     access_cases_imports,
     access_cases_pages,
+    access_cases_widget,
 )
 
 CASES: dict[str, Case] = {
@@ -16,6 +17,7 @@ CASES: dict[str, Case] = {
     **access_cases_api.CASES,
     **access_cases_hooks.CASES,
     **access_cases_imports.CASES,
+    **access_cases_widget.CASES,
 }
 
 
@@ -24,4 +26,5 @@ def objects(world) -> Objects:
         **access_cases_pages.objects(world),
         **access_cases_api.objects(world),
         **access_cases_hooks.objects(world),
+        **access_cases_widget.objects(world),
     }
