@@ -20,6 +20,7 @@ from feedback.channels.imap.connector import CHECK_OK, SASL_MISSING, TOKEN_NOT_A
 from feedback.channels.imap.oauth import (
     CLIENT_REFUSED,
     REFRESH_MARGIN,
+    TOKEN_ANSWER_INVALID,
     TOKEN_REVOKED,
     TokenCache,
 )
@@ -216,7 +217,7 @@ def test_an_answer_without_an_access_token_is_retried(oauth_account, token_serve
         connector.fetch(config, None)
 
     assert raised.value.retryable
-    assert "without an access token" in raised.value.message
+    assert raised.value.message == TOKEN_ANSWER_INVALID.format(host="127.0.0.1")
 
 
 def test_a_rotated_refresh_token_is_handed_back_until_stored(

@@ -9,6 +9,7 @@ from feedback.channels.base import ConfigError
 from feedback.channels.imap import ImapConnector
 from feedback.channels.imap.config import (
     AUTH_INVALID,
+    FIELD_NOT_TEXT,
     FIELD_REQUIRED,
     PROVIDER_INVALID,
     PROVIDERS,
@@ -111,7 +112,7 @@ def test_an_oauth_mailbox_keeps_no_password_and_a_password_one_no_oauth_settings
         ({"token_url": "https:///token"}, "token_url", TOKEN_URL_INVALID),
         ({"client_id": " "}, "client_id", FIELD_REQUIRED.format(field="client_id")),
         ({"refresh_token": None}, "refresh_token", FIELD_REQUIRED.format(field="refresh_token")),
-        ({"refresh_token": 42}, "refresh_token", "refresh_token must be text"),
+        ({"refresh_token": 42}, "refresh_token", FIELD_NOT_TEXT.format(field="refresh_token")),
         ({"sasl": "plain"}, "sasl", SASL_INVALID),
         ({"auth": "password"}, "password", FIELD_REQUIRED.format(field="password")),
     ],
