@@ -7,6 +7,7 @@ values are decoded by rules that survive the mail the standard library's decoder
 
 import binascii
 import email.utils
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -336,6 +337,13 @@ _ADDRESS = re.compile(r"[^@\s<>,;:\"]+@[^@\s<>,;:\"]+")
 _LOOSE_ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]]+@[^@\s<>,;:\"()\[\]]+")
 
 
+# Header values up to this long are remembered with their addresses: a mailbox's To (its own
+# address) and its customers' From values repeat from mail to mail, and a mail's To and Cc are
+# read twice (as recipients and as written), while the standard library's address parser is
+# one of the parse's larger costs.
+_REMEMBERED_VALUE_CHARS = 1000
+
+
 def addresses(values: list[str]) -> list[tuple[str, str]]:
     """(display name, address) pairs; names decoded, addresses as written (case kept).
 
@@ -343,18 +351,30 @@ def addresses(values: list[str]) -> list[tuple[str, str]]:
     not split one address into two."""
     pairs = []
     for value in values:
-        found = [
-            (name, address.strip().strip("<>").strip())
-            for name, address in email.utils.getaddresses([value])
-            if name or address
-        ]
-        if not found or not all(_ADDRESS.fullmatch(address) for _, address in found):
-            # "a@x.example b@x.example" and other lists RFC 5322 does not allow: take what
-            # looks like an address and leave the names.
-            found = [("", address) for address in _LOOSE_ADDRESS.findall(value)]
-        pairs.extend(
-            (" ".join(decode_words(name).split()), address)
-            for name, address in found
-            if _ADDRESS.fullmatch(address)
-        )
+        if len(value) <= _REMEMBERED_VALUE_CHARS:
+            pairs.extend(_remembered_addresses(value))
+        else:
+            pairs.extend(_value_addresses(value))
     return pairs
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_addresses(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_value_addresses(value))
+
+
+def _value_addresses(value: str) -> list[tuple[str, str]]:
+    found = [
+        (name, address.strip().strip("<>").strip())
+        for name, address in email.utils.getaddresses([value])
+        if name or address
+    ]
+    if not found or not all(_ADDRESS.fullmatch(address) for _, address in found):
+        # "a@x.example b@x.example" and other lists RFC 5322 does not allow: take what looks
+        # like an address and leave the names.
+        found = [("", address) for address in _LOOSE_ADDRESS.findall(value)]
+    return [
+        (" ".join(decode_words(name).split()), address)
+        for name, address in found
+        if _ADDRESS.fullmatch(address)
+    ]
