@@ -159,12 +159,16 @@ def _url(config: dict[str, Any]) -> str:
     url = _text(config, "url", MAX_URL_LENGTH)
     if not url:
         raise ConfigError(URL_REQUIRED, field="url")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, say
+        raise ConfigError(URL_INVALID, field="url") from None
+    if parts.scheme not in ("http", "https") or not hostname or any(c.isspace() for c in url):
         raise ConfigError(URL_INVALID, field="url")
     if parts.username or parts.password:
         raise ConfigError(URL_HAS_CREDENTIALS, field="url")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(hostname):
         raise ConfigError(URL_PLAINTEXT, field="url")
     return url
 

@@ -111,7 +111,9 @@ def test_a_bad_config_is_refused_naming_its_field(connector, config, field, mess
     assert (refused.value.field, refused.value.message) == (field, message)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/feed", "example.com/feed", "https://", 42])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/feed", "example.com/feed", "https://", "https://[::1/feed", 42]
+)
 def test_an_address_that_is_no_web_address_is_refused(connector, url):
     with pytest.raises(ConfigError) as refused:
         connector.validate_config({"url": url})
