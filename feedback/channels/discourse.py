@@ -28,7 +28,7 @@ empty): an agent answers on the forum.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,6 @@ from feedback.channels.base import (
     CheckResult,
     ConfigError,
     ConnectorError,
-    FetchedItem,
     FetchResult,
 )
 from feedback.mail import ParsedMessage, UnparseableMessage
@@ -167,8 +166,7 @@ class DiscourseConnector(social.SocialConnector):
             "categories": _categories(config),
         }
 
-    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
-        config = self.validate_config(config)
+    def check_settings(self, config: dict[str, Any]) -> CheckResult:
         base = config["base_url"]
         data, status, detail = social.probe(
             base + "/categories.json?include_subcategories=true",
@@ -207,69 +205,25 @@ class DiscourseConnector(social.SocialConnector):
         last = int(cursor.get("last_post_id") or 0)
         edits_seen = str(cursor.get("edits_seen") or "")
         reader = _Reader(config)
-        wanted = None
-        if config["categories"]:
-            wanted = _category_ids(
-                config["categories"],
-                _category_list(reader.get("/categories.json", include_subcategories="true")),
-            )
+        keep = _keeper(config, reader)
         latest = reader.posts()
         if not latest:
             return FetchResult(items=[], cursor=cursor, more=False)
         top = max(social.item_id(post) for post in latest)
-        found = {social.item_id(post): post for post in latest if social.item_id(post) > last}
-        scanned = top
-        if min(social.item_id(post) for post in latest) > last + 1:
-            # The latest page does not reach the cursor: walk up from it, window by window.
-            found, scanned = {}, last
-            for _ in range(MAX_WINDOWS):
-                if scanned >= top or len(found) >= limit:
-                    break
-                window = reader.posts(before=scanned + STEP + 1)
-                for post in window:
-                    if scanned < social.item_id(post) <= scanned + STEP:
-                        found[social.item_id(post)] = post
-                scanned += STEP
-            scanned = min(scanned, top)
-        edited = [
-            post
-            for post in latest
-            if social.item_id(post) <= last
-            and _version(post) > 1
-            and str(post.get("updated_at") or "") > edits_seen
-        ]
-        keep = self._keeper(config, reader, wanted)
-        items, size, complete = [], 0, True
-        for post in [*edited, *(found[key] for key in sorted(found))]:
-            if not keep(post):
-                continue
-            raw = social.item_bytes(post)
-            if items and (len(items) >= limit or size + len(raw) > max_bytes):
-                complete = False
-                break
-            items.append(_item(post, raw, config["base_url"]))
-            size += len(raw)
-        newest_edit = max((str(post.get("updated_at") or "") for post in edited), default="")
-        next_cursor = {
-            "last_post_id": max(last, scanned) if complete else _last_new_id(items, last),
-            "edits_seen": max(edits_seen, newest_edit) if complete or not edited else edits_seen,
-        }
-        more = not complete or next_cursor["last_post_id"] < top
-        return FetchResult(items=items, cursor=next_cursor, more=more)
-
-    @staticmethod
-    def _keeper(config: dict[str, Any], reader: _Reader, wanted: set[int] | None):
-        own = config["api_username"].casefold()
-
-        def keep(post: dict[str, Any]) -> bool:
-            if str(post.get("username") or "").casefold() == own:
-                return False
-            if wanted is None:
-                return True
-            category = reader.category_of(post)
-            return category is BROKEN or category in wanted
-
-        return keep
+        found, scanned = _new_posts(reader, latest, last=last, top=top, limit=limit)
+        batch = social.Batch(limit=limit, max_bytes=max_bytes)
+        metadata = {"base_url": config["base_url"]}
+        # Edits first, oldest edit first, so that ``edits_seen`` moves even in a full batch.
+        for post in _edited(latest, last=last, edits_seen=edits_seen):
+            if keep(post) and not _add(batch, post, metadata):
+                return _result(batch, last, edits_seen, top, full=True)
+            edits_seen = max(edits_seen, _updated_at(post))
+        position = last
+        for post_id in sorted(found):
+            if keep(found[post_id]) and not _add(batch, found[post_id], metadata):
+                return _result(batch, position, edits_seen, top, full=True)
+            position = post_id
+        return _result(batch, max(position, scanned), edits_seen, top, full=False)
 
     def parse(
         self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
@@ -277,23 +231,77 @@ class DiscourseConnector(social.SocialConnector):
         return parse_post(raw, base_url=str(metadata.get("base_url") or ""))
 
 
+def _keeper(config: dict[str, Any], reader: _Reader) -> Callable[[dict[str, Any]], bool]:
+    """Whether a post is stored: not the API user's own, and in a chosen category."""
+    own = config["api_username"].casefold()
+    wanted = None
+    if config["categories"]:
+        answer = reader.get("/categories.json", include_subcategories="true")
+        wanted = _category_ids(config["categories"], _category_list(answer))
+
+    def keep(post: dict[str, Any]) -> bool:
+        if str(post.get("username") or "").casefold() == own:
+            return False
+        if wanted is None:
+            return True
+        category = reader.category_of(post)
+        return category is BROKEN or category in wanted
+
+    return keep
+
+
+def _new_posts(
+    reader: _Reader, latest: list[dict[str, Any]], *, last: int, top: int, limit: int
+) -> tuple[dict[int, dict[str, Any]], int]:
+    """The posts above ``last`` by id, and the id up to which they are all there. The latest
+    page serves when it reaches down to the cursor; else the walk goes up from the cursor a
+    window at a time until it has ``limit`` posts, reaches the top or has asked enough."""
+    if min(social.item_id(post) for post in latest) <= last + 1:
+        return {social.item_id(post): post for post in latest if social.item_id(post) > last}, top
+    found: dict[int, dict[str, Any]] = {}
+    scanned = last
+    for _ in range(MAX_WINDOWS):
+        if scanned >= top or len(found) >= limit:
+            break
+        for post in reader.posts(before=scanned + STEP + 1):
+            if scanned < social.item_id(post) <= scanned + STEP:
+                found[social.item_id(post)] = post
+        scanned += STEP
+    return found, min(scanned, top)
+
+
+def _edited(latest: list[dict[str, Any]], *, last: int, edits_seen: str) -> list[dict[str, Any]]:
+    """Posts already handed over that were edited since the newest edit seen."""
+    edited = [
+        post
+        for post in latest
+        if social.item_id(post) <= last and _version(post) > 1 and _updated_at(post) > edits_seen
+    ]
+    return sorted(edited, key=_updated_at)
+
+
+def _add(batch: social.Batch, post: dict[str, Any], metadata: dict[str, Any]) -> bool:
+    raw = batch.room_for(post)
+    if raw is None:
+        return False
+    batch.add(f"post:{social.item_id(post)}", raw, metadata)
+    return True
+
+
+def _result(
+    batch: social.Batch, position: int, edits_seen: str, top: int, *, full: bool
+) -> FetchResult:
+    cursor = {"last_post_id": position, "edits_seen": edits_seen}
+    return FetchResult(items=batch.items, cursor=cursor, more=full or position < top)
+
+
 def _version(post: dict[str, Any]) -> int:
     version = post.get("version")
     return version if isinstance(version, int) and not isinstance(version, bool) else 1
 
 
-def _last_new_id(items: list[FetchedItem], last: int) -> int:
-    ids = [int(item.source_id.removeprefix("post:")) for item in items]
-    return max([last, *ids])
-
-
-def _item(post: dict[str, Any], raw: bytes, base_url: str) -> FetchedItem:
-    return FetchedItem(
-        source_id=f"post:{social.item_id(post)}",
-        raw=raw,
-        received_at=None,
-        metadata={"base_url": base_url},
-    )
+def _updated_at(post: dict[str, Any]) -> str:
+    return str(post.get("updated_at") or "")
 
 
 def parse_post(raw: bytes, *, base_url: str) -> ParsedMessage:

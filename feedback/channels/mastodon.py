@@ -31,7 +31,6 @@ from feedback.channels.base import (
     CheckResult,
     ConfigError,
     ConnectorError,
-    FetchedItem,
     FetchResult,
 )
 from feedback.mail import ParsedMessage, UnparseableMessage
@@ -49,6 +48,7 @@ HASHTAG_PATTERN = re.compile(r"^\w{1,100}$")
 SOURCE_INVALID = "source must be mentions or hashtag"
 HASHTAG_REQUIRED = "hashtag is required when source is hashtag"
 HASHTAG_INVALID = "hashtag must be letters, digits and underscores, such as acmesupport"
+NOT_A_LIST = "the answer is not a list"
 ACCOUNT_UNREADABLE = "{host} did not say which account the access token belongs to"
 CHECK_OK = (
     "Connected to {url} as @{acct}; reading {what}. Replies are not sent from the portal yet: "
@@ -85,11 +85,34 @@ class _Reader(social.ApiReader):
             raise ConnectorError(ACCOUNT_UNREADABLE.format(host=social.host_of(self.base)))
         return str(data["id"]), str(data.get("acct") or data.get("username") or "")
 
+    def page(self, config: dict[str, Any], *, since: str, size: int) -> list[dict[str, Any]]:
+        """The ``size`` entries just newer than ``since``, oldest first."""
+        params: dict[str, Any] = {"limit": size}
+        if config["source"] == "mentions":
+            params.update({"types[]": "mention", "min_id": since or "0"})
+            path = "/api/v1/notifications"
+        else:
+            if since:
+                params["min_id"] = since
+            path = f"/api/v1/timelines/tag/{config['hashtag']}"
+        entries = self.get(path, **params)
+        if not isinstance(entries, list):
+            host = social.host_of(self.base)
+            raise ConnectorError(
+                social.PAGE_UNREADABLE.format(host=host, path=path, error=NOT_A_LIST)
+            )
+        # An entry without a readable id cannot be placed after the cursor; it is passed over.
+        placed = [entry for entry in entries if social.item_id(entry) is not None]
+        return sorted(placed, key=social.item_id)
+
     def thread(self, status: dict[str, Any]) -> list[str]:
-        """The ids of the statuses a reply answers, root first, parent last."""
+        """The ids of the statuses a reply answers, root first, parent last; [] for a status
+        that answers nothing."""
+        if not status.get("in_reply_to_id") or social.item_id(status) is None:
+            return []
         parent = str(status["in_reply_to_id"])
         try:
-            context = self.get(f"/api/v1/statuses/{status['id']}/context")
+            context = self.get(f"/api/v1/statuses/{social.item_id(status)}/context")
         except ConnectorError as error:
             if error.retryable:
                 raise
@@ -114,13 +137,11 @@ class MastodonConnector(social.SocialConnector):
             "hashtag": hashtag,
         }
 
-    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
-        config = self.validate_config(config)
+    def check_settings(self, config: dict[str, Any]) -> CheckResult:
         base = config["base_url"]
-        reader = _Reader(config)
         data, status, detail = social.probe(
             base + "/api/v1/accounts/verify_credentials",
-            headers=reader.headers,
+            headers=_Reader(config).headers,
             timeout=config["timeout"],
         )
         if status == 200 and not (isinstance(data, dict) and data.get("acct")):
@@ -148,49 +169,32 @@ class MastodonConnector(social.SocialConnector):
         account_id, account_acct = reader.account(cursor)
         since = str(cursor.get("since_id") or "")
         page_size = max(1, min(limit, PAGE_SIZE))
-        params: dict[str, Any] = {"limit": page_size}
-        if config["source"] == "mentions":
-            params.update({"types[]": "mention", "min_id": since or "0"})
-            entries = reader.get("/api/v1/notifications", **params)
-        else:
-            if since:
-                params["min_id"] = since
-            entries = reader.get(f"/api/v1/timelines/tag/{config['hashtag']}", **params)
-        if not isinstance(entries, list):
-            raise ConnectorError(
-                social.PAGE_UNREADABLE.format(
-                    host=social.host_of(reader.base), path="timeline", error="not a list"
-                )
-            )
-        placed = sorted(
-            (social.item_id(entry), entry) for entry in entries if social.item_id(entry) is not None
-        )
-        items, size, position, complete = [], 0, int(since or 0), True
-        for entry_id, entry in placed:
+        entries = reader.page(config, since=since, size=page_size)
+        batch = social.Batch(limit=limit, max_bytes=max_bytes)
+        position, full = int(since or 0), False
+        for entry in entries:
             status = entry.get("status") if config["source"] == "mentions" else entry
             if _wanted(status, account_id):
-                raw = social.item_bytes(status)
-                if items and size + len(raw) > max_bytes:
-                    complete = False
+                raw = batch.room_for(status)
+                if raw is None:
+                    full = True
                     break
-                status_id = social.item_id(status)
-                replies = status.get("in_reply_to_id") and status_id is not None
-                thread = reader.thread(status) if replies else []
-                metadata = {"base_url": reader.base, "account": account_acct, "thread": thread}
-                # A status without an id is stored under its notification's, to be quarantined.
-                source_id = f"status:{status_id}" if status_id else f"entry:{entry_id}"
-                items.append(FetchedItem(source_id, raw, None, metadata))
-                size += len(raw)
-            position = max(position, entry_id)
+                metadata = {
+                    "base_url": reader.base,
+                    "account": account_acct,
+                    "thread": reader.thread(status),
+                }
+                batch.add(_source_id(status, entry), raw, metadata)
+            position = max(position, social.item_id(entry))
         next_cursor = {
             "since_id": str(position) if position else since,
             "account_id": account_id,
             "account_acct": account_acct,
         }
-        more = not complete or (
-            bool(since or config["source"] == "mentions") and len(entries) >= page_size
-        )
-        return FetchResult(items=items, cursor=next_cursor, more=more)
+        # A first hashtag page is the newest one: there is nothing newer to ask for yet.
+        paging = bool(since) or config["source"] == "mentions"
+        more = full or (paging and len(entries) >= page_size)
+        return FetchResult(items=batch.items, cursor=next_cursor, more=more)
 
     def parse(
         self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
@@ -201,6 +205,13 @@ class MastodonConnector(social.SocialConnector):
             own_acct=str(metadata.get("account") or ""),
             thread=[str(i) for i in metadata.get("thread") or []],
         )
+
+
+def _source_id(status: dict[str, Any], entry: dict[str, Any]) -> str:
+    """``status:<id>``; a status without an id is filed under its notification's, for its
+    parse to quarantine it."""
+    status_id = social.item_id(status)
+    return f"status:{status_id}" if status_id is not None else f"entry:{social.item_id(entry)}"
 
 
 def _wanted(status: Any, account_id: str) -> bool:

@@ -132,6 +132,28 @@ def read_json(answer: http.Response) -> Any:
         ) from None
 
 
+class Batch:
+    """The payloads one fetch hands over: at most ``limit`` of them, together at most
+    ``max_bytes`` unless the first alone is larger."""
+
+    def __init__(self, *, limit: int, max_bytes: int) -> None:
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.items: list[FetchedItem] = []
+        self.size = 0
+
+    def room_for(self, item: Any) -> bytes | None:
+        """``item``'s payload when it still fits, else None (the batch is full)."""
+        raw = item_bytes(item)
+        if self.items and (len(self.items) >= self.limit or self.size + len(raw) > self.max_bytes):
+            return None
+        return raw
+
+    def add(self, source_id: str, raw: bytes, metadata: dict[str, Any]) -> None:
+        self.items.append(FetchedItem(source_id, raw, None, metadata))
+        self.size += len(raw)
+
+
 def item_bytes(item: Any) -> bytes:
     """One post cut out of a page as stored: the same post is always the same bytes."""
     return json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -283,6 +305,18 @@ class SocialConnector(Connector):
         }
 
     def clean_settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
+        """The stored settings checked against the remote (``check_settings``); settings the
+        connector refuses are said in words too, never raised at the page."""
+        try:
+            cleaned = self.validate_config(config)
+        except ConfigError as error:
+            return CheckResult(ok=False, message=error.message)
+        return self.check_settings(cleaned)
+
+    def check_settings(self, config: dict[str, Any]) -> CheckResult:
         raise NotImplementedError
 
     def after_store(self, config: dict[str, Any], items: list[FetchedItem]) -> None:

@@ -379,7 +379,7 @@ def test_a_long_history_is_walked_up_from_the_cursor_in_limited_batches(fake_web
     assert connector.fetch(config_for(fake_web), cursor).items == []
 
 
-def test_a_fetch_stops_at_max_bytes_and_goes_on_from_the_last_post_handed_over(fake_web):
+def test_a_fetch_stops_at_max_bytes_and_goes_on_after_the_last_post_looked_at(fake_web):
     serve_forum(fake_web)
     size = len(item_bytes(post(101)))
 
@@ -387,7 +387,8 @@ def test_a_fetch_stops_at_max_bytes_and_goes_on_from_the_last_post_handed_over(f
     rest = DiscourseConnector().fetch(config_for(fake_web), first.cursor)
 
     assert [item.source_id for item in first.items] == ["post:101"]
-    assert first.more and first.cursor["last_post_id"] == 101
+    # 102 is the API user's own, passed over: the cursor is past it.
+    assert first.more and first.cursor["last_post_id"] == 102
     assert [item.source_id for item in rest.items] == [
         "post:103",
         "post:104",
@@ -395,6 +396,24 @@ def test_a_fetch_stops_at_max_bytes_and_goes_on_from_the_last_post_handed_over(f
         "post:106",
         "post:107",
     ]
+
+
+def test_edits_move_their_own_cursor_even_when_they_fill_the_batch(fake_web):
+    posts = latest_posts()
+    for number, entry in enumerate(posts):
+        entry.update(version=2, updated_at=f"2026-12-04T08:00:0{number}.000Z")
+    serve_forum(fake_web, posts)
+    cursor = {"last_post_id": 107, "edits_seen": ""}
+    connector, seen = DiscourseConnector(), []
+
+    for _ in range(4):
+        result = connector.fetch(config_for(fake_web), cursor, limit=2)
+        seen.extend(item.source_id for item in result.items)
+        cursor = result.cursor
+
+    # Six edited posts of others, two a batch, each once; then nothing is left.
+    assert len(seen) == 6 and len(set(seen)) == 6
+    assert result.items == [] and not result.more
 
 
 def test_an_edit_in_the_latest_page_is_handed_over_again_once(fake_web):

@@ -456,3 +456,18 @@ def test_mastodon_accounts_become_customers_known_by_their_handle(fake_web):
     root = Message.objects.get(external_id=f"mastodon-{FIRST}@{instance_host(fake_web)}")
     assert root.item.customer_id == alice.customer_id != bob.customer_id
     assert alice.customer.email == ""
+
+
+def test_check_says_what_is_wrong_with_settings_it_cannot_use():
+    result = MastodonConnector().check({"base_url": BASE, "access_token": TOKEN, "source": "all"})
+
+    assert (result.ok, result.message) == (False, SOURCE_INVALID)
+
+
+def test_two_notifications_of_one_id_do_not_break_the_page(fake_web):
+    twice = notifications()[2]
+    serve_instance(fake_web, [twice, dict(twice)])
+
+    result = MastodonConnector().fetch(config_for(fake_web), None)
+
+    assert [item.source_id for item in result.items] == [f"status:{FIRST}", f"status:{FIRST}"]
