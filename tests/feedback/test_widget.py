@@ -38,7 +38,12 @@ from feedback.mail import UnparseableMessage
 from feedback.models import Attachment, FeedbackItem, Message, PayloadStatus, RawPayload
 from feedback.services import channel_create, channel_update
 from feedback.services.storage import blob_read
-from feedback.services.widget import TOO_MANY, RateLimited, widget_rate_limit_hit
+from feedback.services.widget import (
+    CACHE_PREFIX,
+    TOO_MANY,
+    RateLimited,
+    widget_rate_limit_hit,
+)
 from feedback.views.widget import (
     EMAIL_REQUIRED,
     NO_SUCH_WIDGET,
@@ -327,6 +332,39 @@ def test_the_rate_limit_counts_per_day_and_refusals_do_not_use_the_day_up():
     assert limited.value.retry_after == 24 * 3600 - 10 * 60
     assert limited.value.message == TOO_MANY.format(wait="24 hours")
     assert hit(24 * 60)  # the next day
+
+
+@pytest.mark.parametrize("backend", ["file", "redis"])
+def test_the_rate_limit_counts_in_the_deployments_cache(backend, settings, tmp_path):
+    """The embedded default's file cache, and Redis when REDIS_URL names one: the counts are
+    shared by every process of a deployment, so they must work in both."""
+    import os
+
+    from django.core.cache import caches
+
+    from tests.conftest import require_service
+
+    if backend == "redis":
+        location = os.environ.get("REDIS_URL", "")
+        require_service(bool(location), "REDIS_URL is not set")
+        config = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}
+    else:
+        config = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    settings.CACHES = {"default": {**config, "KEY_PREFIX": f"widget-test-{os.getpid()}"}}
+    ip = f"192.0.2.{os.getpid() % 250}"
+    moment = datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        for _ in range(10):
+            widget_rate_limit_hit(channel=_Channel, ip=ip, now=moment)
+        with pytest.raises(RateLimited):
+            widget_rate_limit_hit(channel=_Channel, ip=ip, now=moment)
+    finally:
+        for window in (60, 86_400):
+            start = int(moment.timestamp()) // window * window
+            caches["default"].delete(f"{CACHE_PREFIX}:{_Channel.pk}:{ip}:{window}:{start}")
 
 
 # --- the JSON endpoint ------------------------------------------------------------------------
