@@ -786,7 +786,10 @@ def test_the_api_creates_a_widget_channel_with_its_config(world):
         format="json",
     )
     assert response.status_code == 201, response.content
-    assert response.json()["config"]["allowed_origins"] == [ORIGIN]
+    body = response.json()
+    assert body["config"]["allowed_origins"] == [ORIGIN]
+    # The key the embed code needs, read-only.
+    assert body["public_key"] == world.team_a.channels.get(kind="widget").public_key != ""
 
 
 @pytest.mark.django_db

@@ -134,6 +134,8 @@ class ChannelSerializer(serializers.ModelSerializer):
             "config",
             "secrets_set",
             "address",
+            # The web widget's key for its public URLs (docs/widget.md); "" for other kinds.
+            "public_key",
             "poll_interval",
             "enabled",
             "healthy",
@@ -148,6 +150,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [
             "address",
+            "public_key",
             "healthy",
             "last_polled_at",
             "last_success_at",
