@@ -13,6 +13,12 @@ def _queue_merged_customer_items(payload: dict) -> None:
     move_merged_customer_items.delay(payload["source_id"], payload["target_id"])
 
 
+def _queue_duplicate_check(payload: dict) -> None:
+    from feedback.tasks import find_likely_duplicates
+
+    find_likely_duplicates.delay(payload["item_id"])
+
+
 class FeedbackConfig(AppConfig):
     name = "feedback"
 
@@ -25,6 +31,8 @@ class FeedbackConfig(AppConfig):
         # A merged customer's feedback items follow them into the customer they were merged
         # into (the directory keeps the source as a tombstone).
         events.register("portal.customers_merged", _queue_merged_customer_items)
+        # A new item is compared with the same customer's items from other channels.
+        events.register("feedback.item_created", _queue_duplicate_check)
 
         from feedback.imports import FEEDBACK_IMPORTER
         from portal.imports import importer_register

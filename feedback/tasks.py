@@ -5,6 +5,7 @@ not the broker delivering once."""
 from celery import shared_task
 
 from feedback import services
+from feedback.services.duplicates import item_duplicates_find
 
 
 @shared_task(soft_time_limit=20, time_limit=30)
@@ -57,3 +58,10 @@ def erase_customer_feedback(customer_id: int) -> int:
 def move_merged_customer_items(source_id: int, target_id: int) -> int:
     """Queued on ``portal.customers_merged``: the source customer's items become the target's."""
     return services.customer_items_move(source_id=source_id, target_id=target_id)
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def find_likely_duplicates(item_id: int) -> int:
+    """Queued on ``feedback.item_created``: flag the item's likely duplicates (the same
+    customer, another channel, similar text). Safe to run twice: pairs are stored once."""
+    return len(item_duplicates_find(item_id=item_id))

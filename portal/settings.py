@@ -187,6 +187,13 @@ PORTAL_IMPORT_CHUNK_ROWS = env.int("PORTAL_IMPORT_CHUNK_ROWS", default=500)
 # Plaintext IMAP (security = none) sends the password in clear: refused for hosts other than
 # loopback unless this is set (feedback/channels/imap).
 PORTAL_ALLOW_PLAINTEXT_IMAP = env.bool("PORTAL_ALLOW_PLAINTEXT_IMAP", default=False)
+# Likely duplicates (feedback/services/duplicates.py): the same customer's items whose first
+# messages came through two channels within this many hours of each other, with texts at least
+# this similar (0 to 1: pg_trgm similarity on PostgreSQL, rapidfuzz's token sort ratio else).
+# At 0.5 both flag a request told again in other words (pg_trgm ~0.55, rapidfuzz ~0.75) and
+# neither flags two unrelated English messages (pg_trgm ~0.1, rapidfuzz ~0.4).
+PORTAL_DUPLICATE_WINDOW_HOURS = env.int("PORTAL_DUPLICATE_WINDOW_HOURS", default=72)
+PORTAL_DUPLICATE_THRESHOLD = env.float("PORTAL_DUPLICATE_THRESHOLD", default=0.5)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
