@@ -13,6 +13,7 @@ from feedback.api.serializers import (
     MAX_CONFIG_LENGTH,
     UNKNOWN_KIND,
 )
+from feedback.channels import CONNECTORS
 from feedback.channels.imap.config import PLAINTEXT_REFUSED
 from feedback.channels.imap.connector import AUTHENTICATION_FAILED, CHECK_OK, FOLDER_MISSING
 from feedback.channels.webhook import CHECK_NO_SECRET
@@ -220,7 +221,7 @@ def test_plaintext_imap_to_a_remote_host_is_refused_with_the_reason(world):
         ({"poll_interval": 5}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"poll_interval": 10**30}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"poll_interval": "soon"}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
-        ({"kind": "pigeon"}, {"kind": [UNKNOWN_KIND.format(kinds="imap, webhook")]}),
+        ({"kind": "pigeon"}, {"kind": [UNKNOWN_KIND.format(kinds=", ".join(sorted(CONNECTORS)))]}),
     ],
 )
 def test_bad_channel_input_answers_400_naming_the_field(world, override, expected):
