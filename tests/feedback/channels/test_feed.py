@@ -11,24 +11,27 @@ from datetime import UTC, datetime
 import pytest
 
 from feedback.channels import ConfigError, ConnectorError, get_connector
-from feedback.channels.feed import (
-    CHECK_OK,
-    DOCUMENT_UNREADABLE,
-    ENTRY_EMPTY,
-    ENTRY_WITHOUT_ID,
+from feedback.channels.feed.config import (
+    TIMEOUT_INVALID,
+    UNKNOWN_FIELDS,
+    URL_HAS_CREDENTIALS,
+    URL_PLAINTEXT,
+    URL_REQUIRED,
+)
+from feedback.channels.feed.connector import CHECK_OK, FeedConnector
+from feedback.channels.feed.document import (
     FEED_LINKED,
     FEED_LOCKED,
     FEED_NOT_FOUND,
     FEED_REFUSED_LOGIN,
     NOT_A_FEED,
     NOT_A_FEED_HTML,
+)
+from feedback.channels.feed.parse import (
+    DOCUMENT_UNREADABLE,
+    ENTRY_EMPTY,
+    ENTRY_WITHOUT_ID,
     PAYLOAD_NOT_AN_ENTRY,
-    TIMEOUT_INVALID,
-    UNKNOWN_FIELDS,
-    URL_HAS_CREDENTIALS,
-    URL_PLAINTEXT,
-    URL_REQUIRED,
-    FeedConnector,
 )
 from feedback.channels.http import RATE_LIMITED, SERVER_ERROR
 from feedback.mail import UnparseableMessage

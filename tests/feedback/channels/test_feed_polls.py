@@ -14,14 +14,10 @@ from rest_framework.test import APIClient
 
 from feedback import services
 from feedback.channels import CONNECTORS
-from feedback.channels.feed import (
-    CHECK_OK,
-    DOCUMENT_UNREADABLE,
-    ENTRY_WITHOUT_ID,
-    FEED_NOT_FOUND,
-    URL_PLAINTEXT,
-    FeedConnector,
-)
+from feedback.channels.feed.config import URL_PLAINTEXT
+from feedback.channels.feed.connector import CHECK_OK, FeedConnector
+from feedback.channels.feed.document import FEED_NOT_FOUND
+from feedback.channels.feed.parse import DOCUMENT_UNREADABLE, ENTRY_WITHOUT_ID
 from feedback.forms import SECRET_KEEP_HELP
 from feedback.models import (
     Channel,

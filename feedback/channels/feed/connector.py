@@ -1,0 +1,149 @@
+"""The feed connector: the conditional fetch, a large document handed out a batch at a time
+from one read, and the check in words."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from feedback.channels.base import (
+    CheckResult,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    FetchResult,
+)
+from feedback.channels.feed.config import FeedSettings, clean_config, feed_settings
+from feedback.channels.feed.document import Document, download, header, read_document
+from feedback.channels.feed.parse import parse_entry, sha256_hex
+from feedback.mail.results import ParsedMessage
+
+KIND = "feed"
+# Parsed documents kept between the batches of a poll (per connector, so per process).
+CACHED_DOCUMENTS = 4
+
+FEED_MALFORMED = (
+    "the feed at {url} is not well-formed XML ({error}): ask its publisher to fix it; until "
+    "then each poll keeps the broken document in quarantine and stores the {entries} still "
+    "readable"
+)
+CHECK_OK = "feed {title} with {entries}"
+UNTITLED = "(untitled)"
+
+
+def _batch(items: tuple[FetchedItem, ...], offset: int, limit: int, max_bytes: int) -> int:
+    """The end of the batch that starts at ``offset``: at most ``limit`` items under
+    ``max_bytes`` together, unless a single item alone is larger."""
+    end, size = offset, 0
+    while end < len(items) and end - offset < max(limit, 1):
+        size += len(items[end].raw)
+        if end > offset and size > max_bytes:
+            break
+        end += 1
+    return end
+
+
+def _settled(document: Document) -> dict[str, Any]:
+    return {"etag": document.etag, "modified": document.modified, "digest": document.digest}
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
+class FeedConnector(Connector):
+    kind = KIND
+    secret_fields = frozenset({"password"})
+    push = False
+    # A feed is read, never answered.
+    reply_by = ""
+    mail = False
+
+    def __init__(self) -> None:
+        self._documents: OrderedDict[tuple[str, str, str], Document] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def validate_config(
+        self, config: dict[str, Any], *, allow_plaintext: bool = False
+    ) -> dict[str, Any]:
+        return clean_config(config)
+
+    def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:
+        try:
+            settings = feed_settings(config)
+            document = read_document(download(settings), settings.url)
+        except ConnectorError as error:
+            return CheckResult(ok=False, message=error.message)
+        if document.error:
+            entries = _entries(len(document.items) - 1)
+            message = FEED_MALFORMED.format(url=settings.url, error=document.error, entries=entries)
+            return CheckResult(ok=False, message=message)
+        title = repr(document.title) if document.title else UNTITLED
+        return CheckResult(
+            ok=True, message=CHECK_OK.format(title=title, entries=_entries(len(document.items)))
+        )
+
+    def fetch(
+        self,
+        config: dict[str, Any],
+        cursor: dict[str, Any] | None,
+        *,
+        limit: int = 100,
+        max_bytes: int = 20 * 1024 * 1024,
+    ) -> FetchResult:
+        settings = feed_settings(config)
+        cursor = dict(cursor or {})
+        pending = cursor.pop("pending", None)
+        if pending:
+            # The rest of a document a previous batch began: from memory, or fetched again
+            # (another process, a restart); if it changed meanwhile, the new one from its start.
+            document = self._cached(settings, pending.get("digest", ""))
+            if document is None:
+                document = read_document(download(settings), settings.url)
+            offset = pending.get("offset", 0) if document.digest == pending.get("digest") else 0
+        else:
+            answer = download(
+                settings, etag=cursor.get("etag", ""), modified=cursor.get("modified", "")
+            )
+            if answer.status == 304:
+                return FetchResult(items=[], cursor=cursor, more=False)
+            if sha256_hex(answer.body) == cursor.get("digest"):
+                # The same bytes again, from a server that does not answer 304.
+                settled = {**cursor, "etag": header(answer, "ETag")}
+                settled["modified"] = header(answer, "Last-Modified")
+                return FetchResult(items=[], cursor=settled, more=False)
+            document = read_document(answer, settings.url)
+            offset = 0
+        end = _batch(document.items, offset, limit, max_bytes)
+        items = list(document.items[offset:end])
+        if end >= len(document.items):
+            self._forget(settings, document.digest)
+            return FetchResult(items=items, cursor=_settled(document), more=False)
+        self._remember(settings, document)
+        pending = {"digest": document.digest, "offset": end}
+        return FetchResult(items=items, cursor={**cursor, "pending": pending}, more=True)
+
+    def _key(self, settings: FeedSettings, digest: str) -> tuple[str, str, str]:
+        return (settings.url, settings.username, digest)
+
+    def _cached(self, settings: FeedSettings, digest: str) -> Document | None:
+        with self._lock:
+            return self._documents.get(self._key(settings, digest))
+
+    def _remember(self, settings: FeedSettings, document: Document) -> None:
+        with self._lock:
+            self._documents[self._key(settings, document.digest)] = document
+            self._documents.move_to_end(self._key(settings, document.digest))
+            while len(self._documents) > CACHED_DOCUMENTS:
+                self._documents.popitem(last=False)
+
+    def _forget(self, settings: FeedSettings, digest: str) -> None:
+        with self._lock:
+            self._documents.pop(self._key(settings, digest), None)
+
+    def parse(
+        self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]
+    ) -> ParsedMessage:
+        return parse_entry(raw, received_at=received_at, metadata=metadata)

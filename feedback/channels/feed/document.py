@@ -1,0 +1,212 @@
+"""Fetching a feed and reading it into payloads: one conditional GET, feedparser, and each
+entry as deterministic JSON, so an unchanged entry is the same bytes at every poll."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from feedback.channels import http
+from feedback.channels.base import ConnectorError, FetchedItem
+from feedback.channels.feed.config import FeedSettings, feed_source
+from feedback.channels.feed.parse import PAYLOAD_KIND, entry_key, sha256_hex
+
+SOURCE_ID_MAX = 255
+
+
+# What a fetch or check found.
+FEED_NOT_FOUND = "no feed at {url} (HTTP 404): check the address"
+FEED_LOCKED = (
+    "{host} asks for a username and password (HTTP {status}): set them in the channel's settings"
+)
+FEED_REFUSED_LOGIN = (
+    "{host} refused the username and password (HTTP {status}): check them in the channel's settings"
+)
+NOT_A_FEED = "{url} is not an RSS or Atom feed: use the address of the feed itself"
+NOT_A_FEED_HTML = (
+    "{url} is a web page, not a feed (HTML page?): use the address of its RSS or Atom feed"
+)
+FEED_LINKED = "; the page names a feed at {feed}"
+
+
+_FEED_LINK = re.compile(
+    rb"<link\b[^>]*\btype=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
+)
+_HREF = re.compile(rb"\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.IGNORECASE | re.S
+)
+
+_XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One fetched feed document, read: its entries as payloads, oldest first."""
+
+    digest: str
+    etag: str
+    modified: str
+    title: str
+    items: tuple[FetchedItem, ...]
+    # The XML error when the document is not well-formed ("" when it is).
+    error: str = ""
+
+
+def download(settings: FeedSettings, *, etag: str = "", modified: str = "") -> http.Response:
+    headers = {
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
+    }
+    if settings.username:
+        token = f"{settings.username}:{settings.password}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    answer = http.get(
+        settings.url,
+        headers=headers,
+        timeout=settings.timeout,
+        ok=(200, 304, 401, 403, 404),
+    )
+    host = urlsplit(settings.url).hostname
+    if answer.status == 404:
+        raise ConnectorError(FEED_NOT_FOUND.format(url=settings.url), retryable=False)
+    if answer.status in (401, 403):
+        message = FEED_REFUSED_LOGIN if settings.username else FEED_LOCKED
+        raise ConnectorError(message.format(host=host, status=answer.status), retryable=False)
+    return answer
+
+
+def header(answer: http.Response, name: str) -> str:
+    for key, value in answer.headers.items():
+        if key.lower() == name.lower():
+            return value
+    return ""
+
+
+def _looks_like_html(answer: http.Response) -> bool:
+    return "html" in header(answer, "Content-Type").lower() or bool(
+        _HTML_START.match(answer.body[:2048])
+    )
+
+
+def _linked_feed(answer: http.Response) -> str:
+    """The feed an HTML page names in ``<link rel="alternate" type="application/rss+xml">``."""
+    tag = _FEED_LINK.search(answer.body[: 256 * 1024])
+    href = _HREF.search(tag.group(0)) if tag else None
+    return urljoin(answer.url, href.group(1).decode("utf-8", "replace")) if href else ""
+
+
+def _not_a_feed(answer: http.Response, url: str) -> ConnectorError:
+    if not _looks_like_html(answer):
+        return ConnectorError(NOT_A_FEED.format(url=url), retryable=False)
+    linked = _linked_feed(answer)
+    message = NOT_A_FEED_HTML.format(url=url) + (FEED_LINKED.format(feed=linked) if linked else "")
+    return ConnectorError(message, retryable=False)
+
+
+def _iso(parsed: Any) -> str:
+    if not parsed:
+        return ""
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC).isoformat()
+    except (TypeError, ValueError):
+        return ""
+
+
+def _detail(detail: Any) -> dict[str, str] | None:
+    if not detail or not detail.get("value"):
+        return None
+    return {"type": str(detail.get("type") or "text/plain"), "value": str(detail["value"])}
+
+
+def entry_payload(entry: Any, feed: dict[str, str]) -> dict[str, Any]:
+    """What the portal keeps of a feedparser entry. The publication time is ``published``,
+    else ``updated``: an entry whose ``updated`` alone moved shows nothing new, so it is not
+    stored again."""
+    author = entry.get("author_detail") or {}
+    return {
+        "kind": PAYLOAD_KIND,
+        "feed": feed,
+        "id": str(entry.get("id") or "").strip(),
+        "link": str(entry.get("link") or "").strip(),
+        "title": _detail(entry.get("title_detail")),
+        "author": str(author.get("name") or entry.get("author") or "").strip(),
+        "author_email": str(author.get("email") or "").strip(),
+        "published": _iso(entry.get("published_parsed") or entry.get("updated_parsed")),
+        "summary": _detail(entry.get("summary_detail")),
+        "content": [c for c in map(_detail, entry.get("content") or []) if c is not None],
+    }
+
+
+def _entry_item(data: dict[str, Any]) -> FetchedItem:
+    raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    key = entry_key(data)
+    if not key:
+        source_id = f"entry:{sha256_hex(raw)}"
+    elif len(key) > SOURCE_ID_MAX:
+        source_id = f"sha256:{sha256_hex(key)}"
+    else:
+        source_id = key
+    return FetchedItem(source_id=source_id, raw=raw, received_at=None, metadata={})
+
+
+def read_document(answer: http.Response, url: str) -> Document:
+    """The answer as a feed; ConnectorError when it is no feed at all (an HTML page)."""
+    parsed = feedparser.parse(
+        io.BytesIO(answer.body),
+        response_headers={
+            "content-location": answer.url,
+            "content-type": header(answer, "Content-Type") or "application/xml",
+        },
+        # Kept as the feed sent it: ``parse`` sanitises with the portal's own sanitiser.
+        sanitize_html=False,
+    )
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(error, feedparser.ThingsNobodyCaresAboutButMe):
+        error = None  # an encoding or content type the parser overrode: the feed reads well
+    # Nothing of a feed in it: an HTML page, JSON, a document of another kind, which is an
+    # address to fix. Broken XML instead is a feed gone wrong, kept in quarantine.
+    nothing_read = not parsed.get("version") and not parsed.entries
+    if nothing_read and (
+        error is None or _looks_like_html(answer) or not _XML_START.match(answer.body)
+    ):
+        raise _not_a_feed(answer, url)
+    digest = sha256_hex(answer.body)
+    feed = {
+        "title": str(parsed.feed.get("title") or "").strip(),
+        "link": str(parsed.feed.get("link") or "").strip(),
+        "source": feed_source(url),
+    }
+    items = [_entry_item(entry_payload(entry, feed)) for entry in reversed(parsed.entries)]
+    if error is not None:
+        # What the loose parser recovered from a broken document goes on only when it can be
+        # told apart; the document itself is kept, whole, in quarantine.
+        items = [item for item in items if not item.source_id.startswith("entry:")]
+        items.insert(
+            0,
+            FetchedItem(
+                source_id=f"document:{digest}",
+                raw=answer.body,
+                received_at=None,
+                metadata={"document": True, "error": str(error)[:500]},
+            ),
+        )
+    return Document(
+        digest=digest,
+        etag=header(answer, "ETag"),
+        modified=header(answer, "Last-Modified"),
+        title=feed["title"],
+        items=tuple(items),
+        error=str(error or ""),
+    )

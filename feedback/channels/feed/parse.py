@@ -1,0 +1,131 @@
+"""A stored feed entry as a message (pure: no ORM, no settings, no network).
+
+The payload is the entry's data as JSON with sorted keys (``feedback.channels.feed.document``
+writes it); the message it becomes is revisable under the entry's id, so a changed entry
+revises its message."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from feedback.mail.html import html_to_text, sanitize_html
+from feedback.mail.lanes import LANE_CUSTOMER
+from feedback.mail.results import ParsedMessage, UnparseableMessage
+
+MESSAGE_ID_MAX = 500
+
+PAYLOAD_KIND = "feed-entry"
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+
+# Why ``parse`` refuses a payload (it is then quarantined with its bytes).
+DOCUMENT_UNREADABLE = (
+    "the feed document is not well-formed XML ({error}); the whole document is kept here"
+)
+PAYLOAD_NOT_AN_ENTRY = "not a stored feed entry: {error}"
+ENTRY_WITHOUT_ID = "the entry has neither an id (guid) nor a link, so it cannot be told apart"
+ENTRY_EMPTY = "the entry has no title and no text"
+
+_SPACES = re.compile(r"\s+")
+
+
+def sha256_hex(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def entry_key(data: dict[str, Any]) -> str:
+    """The entry's identity within its feed: its id, else its link and publication time."""
+    if data.get("id"):
+        return data["id"]
+    if data.get("link"):
+        return f"{data['link']}#{data['published']}" if data.get("published") else data["link"]
+    return ""
+
+
+def _as_text(detail: dict[str, str] | None) -> tuple[str, str]:
+    """``(text, sanitised html)`` of a title, summary or content; html "" for plain text."""
+    if not detail:
+        return "", ""
+    if detail.get("type", "").lower() in HTML_TYPES:
+        html = sanitize_html(detail["value"])
+        return html_to_text(html), html
+    return detail["value"].strip(), ""
+
+
+def _message_id(data: dict[str, Any], source: str) -> str:
+    key = entry_key(data)
+    # A URI (a link, tag:, urn:) is unique by itself; a bare id ("review-88127", "4411")
+    # only within its feed, so it is qualified by the feed's address.
+    message_id = key if ":" in key else f"{key}@{source}"
+    if len(message_id) > MESSAGE_ID_MAX:
+        message_id = f"sha256-{sha256_hex(key)}@{source}"[:MESSAGE_ID_MAX]
+    return message_id
+
+
+def _sent_at(published: str, received_at: datetime) -> datetime:
+    try:
+        sent_at = datetime.fromisoformat(published)
+    except (TypeError, ValueError):
+        return received_at
+    return received_at if sent_at.tzinfo is None or sent_at > received_at else sent_at
+
+
+def _address(value: str) -> str:
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() or c in "<>,;" for c in value):
+        return ""
+    return value.lower()
+
+
+def _url_or_empty(value: str) -> str:
+    return value if urlsplit(value).scheme in ("http", "https") else ""
+
+
+def parse_entry(raw: bytes, *, received_at: datetime, metadata: dict[str, Any]) -> ParsedMessage:
+    """Pure: a stored entry as a message, revisable under its id."""
+    if metadata.get("document"):
+        raise UnparseableMessage(DOCUMENT_UNREADABLE.format(error=metadata.get("error", "")))
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise UnparseableMessage(PAYLOAD_NOT_AN_ENTRY.format(error=error)) from None
+    if not isinstance(data, dict) or data.get("kind") != PAYLOAD_KIND:
+        raise UnparseableMessage(PAYLOAD_NOT_AN_ENTRY.format(error="unknown payload"))
+    if not entry_key(data):
+        raise UnparseableMessage(ENTRY_WITHOUT_ID)
+    subject, _ = _as_text(data.get("title"))
+    subject = _SPACES.sub(" ", subject).strip()
+    body = next(iter(data.get("content") or []), None) or data.get("summary")
+    text, html = _as_text(body)
+    if not subject and not text:
+        raise UnparseableMessage(ENTRY_EMPTY)
+    message_id = _message_id(data, (data.get("feed") or {}).get("source", ""))
+    return ParsedMessage(
+        message_id=message_id,
+        in_reply_to="",
+        references=[],
+        subject=subject or _SPACES.sub(" ", text)[:120],
+        from_name=data.get("author", ""),
+        from_address=_address(data.get("author_email", "")),
+        reply_to="",
+        to=[],
+        cc=[],
+        recipient_addresses=[],
+        sent_at=_sent_at(data.get("published", ""), received_at),
+        lane=LANE_CUSTOMER,
+        lane_reason="",
+        text=text,
+        quoted_text="",
+        signature="",
+        html=html,
+        attachments=[],
+        # Revisable: the identity is the id alone, so a changed entry revises its message.
+        identity_hash=sha256_hex(message_id),
+        original_message_id="",
+        url=_url_or_empty(data.get("link", "")),
+        revisable=True,
+    )
