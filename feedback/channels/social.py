@@ -1,11 +1,12 @@
 """What the forum and social-media connectors (Discourse, Mastodon) share: cleaning their
 settings, reading a JSON page, cutting it into one payload per post, and building the parsed
-message from a post's fields.
+message from a post's fields; ``SocialConnector`` holds what their connectors have in common.
 
 Both remotes answer a page of posts as JSON; each post is stored on its own, re-serialised
 with sorted keys so the same post answered twice is the same bytes (stored once) and an
 edited post is new bytes with the same ``source_id`` (which revises the message). Everything
-here is pure except ``get_json``, the one network call, through ``feedback.channels.http``.
+here is pure except the network calls (``get_json``, ``ApiReader``, ``probe``), all through
+``feedback.channels.http``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ TIMEOUT_INVALID = "timeout must be a number of seconds greater than 0 and at mos
 
 # Answers a person reads on the channel page or the health page.
 PAGE_UNREADABLE = "{host} answered {path} with something other than the expected JSON: {error}"
-CHECK_REFUSED = "{service} at {url} refused the request: the API key / token was refused ({error})"
-CHECK_NOT_THERE = "no {service} at {url}: {error}"
+CHECK_REFUSED = (
+    "the API key / token was refused by {service} at {url} ({error}): check that it is "
+    "current and belongs to the user it is set up with"
+)
+CHECK_NOT_THERE = "no {service} at {url} ({error}): check the address"
 CHECK_FAILED = "{service} at {url} could not be read: {error}"
 
 # Parse refusals (the payload is quarantined with this reason).

@@ -280,8 +280,8 @@ def test_check_says_there_is_no_discourse_at_a_wrong_address(fake_web):
     result = DiscourseConnector().check(config_for(fake_web))
 
     assert not result.ok
-    assert result.message.startswith(
-        CHECK_NOT_THERE.format(service="Discourse", url=fake_web.url, error="")
+    assert result.message == CHECK_NOT_THERE.format(
+        service="Discourse", url=fake_web.url, error="HTTP 404 for /categories.json"
     )
 
 

@@ -238,8 +238,10 @@ def test_check_says_there_is_no_mastodon_at_a_wrong_address(fake_web):
     result = MastodonConnector().check(config_for(fake_web))
 
     assert not result.ok
-    assert result.message.startswith(
-        CHECK_NOT_THERE.format(service="Mastodon", url=fake_web.url, error="")
+    assert result.message == CHECK_NOT_THERE.format(
+        service="Mastodon",
+        url=fake_web.url,
+        error="HTTP 404 for /api/v1/accounts/verify_credentials",
     )
 
 
