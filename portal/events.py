@@ -30,6 +30,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     # bulk) never emits message_received: nothing automatic may answer it (no mail loops).
     "feedback.item_created": ("item_id",),
     "feedback.item_reopened": ("item_id",),
+    # feedback.services.item_merge moved every message of the source item into the target and
+    # deleted the source: handlers carry over what they hold about the source (by its id).
+    "feedback.items_merged": ("source_id", "target_id"),
     "feedback.message_received": ("message_id", "item_id"),
     "feedback.machine_mail_received": ("message_id", "lane"),
     "feedback.payload_quarantined": ("quarantine_id",),
