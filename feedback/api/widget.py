@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -149,7 +150,7 @@ class WidgetSubmissionView(APIView):
         # script can show the customer what went wrong.
         if getattr(self, "cors_origin", None):
             response["Access-Control-Allow-Origin"] = self.cors_origin
-        response["Vary"] = "Origin"
+        patch_vary_headers(response, ["Origin"])
         return response
 
     @extend_schema(exclude=True)
