@@ -17,8 +17,8 @@ of posts older than the latest page are not seen.
 
 Filters. ``categories`` (slugs or ids, their subcategories included; empty: all) are resolved
 through ``/categories.json`` at every fetch, so a renamed slug is an error a person sees. The
-API user's own posts (the team's answers written on the forum) are not customer messages and
-are skipped; the cursor still moves past them.
+API user's own posts (the team's answers written on the forum), whispers and moderator or small
+actions are not customer messages and are skipped; the cursor still moves past them.
 
 Threading. A topic's first post has the message id ``discourse-topic-<topic id>@<host>``; every
 other post ``discourse-post-<id>@<host>`` and names the topic's id as the message it answers,
@@ -49,6 +49,8 @@ STEP = 49
 # Requests one fetch makes at most while walking; the cursor keeps its place for the next.
 MAX_WINDOWS = 40
 WHAT = "Discourse post"
+# Discourse's ``post_type`` of a post someone wrote for everyone to read.
+REGULAR_POST = 1
 # A post whose category cannot be asked for (no topic id): kept, so its parse quarantines it.
 BROKEN = object()
 SERVICE = "Discourse"
@@ -148,8 +150,15 @@ class _Reader(social.ApiReader):
             # A broken post is kept: its parse quarantines it with its bytes.
             return BROKEN
         if topic_id not in self.topic_categories:
-            topic = self.get(f"/t/{int(topic_id)}.json")
-            self.topic_categories[topic_id] = topic.get("category_id")
+            try:
+                topic = self.get(f"/t/{topic_id}.json")
+            except ConnectorError as error:
+                if error.retryable:
+                    raise
+                # A topic deleted or closed to the API user since: in no chosen category.
+                topic = {}
+            category = topic.get("category_id") if isinstance(topic, dict) else None
+            self.topic_categories[topic_id] = category
         return self.topic_categories[topic_id]
 
 
@@ -232,7 +241,8 @@ class DiscourseConnector(social.SocialConnector):
 
 
 def _keeper(config: dict[str, Any], reader: _Reader) -> Callable[[dict[str, Any]], bool]:
-    """Whether a post is stored: not the API user's own, and in a chosen category."""
+    """Whether a post is stored: a regular post, not the API user's own, in a chosen
+    category."""
     own = config["api_username"].casefold()
     wanted = None
     if config["categories"]:
@@ -241,6 +251,10 @@ def _keeper(config: dict[str, Any], reader: _Reader) -> Callable[[dict[str, Any]
 
     def keep(post: dict[str, Any]) -> bool:
         if str(post.get("username") or "").casefold() == own:
+            return False
+        if post.get("post_type", REGULAR_POST) != REGULAR_POST:
+            # Whispers (staff only), moderator actions and small actions ("closed this
+            # topic") are the forum's own notes, not what a customer wrote.
             return False
         if wanted is None:
             return True

@@ -611,3 +611,35 @@ def test_forum_users_become_customers_known_by_their_handle(fake_web):
     assert bob.pk != alice.pk
     # The API user's own posts opened nothing and made no customer.
     assert not CustomerIdentity.objects.filter(handle=f"{host}/portal").exists()
+
+
+def test_whispers_and_moderator_actions_are_passed_over(fake_web):
+    posts = latest_posts()
+    for entry in posts:
+        if entry["id"] == 104:
+            entry["post_type"] = 4  # a whisper, seen by staff only
+        if entry["id"] == 105:
+            entry["post_type"] = 2  # a moderator action
+    serve_forum(fake_web, posts)
+
+    result = DiscourseConnector().fetch(config_for(fake_web), None)
+
+    assert [item.source_id for item in result.items] == [
+        "post:101",
+        "post:103",
+        "post:106",
+        "post:107",
+    ]
+    assert result.cursor["last_post_id"] == 107
+
+
+def test_a_topic_gone_since_puts_its_posts_in_no_chosen_category(fake_web):
+    posts = [{k: v for k, v in entry.items() if k != "category_id"} for entry in latest_posts()]
+    serve_forum(fake_web, posts)
+    fake_web.route("GET", "/t/40.json", Reply.json({"id": 40, "category_id": 5}))
+    fake_web.route("GET", "/t/42.json", Reply.json({"id": 42, "category_id": 8}))
+
+    result = DiscourseConnector().fetch(config_for(fake_web, categories=["support"]), None)
+
+    # Topics 41 and 43 answer 404: passed over, and the fetch goes on.
+    assert [item.source_id for item in result.items] == ["post:101", "post:103", "post:106"]
