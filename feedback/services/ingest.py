@@ -26,6 +26,15 @@ _SOURCE_ID_MAX = RawPayload._meta.get_field("source_id").max_length
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A fetched item whose bytes are in storage under ``name`` (their SHA-256)."""
+
+    item: FetchedItem
+    sha256: str
+    name: str
+
+
+@dataclass(frozen=True)
 class StoreReport:
     # The payloads this call stored (pending, in the order fetched).
     payloads: list[RawPayload]
@@ -84,10 +93,24 @@ def channel_config_updates_store(channel: Channel, updates: dict[str, Any]) -> N
         channel.config_encrypted = encrypted
 
 
+def payload_files_write(items: list[FetchedItem]) -> list[StoredFile]:
+    """Write the items' bytes to storage, content-addressed; safe in any thread (no database).
+
+    A poll runs this in the thread that fetched the batch, so that hashing and writing (which
+    release the GIL) overlap the batch before being parsed. Files nobody names in the end (the
+    batch was never stored) are harmless: a later store of the same bytes uses them."""
+    written = []
+    for item in items:
+        digest = sha256_hex(item.raw)
+        written.append(StoredFile(item, digest, blob_store(RAW_PREFIX, item.raw, sha256=digest)))
+    return written
+
+
 def _store(
     channel: Channel,
     items: list[FetchedItem],
     *,
+    files: list[StoredFile] | None = None,
     cursor: dict[str, Any] | None,
     lease_owner: str | None,
     queue_parse: bool,
@@ -96,19 +119,17 @@ def _store(
     config_updates: dict[str, Any] | None = None,
 ) -> StoreReport:
     # Files first, outside the transaction (see feedback.services.storage).
-    prepared = []
-    for item in items:
-        digest = sha256_hex(item.raw)
-        prepared.append((item, digest, blob_store(RAW_PREFIX, item.raw, sha256=digest)))
+    prepared = files if files is not None else payload_files_write(items)
     with transaction.atomic():
-        source_ids = {item.source_id[:_SOURCE_ID_MAX] for item, _, _ in prepared}
+        source_ids = {written.item.source_id[:_SOURCE_ID_MAX] for written in prepared}
         known = set(
             RawPayload.objects.filter(channel=channel, source_id__in=source_ids).values_list(
                 "source_id", "sha256"
             )
         )
         rows = []
-        for item, digest, name in prepared:
+        for written in prepared:
+            item, digest, name = written.item, written.sha256, written.name
             key = (item.source_id[:_SOURCE_ID_MAX], digest)
             if key in known:
                 continue
@@ -150,6 +171,7 @@ def payloads_store(
     queue_parse: bool = True,
     now: datetime | None = None,
     before_commit: Callable[[], None] | None = None,
+    files: list[StoredFile] | None = None,
 ) -> StoreReport:
     """Store a fetched batch and its cursor in one transaction.
 
@@ -157,10 +179,12 @@ def payloads_store(
     its items (harmless: they are unique) but does not move the cursor. ``queue_parse``
     queues the parse of the new payloads after the commit; a poll that parses them itself
     passes False. ``before_commit`` runs inside the transaction, last (the crash tests stop
-    the process there)."""
+    the process there). ``files``: the batch's items already written by
+    ``payload_files_write``, in the same order (written here otherwise)."""
     return _store(
         channel,
         list(result.items),
+        files=files,
         cursor=result.cursor,
         lease_owner=lease_owner,
         queue_parse=queue_parse,

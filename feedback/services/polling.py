@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from feedback.channels import CONNECTORS, Connector, ConnectorError, FetchResult, get_connector
 from feedback.models import Channel, PayloadStatus, RawPayload
-from feedback.services.ingest import payloads_store
+from feedback.services.ingest import StoredFile, payload_files_write, payloads_store
 from feedback.services.parsing import payloads_parse
 from portal import events
 from portal import selectors as portal_selectors
@@ -281,13 +281,15 @@ def _parse_pending(channel: Channel, report: PollReport, now: datetime) -> None:
 
 
 class _Fetcher:
-    """Fetches a channel's batches one ahead of the poll, in one thread.
+    """Fetches a channel's batches one ahead of the poll, in one thread, and writes their raw
+    files there too.
 
-    The next batch's network wait, and the TLS decryption and socket reads (which release the
-    GIL), overlap storing and parsing the batch before: about a sixth of a poll of an IMAP
-    mailbox. The connector does no ORM, so the thread needs no database connection. A batch
-    fetched ahead is only a value: the poll stores it after the batch before it or drops it,
-    so the cursor still moves only with stored items, and a failed fetch stores nothing."""
+    The next batch's network wait, the TLS decryption and socket reads, the hashing and the
+    file writes (all of which release the GIL) overlap storing and parsing the batch before.
+    Neither the connector nor the file writes touch the database, so the thread needs no
+    connection. A batch fetched ahead is only files nobody names yet: the poll stores its rows
+    after the batch before it or drops it, so the cursor still moves only with stored items,
+    and a failed fetch stores nothing."""
 
     def __init__(self, connector: Connector, config: dict, *, limit: int, max_bytes: int) -> None:
         self._fetch = connector.fetch
@@ -295,15 +297,18 @@ class _Fetcher:
         self._limit = limit
         self._max_bytes = max_bytes
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-fetch")
-        self._ahead: Future[FetchResult] | None = None
+        self._ahead: Future[tuple[FetchResult, list[StoredFile]]] | None = None
+
+    def _fetch_and_write(self, cursor: dict | None) -> tuple[FetchResult, list[StoredFile]]:
+        result = self._fetch(self._config, cursor, limit=self._limit, max_bytes=self._max_bytes)
+        return result, payload_files_write(result.items)
 
     def start(self, cursor: dict | None) -> None:
-        self._ahead = self._pool.submit(
-            self._fetch, self._config, cursor, limit=self._limit, max_bytes=self._max_bytes
-        )
+        self._ahead = self._pool.submit(self._fetch_and_write, cursor)
 
-    def result(self) -> FetchResult:
-        """The batch started last; its ConnectorError (or any other) raised here."""
+    def result(self) -> tuple[FetchResult, list[StoredFile]]:
+        """The batch started last and its files; its ConnectorError (or any other) raised
+        here."""
         ahead, self._ahead = self._ahead, None
         assert ahead is not None
         return ahead.result()
@@ -346,7 +351,7 @@ def channel_poll(
         fetcher = _Fetcher(connector, config, limit=batch_limit, max_bytes=batch_max_bytes)
         fetcher.start(channel.cursor)
         for number in range(max_batches):
-            result = fetcher.result()
+            result, files = fetcher.result()
             report.batches += 1
             report.fetched += len(result.items)
             if pause is not None:
@@ -360,6 +365,7 @@ def channel_poll(
                 queue_parse=False,
                 now=now,
                 before_commit=(lambda: pause("stored")) if pause is not None else None,
+                files=files,
             )
             report.stored += len(stored.payloads)
             report.duplicates += stored.duplicates
