@@ -109,8 +109,9 @@ def test_parsed_mail_is_scored_after_the_commit_not_inside_the_parse(
 
     # Nothing scored inside the parse; one task queued for the chunk.
     assert set(Message.objects.values_list("sentiment", "sentiment_score")) == {("", None)}
-    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["sentiment_queue"]
-    for callback in callbacks:
+    queued = [c for c in callbacks if c.__qualname__.startswith("sentiment_queue")]
+    assert len(queued) == 1
+    for callback in queued:
         callback()
     assert dict(Message.objects.values_list("external_id", "sentiment")) == {
         "a@x.example": Sentiment.NEGATIVE,
@@ -239,7 +240,7 @@ def test_imported_rows_are_scored_in_one_task(django_capture_on_commit_callbacks
         result = items_import_rows(actor=SYSTEM, rows=rows, now=NOW)
 
     assert result.created == 2
-    assert len(callbacks) == 1
+    assert len([c for c in callbacks if c.__qualname__.startswith("sentiment_queue")]) == 1
     assert dict(FeedbackItem.objects.values_list("customer__email", "sentiment")) == {
         "ann@example.test": Sentiment.POSITIVE,
         "bo@example.test": Sentiment.NEGATIVE,
