@@ -379,3 +379,23 @@ def test_a_merged_customers_items_move_to_the_customer_they_were_merged_into(
     } == {target.pk}
     other.refresh_from_db()
     assert other.customer_id != target.pk
+
+
+def test_after_a_merge_the_handles_items_and_next_posts_are_the_known_customers(
+    channel, django_capture_on_commit_callbacks
+):
+    from portal.actors import SYSTEM
+    from portal.services import customers_merge
+
+    payloads_parse(payload_ids=stored(channel, forum_post(1, username="alice")), now=NOW)
+    by_handle = Customer.objects.get()
+    known = CustomerFactory(email="alice@example.test")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customers_merge(actor=SYSTEM, source=by_handle, target=known)
+    later = payloads_parse(
+        payload_ids=stored(channel, forum_post(2, username="alice", title="Again")), now=NOW
+    )
+
+    assert set(FeedbackItem.objects.values_list("customer", flat=True)) == {known.pk}
+    assert later[0].message.item.customer == known
