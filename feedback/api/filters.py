@@ -2,9 +2,10 @@
 the user's teams: ``team=<id of another team>`` finds nothing rather than that team's rows.
 Repeated parameters select several values (``lane=bounce&lane=auto_reply``)."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
+from feedback.api.serializers.items import API_KIND
 from feedback.channels import CONNECTORS
 from feedback.models import (
     MAX_MESSAGE_ID_LENGTH,
@@ -16,6 +17,7 @@ from feedback.models import (
     Message,
     Quarantine,
     QuarantineStatus,
+    Sentiment,
     Tag,
 )
 from portal.api.filters import IdFilter
@@ -42,10 +44,29 @@ class FeedbackItemFilter(filters.FilterSet):
     customer = IdFilter(field_name="customer", help_text="Customer id.")
     tag = IdFilter(field_name="tags", help_text="Tag id.")
     status = filters.MultipleChoiceFilter(choices=ItemStatus.choices, help_text=SEVERAL)
+    sentiment = filters.MultipleChoiceFilter(
+        choices=Sentiment.choices,
+        help_text=f"The sentiment of the item's latest inbound customer message. {SEVERAL}",
+    )
+    # ``channel`` already takes a channel's id; the kind is a filter of its own.
+    channel_kind = filters.MultipleChoiceFilter(
+        choices=[(kind, kind) for kind in sorted([*CONNECTORS, API_KIND])],
+        method="filter_channel_kind",
+        help_text=f"The kind of channel of the item's first message (`{API_KIND}`: none, "
+        f"pushed through the API or imported). {SEVERAL}",
+    )
 
     class Meta:
         model = FeedbackItem
-        fields = ["team", "channel", "customer", "tag", "status"]
+        fields = ["team", "channel", "customer", "tag", "status", "sentiment", "channel_kind"]
+
+    def filter_channel_kind(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        kinds = Q(channel__kind__in=[kind for kind in value if kind != API_KIND])
+        if API_KIND in value:
+            kinds |= Q(channel__isnull=True)
+        return queryset.filter(kinds)
 
 
 class FeedbackMessageFilter(filters.FilterSet):

@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,13 +38,16 @@ from feedback.api.serializers import (
     ChannelSerializer,
     ChannelUpdateSerializer,
     FeedbackItemCreateSerializer,
+    FeedbackItemMergeSerializer,
     FeedbackItemSerializer,
     FeedbackMessageSerializer,
     FeedbackTagSerializer,
     QuarantinedPayloadSerializer,
 )
 from feedback.imports import FEEDBACK_IMPORT_KIND
-from feedback.models import Quarantine
+from feedback.models import LikelyDuplicate, Quarantine
+from feedback.services.duplicates import likely_duplicate_dismiss
+from feedback.services.merging import item_merge
 from feedback.views.downloads import storage_download
 from portal.api.base import ImportMixin, PortalViewSet
 from portal.api.permissions import TeamRoleChanges
@@ -57,6 +60,7 @@ BULK_NOT_OBJECTS = "Send one item as an object, or several as a list of objects.
 # Where a bulk push that is refused whole lists each row's errors ({} for a row without).
 BULK_ROWS = "rows"
 RAW_CONTENT_TYPE = "application/octet-stream"
+NO_SUCH_DUPLICATE = "These two items are no likely duplicate of each other."
 
 # Actions on one object take no filters and no pages.
 ONE_OBJECT = {"filter_backends": [], "pagination_class": None}
@@ -194,6 +198,8 @@ class FeedbackItemViewSet(
     import_kind = FEEDBACK_IMPORT_KIND
 
     serializer_class = FeedbackItemSerializer
+    permission_classes = [IsAuthenticated, TeamRoleChanges]
+    team_roles = {"merge": Role.AGENT, "dismiss_duplicate": Role.AGENT}
     pagination_class = KeysetPagination
     # A bulk push is a JSON list, which forms cannot carry.
     parser_classes = [JSONParser]
@@ -255,6 +261,58 @@ class FeedbackItemViewSet(
     def _shown(self, item) -> dict[str, Any]:
         item = selectors.item_get(user=self.request.user, pk=item.pk)
         return FeedbackItemSerializer(item, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        request=FeedbackItemMergeSerializer,
+        responses={200: FeedbackItemSerializer},
+        description="Merge this item into `into` (an item of the same team; agents and above): "
+        "every message moves to `into`, once; tags are united; `into` spans both items' times, "
+        "takes the sentiment of its latest inbound message, and reopens when it was resolved "
+        "and this item was new or open. This item is deleted. The answer is the merged item.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[JSONParser, FormParser, MultiPartParser],
+        **ONE_OBJECT,
+    )
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        source = self.get_object()
+        serializer = FeedbackItemMergeSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        merged = item_merge(
+            actor=request.user, source=source, into=serializer.validated_data["into"]
+        )
+        return Response(self._shown(merged))
+
+    @extend_schema(
+        request=None,
+        responses={200: FeedbackItemSerializer},
+        description="Dismiss the likely duplicate of this item and `other_id` as not the same "
+        "request (agents and above): neither item lists the other any more, and checking them "
+        "again does not bring the pair back. 404 when the two are no pair; 400 when the pair "
+        "was already dismissed. The answer is this item.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"duplicates/(?P<other_id>[0-9]{1,19})/dismiss",
+        url_name="dismiss-duplicate",
+        **ONE_OBJECT,
+    )
+    def dismiss_duplicate(
+        self, request: Request, pk: str | None = None, other_id: str | None = None
+    ) -> Response:
+        item = self.get_object()
+        low, high = sorted((item.pk, int(other_id)))
+        pair = LikelyDuplicate.objects.filter(item_id=low, other_id=high, team_id=item.team_id)
+        pair = pair.select_related("team").first()
+        if pair is None:
+            raise exceptions.NotFound(NO_SUCH_DUPLICATE)
+        likely_duplicate_dismiss(actor=request.user, pair=pair)
+        return Response(self._shown(item))
 
 
 # Messages and tags ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ every member reads. The checked channel is an inbound webhook, whose check needs
 """
 
 from feedback import services
-from feedback.models import Quarantine
+from feedback.models import LikelyDuplicate, Quarantine
 from tests.access import API_ORG, API_TEAM_A, Case, Objects, csv_file, expect, url
 from tests.feedback.factories import ChannelFactory, FeedbackItemFactory, MessageFactory, TagFactory
 
@@ -31,6 +31,18 @@ CASES: dict[str, Case] = {
         expect(401, 403, 202, 202, 202, 202, 202),
         method="post",
         data=lambda o: {"file": csv_file("team,customer_email,text\nteam-a,a@example.test,x\n")},
+    ),
+    # Agents merge an item into another of their team; member_b sees neither (404).
+    "api:feedback-item-merge": Case(
+        url("api:feedback-item-merge", "api_item"),
+        API_TEAM_A_AGENT,
+        method="post",
+        data=lambda o: {"into": o["api_item_into"]},
+    ),
+    "api:feedback-item-dismiss-duplicate": Case(
+        url("api:feedback-item-dismiss-duplicate", "api_item", "api_item_into"),
+        API_TEAM_A_AGENT,
+        method="post",
     ),
     "api:feedback-message-list": Case(url("api:feedback-message-list"), API_ORG),
     "api:feedback-message-detail": Case(
@@ -63,11 +75,14 @@ def objects(world) -> Objects:
     )
     item = FeedbackItemFactory(team=world.team_a)
     message = MessageFactory(item=item, channel=channel)
+    into = FeedbackItemFactory(team=world.team_a)
+    LikelyDuplicate.objects.create(team=world.team_a, item=item, other=into, score=0.8)
     payload, _ = services.payload_receive(channel=channel, raw=UNPARSEABLE, queue_parse=False)
     services.payload_parse(payload=payload)
     return {
         "api_channel": channel.pk,
         "api_item": item.pk,
+        "api_item_into": into.pk,
         "api_message": message.pk,
         "api_quarantine": Quarantine.objects.get(payload=payload).pk,
         "api_tag": TagFactory(team=world.team_a).pk,

@@ -19,6 +19,7 @@ from feedback.api.serializers.items import (
     DEFER_ROLE_CHECK,
     BulkItemResultSerializer,
     FeedbackItemCreateSerializer,
+    FeedbackItemMergeSerializer,
     FeedbackItemSerializer,
 )
 from feedback.api.serializers.records import (
@@ -43,6 +44,7 @@ __all__ = [
     "ChannelUpdateSerializer",
     "FeedbackAttachmentSerializer",
     "FeedbackItemCreateSerializer",
+    "FeedbackItemMergeSerializer",
     "FeedbackItemSerializer",
     "FeedbackMessageSerializer",
     "FeedbackTagSerializer",

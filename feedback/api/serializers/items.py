@@ -1,9 +1,16 @@
 """Feedback item serializers: items as they are read, and pushed feedback (one or a bulk list)."""
 
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from feedback import selectors
 from feedback.api.serializers.common import require_team_role
-from feedback.models import FeedbackItem, Message, Tag
+from feedback.models import FeedbackItem, LikelyDuplicate, Message, Sentiment, Tag
 from feedback.services import (
     EXTERNAL_ID_TOO_LONG,
     MAX_TAGS,
@@ -35,13 +42,83 @@ _EMAIL_MAX = 254
 _NAME_MAX = Message._meta.get_field("sender_name").max_length
 
 
+# The kind named for messages that came through no channel: pushed through the API.
+API_KIND = "api"
+# The attributes ``items_related_load`` sets on each item of a page.
+_KINDS = "_channel_kinds"
+_DUPLICATES = "_likely_duplicates"
+
+
+def items_related_load(items: Iterable[FeedbackItem]) -> None:
+    """Read the channel kinds and the likely duplicates of a page of items in two queries (not
+    two per item), and set them on the items for ``FeedbackItemSerializer``. The items come
+    from a team-scoped selector; both reads stay within their items (and so their teams)."""
+    items = list(items)
+    ids = [item.pk for item in items]
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for item_id, kind in (
+        Message.objects.filter(item_id__in=ids, channel__isnull=False)
+        .values_list("item_id", "channel__kind")
+        .distinct()
+    ):
+        kinds[item_id].add(kind)
+    duplicates: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for low, high, score in (
+        LikelyDuplicate.objects.filter(Q(item_id__in=ids) | Q(other_id__in=ids))
+        .filter(dismissed_at__isnull=True)
+        .order_by("-score", "pk")
+        .values_list("item_id", "other_id", "score")
+    ):
+        duplicates[low].append({"item": high, "score": round(score, 2)})
+        duplicates[high].append({"item": low, "score": round(score, 2)})
+    for item in items:
+        found = kinds[item.pk]
+        if item.channel_id is None:
+            found = found | {API_KIND}
+        setattr(item, _KINDS, sorted(found))
+        setattr(item, _DUPLICATES, duplicates[item.pk])
+
+
+class FeedbackItemListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        items = list(data.all() if hasattr(data, "all") else data)
+        items_related_load(items)
+        return super().to_representation(items)
+
+
+class LikelyDuplicateSerializer(serializers.Serializer):
+    item = serializers.IntegerField(help_text="The other item's id.")
+    score = serializers.FloatField(help_text="Text similarity from 0 to 1.")
+
+
 class FeedbackItemSerializer(serializers.ModelSerializer):
     customer_email = serializers.CharField(source="customer.email", read_only=True, allow_null=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True, allow_null=True)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    channel_kind = serializers.CharField(
+        source="channel.kind",
+        read_only=True,
+        allow_null=True,
+        help_text="The kind of channel of the item's first message; null when it came through "
+        "no channel (pushed through the API or imported).",
+    )
+    channels = serializers.SerializerMethodField(
+        help_text=f"Every kind of channel the item's messages came through, sorted; "
+        f"`{API_KIND}` when its first message came through no channel (pushed through the API "
+        f"or imported)."
+    )
+    sentiment = serializers.SerializerMethodField(
+        help_text="The sentiment of the item's latest inbound customer message; null until "
+        "one has been scored."
+    )
+    likely_duplicates = serializers.SerializerMethodField(
+        help_text="Items of the same customer saying nearly the same through another channel "
+        "(pairs not dismissed), most similar first."
+    )
 
     class Meta:
         model = FeedbackItem
+        list_serializer_class = FeedbackItemListSerializer
         fields = [
             "id",
             "team",
@@ -51,6 +128,11 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
             "customer_email",
             "customer_name",
             "channel",
+            "channel_kind",
+            "channels",
+            "sentiment",
+            "sentiment_score",
+            "likely_duplicates",
             "external_id",
             "tags",
             "first_message_at",
@@ -59,6 +141,26 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def _loaded(self, item: FeedbackItem, name: str) -> Any:
+        # One item on its own (a detail, a push's answer) is loaded here.
+        if not hasattr(item, name):
+            items_related_load([item])
+        return getattr(item, name)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_channels(self, item: FeedbackItem) -> list[str]:
+        return self._loaded(item, _KINDS)
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Sentiment.choices, allow_null=True, read_only=True)
+    )
+    def get_sentiment(self, item: FeedbackItem) -> str | None:
+        return item.sentiment or None
+
+    @extend_schema_field(LikelyDuplicateSerializer(many=True))
+    def get_likely_duplicates(self, item: FeedbackItem) -> list[dict[str, Any]]:
+        return self._loaded(item, _DUPLICATES)
 
 
 class FeedbackItemCreateSerializer(serializers.Serializer):
@@ -113,3 +215,13 @@ class BulkItemResultSerializer(serializers.Serializer):
     )
     item = FeedbackItemSerializer(allow_null=True)
     errors = serializers.DictField(allow_null=True, child=serializers.JSONField())
+
+
+class FeedbackItemMergeSerializer(serializers.Serializer):
+    # Through the user's items only: another team's is answered as no such item.
+    into = SelectorRelatedField(
+        selector=selectors.item_list,
+        queryset=FeedbackItem.objects.all(),
+        help_text="The item to merge this one into (of the same team); it keeps its id.",
+        error_messages={"does_not_exist": selectors.NO_SUCH_ITEM},
+    )
