@@ -53,7 +53,7 @@ def demo_mails(today: date) -> list[DemoMail]:
     return build_mails(random.Random(MAIL_SEED), customers, support=SUPPORT_ADDRESS, end=end)
 
 
-def _channel(
+def channel_ensure(
     ctx: DemoContext, team: Team, *, name: str, kind: str, config: dict[str, Any], enabled: bool
 ) -> Channel | None:
     """The team's channel called ``name``, created when missing; None when a channel of
@@ -76,7 +76,7 @@ def seed_feedback(ctx: DemoContext) -> None:
     if team is None:
         # People deleted the team the demo's feedback belongs to: nothing to attach it to.
         return
-    webhook = _channel(
+    webhook = channel_ensure(
         ctx,
         team,
         name=WEBHOOK_CHANNEL,
@@ -84,7 +84,7 @@ def seed_feedback(ctx: DemoContext) -> None:
         config={"address": SUPPORT_ADDRESS, "secret": DEMO_WEBHOOK_SECRET},
         enabled=True,
     )
-    _channel(ctx, team, name=IMAP_CHANNEL, kind="imap", config=IMAP_CONFIG, enabled=False)
+    channel_ensure(ctx, team, name=IMAP_CHANNEL, kind="imap", config=IMAP_CONFIG, enabled=False)
     if webhook is None:
         return
     for mail in demo_mails(ctx.today):

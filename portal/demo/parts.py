@@ -285,6 +285,14 @@ def seed_feedback(ctx: DemoContext) -> None:
     build_feedback(ctx)
 
 
+def seed_feedback_channels(ctx: DemoContext) -> None:
+    """Customer Care's channels beyond e-mail (a review feed, the forum, Mastodon, the
+    widget) and what customers said on them, from ``feedback.demo`` like the mail."""
+    from feedback.demo import seed_feedback_channels as build_channels
+
+    build_channels(ctx)
+
+
 @dataclass(frozen=True)
 class DemoPartSpec:
     """One part of the demo company: its name as recorded in DemoPart, and its builder."""
@@ -301,6 +309,7 @@ PARTS: tuple[DemoPartSpec, ...] = (
     DemoPartSpec("directory", seed_directory),
     DemoPartSpec("north star", seed_north_star),
     DemoPartSpec("feedback", seed_feedback),
+    DemoPartSpec("feedback channels", seed_feedback_channels),
 )
 
 
