@@ -11,8 +11,8 @@ connectors' fetches give them. Pure: ``voices`` and the demo directory's specs i
 """
 
 import html
-from collections.abc import Sequence
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from random import Random
