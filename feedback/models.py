@@ -19,12 +19,15 @@ from django.conf import settings
 from django.db import models
 
 from portal import crypto
-from portal.fields import NormalisedKeyField
+from portal.fields import ExactDecimalField, NormalisedKeyField
 from portal.models import Customer, Team
 
 MAX_SUBJECT_LENGTH = 1000
 MAX_MESSAGE_ID_LENGTH = 500
 MAX_ADDRESS_LENGTH = 254
+DEFAULT_TAG_COLOUR = "#6b7280"
+# What the search document of an item holds at most (subject and customer-visible texts).
+MAX_SEARCH_DOCUMENT = 20000
 
 
 class Channel(models.Model):
@@ -182,11 +185,16 @@ class Tag(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="feedback_tags")
     name = models.CharField(max_length=60)
     name_key = NormalisedKeyField(max_length=60, source="name")
+    # "#rrggbb"; the inbox draws the tag's badge in it.
+    colour = models.CharField(max_length=7, default=DEFAULT_TAG_COLOUR)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["team", "name_key"], name="tag_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(colour__regex=r"^#[0-9a-f]{6}$"), name="tag_colour_hex"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +215,12 @@ class ItemStatus(models.TextChoices):
     WAITING = "waiting", "Waiting"
     RESOLVED = "resolved", "Resolved"
     SPAM = "spam", "Spam"
+
+
+class ItemPriority(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
 
 
 class FeedbackItem(models.Model):
@@ -235,6 +249,34 @@ class FeedbackItem(models.Model):
     # The latest inbound customer message's sentiment ("" until one has been scored).
     sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True)
+    # Triage (feedback.services.triage): who works on it and how urgent it is, and why.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_feedback_items",
+    )
+    priority = models.CharField(
+        max_length=10, choices=ItemPriority.choices, default=ItemPriority.NORMAL
+    )
+    priority_reason = models.CharField(max_length=200, blank=True)
+    # A person set the priority: the automatic rules (tier, plan, MRR, SLA) leave it alone.
+    priority_manual = models.BooleanField(default=False)
+    # Out of the default list until then; not a status (the status is kept).
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Service levels (feedback.services.sla), in calendar hours from the policy.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    # Set when a breach escalated the item: escalated items lead the default view.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # Subject and customer-visible message texts, capped at MAX_SEARCH_DOCUMENT: what
+    # full-text search reads (indexed on PostgreSQL).
+    search_document = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -256,6 +298,9 @@ class FeedbackItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=ItemStatus.values), name="item_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=ItemPriority.values), name="item_priority_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(first_message_at__lte=models.F("last_message_at")),
@@ -293,6 +338,16 @@ class ThreadReason(models.TextChoices):
     ORIGINAL_MESSAGE = "original-message", "Reports on a message of the item"
     NEW = "new", "Opened a new item"
     UNATTACHED = "unattached", "Machine mail about no known message"
+
+
+class DeliveryStatus(models.TextChoices):
+    """Where an outbound reply is on its way to the customer; "" for everything else."""
+
+    NONE = "", "Not sent by the portal"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
 
 
 class Message(models.Model):
@@ -345,6 +400,22 @@ class Message(models.Model):
     # Scored for inbound customer messages (``feedback.sentiment``); empty for the others.
     sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True)
+    # An agent's internal note: never sent, shown apart from the conversation.
+    is_note = models.BooleanField(default=False)
+    # The agent who wrote an outbound reply or a note.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback_messages",
+    )
+    delivery = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, blank=True, default=DeliveryStatus.NONE
+    )
+    delivery_error = models.TextField(blank=True)
+    delivery_attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField()
     received_at = models.DateTimeField()
     thread_reason = models.CharField(max_length=20, choices=ThreadReason.choices)
@@ -438,3 +509,144 @@ class LikelyDuplicate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} ~ {self.other_id} ({self.score:.2f})"
+
+
+class ResponseTemplate(models.Model):
+    """A reply an agent starts from, with placeholders filled from the customer, account, item
+    and agent (``feedback.templating``). ``team`` empty: shared by every team."""
+
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="response_templates"
+    )
+    name = models.CharField(max_length=120)
+    name_key = NormalisedKeyField(max_length=120, source="name")
+    subject = models.CharField(max_length=MAX_SUBJECT_LENGTH, blank=True)
+    body = models.TextField(max_length=20000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "name_key"], name="template_unique_name_per_team"
+            ),
+            models.UniqueConstraint(
+                fields=["name_key"],
+                condition=models.Q(team__isnull=True),
+                name="template_unique_shared_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicy(models.Model):
+    """A team's service levels for one priority, in calendar hours."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sla_policies")
+    priority = models.CharField(max_length=10, choices=ItemPriority.choices)
+    first_response_hours = models.PositiveIntegerField()
+    resolution_hours = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["team", "priority"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "priority"], name="sla_unique_priority"),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=ItemPriority.values), name="sla_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first_response_hours__gte=1, resolution_hours__gte=1),
+                name="sla_hours_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.priority}"
+
+
+class InboxSettings(models.Model):
+    """A team's rules for priority customers: a VIP tier is urgent and a priority tier high
+    (fixed); a plan named in ``priority_plans`` or an account's MRR at or above
+    ``priority_mrr_threshold`` makes the customer's items high."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="inbox_settings")
+    priority_plans = models.JSONField(default=list, blank=True)
+    priority_mrr_threshold = ExactDecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "inbox settings"
+        verbose_name_plural = "inbox settings"
+
+    def __str__(self) -> str:
+        return f"inbox settings of {self.team_id}"
+
+
+class SavedView(models.Model):
+    """A named inbox query (its parameters as a dict of lists): the owner's own, or shared
+    with the team when ``owner`` is empty."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="saved_views")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    name = models.CharField(max_length=80)
+    name_key = NormalisedKeyField(max_length=80, source="name")
+    params = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "owner", "name_key"], name="saved_view_unique_name"
+            ),
+            models.UniqueConstraint(
+                fields=["team", "name_key"],
+                condition=models.Q(owner__isnull=True),
+                name="saved_view_unique_shared_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PresenceActivity(models.TextChoices):
+    VIEWING = "viewing", "is viewing"
+    REPLYING = "replying", "is replying"
+
+
+class ItemPresence(models.Model):
+    """Who has an item open, and whether they are writing a reply, until ``expires_at``: the
+    collision notice ("Sam is replying")."""
+
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    activity = models.CharField(max_length=10, choices=PresenceActivity.choices)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "user"], name="presence_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.activity} {self.item_id}"
