@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from feedback.models import (
     Attachment,
     Channel,
     FeedbackItem,
+    LikelyDuplicate,
     Message,
     PayloadStatus,
     Quarantine,
@@ -317,3 +318,39 @@ def quarantine_get(*, user: User, pk: int, team: Any = None) -> Quarantine:
 
 def quarantine_count(*, user: User, team: Any = None) -> int:
     return quarantine_list(user=user, team=team).count()
+
+
+# Across channels ---------------------------------------------------------------------------
+# For items already read through ``item_list`` (so of the user's teams): one query for a whole
+# page, not one per item.
+
+
+def items_channel_kinds(*, item_ids: list[int]) -> dict[int, set[str]]:
+    """The kinds of channel each item's messages came through (messages without one left out)."""
+    kinds: dict[int, set[str]] = {pk: set() for pk in item_ids}
+    rows = (
+        Message.objects.filter(item_id__in=item_ids, channel__isnull=False)
+        .values_list("item_id", "channel__kind")
+        .distinct()
+    )
+    for item_id, kind in rows:
+        kinds[item_id].add(kind)
+    return kinds
+
+
+def items_likely_duplicates(*, item_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+    """Each item's likely duplicates not dismissed, as (other item id, score), most similar
+    first; a pair is listed on both of its items."""
+    found: dict[int, list[tuple[int, float]]] = {pk: [] for pk in item_ids}
+    rows = (
+        LikelyDuplicate.objects.filter(Q(item_id__in=item_ids) | Q(other_id__in=item_ids))
+        .filter(dismissed_at__isnull=True)
+        .order_by("-score", "pk")
+        .values_list("item_id", "other_id", "score")
+    )
+    for low, high, score in rows:
+        if low in found:
+            found[low].append((high, score))
+        if high in found:
+            found[high].append((low, score))
+    return found

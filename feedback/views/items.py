@@ -30,5 +30,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             (label, counts.get(value, 0)) for value, label in ItemStatus.choices
         ]
         context["total"] = sum(counts.values())
-        context["items"] = list(items[:LATEST_ITEMS])
+        latest = list(items[:LATEST_ITEMS])
+        duplicates = selectors.items_likely_duplicates(item_ids=[item.pk for item in latest])
+        context["items"] = [(item, duplicates[item.pk]) for item in latest]
     return render(request, "feedback/inbox.html", context)

@@ -1,16 +1,14 @@
 """Feedback item serializers: items as they are read, and pushed feedback (one or a bulk list)."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from feedback import selectors
 from feedback.api.serializers.common import require_team_role
-from feedback.models import FeedbackItem, LikelyDuplicate, Message, Sentiment, Tag
+from feedback.models import FeedbackItem, Message, Sentiment, Tag
 from feedback.services import (
     EXTERNAL_ID_TOO_LONG,
     MAX_TAGS,
@@ -51,32 +49,19 @@ _DUPLICATES = "_likely_duplicates"
 
 def items_related_load(items: Iterable[FeedbackItem]) -> None:
     """Read the channel kinds and the likely duplicates of a page of items in two queries (not
-    two per item), and set them on the items for ``FeedbackItemSerializer``. The items come
-    from a team-scoped selector; both reads stay within their items (and so their teams)."""
+    two per item), and set them on the items for ``FeedbackItemSerializer``."""
     items = list(items)
     ids = [item.pk for item in items]
-    kinds: dict[int, set[str]] = defaultdict(set)
-    for item_id, kind in (
-        Message.objects.filter(item_id__in=ids, channel__isnull=False)
-        .values_list("item_id", "channel__kind")
-        .distinct()
-    ):
-        kinds[item_id].add(kind)
-    duplicates: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for low, high, score in (
-        LikelyDuplicate.objects.filter(Q(item_id__in=ids) | Q(other_id__in=ids))
-        .filter(dismissed_at__isnull=True)
-        .order_by("-score", "pk")
-        .values_list("item_id", "other_id", "score")
-    ):
-        duplicates[low].append({"item": high, "score": round(score, 2)})
-        duplicates[high].append({"item": low, "score": round(score, 2)})
+    kinds = selectors.items_channel_kinds(item_ids=ids)
+    duplicates = selectors.items_likely_duplicates(item_ids=ids)
     for item in items:
-        found = kinds[item.pk]
-        if item.channel_id is None:
-            found = found | {API_KIND}
+        found = kinds[item.pk] | ({API_KIND} if item.channel_id is None else set())
         setattr(item, _KINDS, sorted(found))
-        setattr(item, _DUPLICATES, duplicates[item.pk])
+        setattr(
+            item,
+            _DUPLICATES,
+            [{"item": other, "score": round(score, 2)} for other, score in duplicates[item.pk]],
+        )
 
 
 class FeedbackItemListSerializer(serializers.ListSerializer):
