@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["directory", "feedback", "ingest"],
+        choices=["directory", "feedback", "ingest", "channels"],
         help="run one benchmark (the directory is loaded either way, except for ingest)",
     )
     options = parser.parse_args(argv)
@@ -73,6 +73,13 @@ def main(argv: list[str] | None = None) -> None:
         from bench import ingest_imap
 
         ingest_imap.main(["--quick"] if options.quick else [])
+        return
+    if options.only == "channels":
+        # Feed and forum polls and the likely-duplicate check (bench/channels.py), on
+        # databases of their own.
+        from bench import channels
+
+        channels.main(["--quick"] if options.quick else [])
         return
 
     url = _prepare_environment()
@@ -116,10 +123,11 @@ def main(argv: list[str] | None = None) -> None:
         bench_feedback_import.print_table(feedback)
     if options.only is None:
         # Django is set up on this benchmark's database: ingestion runs in a process of its own.
-        subprocess.run(
-            [sys.executable, "-m", "bench.ingest_imap", *(["--quick"] if options.quick else [])],
-            check=True,
-        )
+        for module in ("bench.ingest_imap", "bench.channels"):
+            subprocess.run(
+                [sys.executable, "-m", module, *(["--quick"] if options.quick else [])],
+                check=True,
+            )
     print(f"total: {time.perf_counter() - started:.1f} s")
 
 
