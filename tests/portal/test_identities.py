@@ -1,5 +1,6 @@
 """Customer identities: the look-up by handle and the bulk ensure used by ingestion."""
 
+import threading
 from typing import Any
 from unittest import mock
 
@@ -13,6 +14,7 @@ from portal.actors import SYSTEM
 from portal.fields import normalised_key
 from portal.models import AuditEntry, Customer, CustomerIdentity
 from portal.services import identities as identity_services
+from tests.conftest import require_service
 from tests.factories import CustomerFactory
 
 
@@ -196,3 +198,59 @@ def test_ensure_with_nothing_returns_nothing(world):
 
 def test_normalised_key_is_what_the_results_are_keyed_by():
     assert normalised_key(" Alice@Mastodon.Social ") == "alice@mastodon.social"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_ensures_of_one_handle_store_one_customer():
+    """Two writers both miss the handle, then both insert: the database's unique constraint
+    makes the later INSERT wait for the first commit and fail, and that writer reads the first
+    one's customer back. Real concurrency needs PostgreSQL (SQLite's test database is one
+    connection's)."""
+    require_service(
+        connection.vendor == "postgresql", "this test runs on PostgreSQL: set DATABASE_URL"
+    )
+    real = selectors.customer_ids_find_by_identities
+    both_read = threading.Barrier(2, timeout=30)
+
+    reads: list[int] = []
+
+    def read_then_wait(*, identities):
+        found = real(identities=identities)
+        reads.append(len(found))
+        if not getattr(local, "waited", False):
+            local.waited = True
+            both_read.wait()
+        return found
+
+    local = threading.local()
+    results: list[dict] = []
+    errors: list[BaseException] = []
+
+    def ensure(name: str) -> None:
+        try:
+            results.append(
+                services.customer_identities_ensure(
+                    actor=SYSTEM, identities=[("mastodon", "race@mastodon.social", name)]
+                )
+            )
+        except Exception as error:  # noqa: BLE001 (reported below, in the test's thread)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    with mock.patch.object(
+        identity_services.selectors, "customer_ids_find_by_identities", read_then_wait
+    ):
+        threads = [threading.Thread(target=ensure, args=(name,)) for name in ("A", "B")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    # Both missed the handle; the loser read again after its INSERT failed, and found it.
+    assert sorted(reads) == [0, 0, 1]
+    assert len(results) == 2
+    assert results[0] == results[1]
+    assert Customer.objects.count() == 1
+    assert CustomerIdentity.objects.count() == 1
+    assert AuditEntry.objects.filter(action="customer.created").count() == 1
