@@ -30,6 +30,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     # bulk) never emits message_received: nothing automatic may answer it (no mail loops).
     "feedback.item_created": ("item_id",),
     "feedback.item_reopened": ("item_id",),
+    # feedback.services.triage: an agent resolved the item (resolved_at is set). Surveys follow
+    # it with a CSAT invitation to the item's customer.
+    "feedback.item_resolved": ("item_id",),
     # feedback.services.item_merge moved every message of the source item into the target and
     # deleted the source: handlers carry over what they hold about the source (by its id).
     "feedback.items_merged": ("source_id", "target_id"),
