@@ -17,6 +17,8 @@ from portal.services.deletion import ERASED_VALUE
 _ERASED_MESSAGE = {
     "sender_name": "",
     "sender": "",
+    "sender_handle": "",
+    "external_url": "",
     "reply_to": "",
     "to": [],
     "cc": [],
@@ -26,6 +28,8 @@ _ERASED_MESSAGE = {
     "signature": "",
     "html": "",
     "defects": [],
+    "sentiment": "",
+    "sentiment_score": None,
 }
 
 
@@ -53,7 +57,7 @@ def customer_feedback_erase(*, customer_id: int) -> int:
         attachments.delete()
         payloads.update(file="", metadata={})
         erased = messages.update(**_ERASED_MESSAGE)
-        items.update(subject=ERASED_VALUE)
+        items.update(subject=ERASED_VALUE, search_document="", sentiment="", sentiment_score=None)
         # After the commit: a file deleted for a write rolled back could not come back.
         transaction.on_commit(lambda: _delete_unreferenced(names))
     return erased

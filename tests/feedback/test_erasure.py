@@ -24,6 +24,14 @@ def test_erasing_a_customer_erases_their_messages_attachments_and_raw_mail(
     raw_name = theirs.payloads.get().file.name
     attachment_names = list(theirs.attachments.values_list("file", flat=True))
     other = receive(channel, make_mail(message_id="other@x.example", sender="kim@kim.example"))
+    # What channels without e-mail add (a handle, a link to the post) identifies them too.
+    Message.objects.filter(pk=theirs.pk).update(
+        sender_handle="forum.example.com/theirs",
+        external_url="https://forum.example.com/t/1/2",
+        sentiment="negative",
+        sentiment_score=-0.6,
+    )
+    FeedbackItem.objects.filter(pk=theirs.item_id).update(search_document="their words")
 
     with django_capture_on_commit_callbacks(execute=True):
         customer_erase(actor=world.agent_a, customer=theirs.item.customer)
@@ -35,7 +43,9 @@ def test_erasing_a_customer_erases_their_messages_attachments_and_raw_mail(
         ERASED_VALUE,
         ERASED_VALUE,
     )
-    assert FeedbackItem.objects.get(pk=theirs.item_id).subject == ERASED_VALUE
+    assert (theirs.sender_handle, theirs.external_url, theirs.sentiment_score) == ("", "", None)
+    item = FeedbackItem.objects.get(pk=theirs.item_id)
+    assert (item.subject, item.search_document) == (ERASED_VALUE, "")
     assert not Attachment.objects.filter(message=theirs).exists()
     assert theirs.payloads.get().file.name == ""
     for name in [raw_name, *attachment_names]:
