@@ -180,8 +180,10 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     # Set when the customer's personal data was erased (portal.services.customer_erase).
     erased_at = models.DateTimeField(null=True, blank=True)
+    # CASCADE: deleting the customer it was merged into deletes the tombstone, which would
+    # otherwise come back as a live, empty customer.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="merged_from"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -265,3 +265,13 @@ def test_customer_find_by_email_ignores_an_empty_address(world):
     Customer.objects.create(name="No address")
     assert selectors.customer_find_by_email(email="") is None
     assert selectors.customer_find_by_email(email="   ") is None
+
+
+def test_deleting_the_customer_merged_into_deletes_the_tombstone_too(world):
+    source = CustomerFactory(email="old@example.com")
+    target = CustomerFactory(email="new@example.com")
+    services.customers_merge(actor=world.agent_a, source=source, target=target)
+
+    services.customer_delete(actor=world.agent_a, customer=target)
+
+    assert not Customer.objects.filter(pk__in=[source.pk, target.pk]).exists()
