@@ -1,8 +1,10 @@
-"""The feedback part of the demo company: Customer Care's inbound e-mail webhook and a disabled
+"""The feedback parts of the demo company: Customer Care's inbound e-mail webhook and a disabled
 IMAP mailbox, and a few hundred generated mails fed through the real pipeline (stored raw, then
-parsed), built once like every demo part."""
+parsed); then a review feed, the community forum, Mastodon mentions and the website widget, fed
+the same way; each part built once like every demo part."""
 
 import json
+import random
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -13,14 +15,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feedback import demo as feedback_demo
+from feedback.channels import get_connector, http
+from feedback.channels.feed.document import read_document
 from feedback.channels.webhook import signed_headers
+from feedback.channels.widget import reencode_screenshot
+from feedback.demo import channels as demo_channels
 from feedback.demo import mails as demo_mail_module
+from feedback.demo import remote, voices
 from feedback.models import (
     Attachment,
     Channel,
     Direction,
     FeedbackItem,
     Lane,
+    LikelyDuplicate,
     Message,
     PayloadStatus,
     Quarantine,
@@ -31,7 +39,7 @@ from feedback.services import channel_update, channels_dispatch
 from feedback.services.storage import blob_read
 from portal import demo
 from portal.demo import parts
-from portal.models import Customer, DemoPart, Team
+from portal.models import Customer, CustomerIdentity, DemoPart, Team
 from tests.feedback.factories import ChannelFactory, make_mail
 
 TODAY = date(2026, 12, 7)
@@ -55,14 +63,38 @@ def seed() -> str:
     return out.getvalue()
 
 
-def without_feedback_part(monkeypatch) -> None:
+FEEDBACK_PARTS = ("feedback", "feedback channels")
+
+
+def without_parts(monkeypatch, names: tuple[str, ...]) -> None:
     monkeypatch.setattr(
-        parts, "PARTS", tuple(part for part in parts.PARTS if part.name != "feedback")
+        parts, "PARTS", tuple(part for part in parts.PARTS if part.name not in names)
     )
 
 
+def without_feedback_part(monkeypatch) -> None:
+    """Neither feedback part: the channels part builds on the mail."""
+    without_parts(monkeypatch, FEEDBACK_PARTS)
+
+
+@pytest.fixture
+def mail_part_only(monkeypatch):
+    """The mail's tests count every item and customer: the other channels' part is left out."""
+    without_parts(monkeypatch, ("feedback channels",))
+
+
 def counts() -> dict[str, int]:
-    models = (Channel, RawPayload, Message, FeedbackItem, Attachment, Quarantine, Customer)
+    models = (
+        Channel,
+        RawPayload,
+        Message,
+        FeedbackItem,
+        Attachment,
+        Quarantine,
+        Customer,
+        CustomerIdentity,
+        LikelyDuplicate,
+    )
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -103,7 +135,7 @@ def test_the_refused_post_is_json_a_misconfigured_provider_would_send():
 
 
 @pytest.mark.django_db
-def test_seed_builds_the_channels_and_a_few_hundred_real_items():
+def test_seed_builds_the_channels_and_a_few_hundred_real_items(mail_part_only):
     output = seed()
 
     assert "feedback" in output.splitlines()[1]
@@ -165,7 +197,10 @@ def test_the_stored_payloads_are_the_generated_mails_byte_for_byte(few_items):
     seed()
 
     generated = {mail.raw for mail in feedback_demo.demo_mails(timezone.localdate())}
-    stored = {blob_read(payload.file.name) for payload in RawPayload.objects.all()}
+    webhook = Channel.objects.get(name=feedback_demo.WEBHOOK_CHANNEL)
+    stored = {
+        blob_read(payload.file.name) for payload in RawPayload.objects.filter(channel=webhook)
+    }
     assert stored == generated
 
 
@@ -224,7 +259,8 @@ def test_rebuilding_the_part_keeps_what_people_changed_and_stores_no_mail_twice(
     assert webhook.read_config()["secret"] == "our-own-secret-value"
     assert not FeedbackItem.objects.filter(pk=deleted_pk).exists()
     assert "feedback channels     0 created, 2 found already and kept as they are" in output
-    assert f"{RawPayload.objects.count()} found already and kept as they are" in output
+    stored_mail = RawPayload.objects.filter(channel=webhook).count()
+    assert f"{stored_mail} found already and kept as they are" in output
 
 
 @pytest.mark.django_db
@@ -236,9 +272,9 @@ def test_a_database_seeded_before_the_part_existed_gets_it(few_items, monkeypatc
 
     output = seed()
 
-    assert "Built now: feedback." in output
-    assert FeedbackItem.objects.count() == 30
-    assert DemoPart.objects.filter(name="feedback").count() == 1
+    assert "Built now: feedback, feedback channels." in output
+    assert FeedbackItem.objects.filter(channel__kind="webhook").count() == 30
+    assert DemoPart.objects.filter(name__in=FEEDBACK_PARTS).count() == 2
 
 
 @pytest.mark.django_db
@@ -253,7 +289,7 @@ def test_a_channel_people_gave_the_demo_name_is_left_alone(few_items, monkeypatc
 
     theirs.refresh_from_db()
     assert theirs.kind == "imap"
-    assert not RawPayload.objects.exists()
+    assert not RawPayload.objects.filter(channel=theirs).exists()
     assert Channel.objects.filter(name=feedback_demo.IMAP_CHANNEL, enabled=False).exists()
 
 
@@ -266,6 +302,202 @@ def test_without_the_customer_care_team_the_part_builds_nothing(few_items, monke
 
     output = seed()
 
-    assert "Built now: feedback." in output
+    assert "Built now: feedback, feedback channels." in output
     assert not Channel.objects.exists()
     assert not Message.objects.exists()
+
+
+# --- the other channels, without a database ----------------------------------------------------
+
+
+def demo_customers() -> list:
+    rng = random.Random(demo.SEED)
+    return demo.build_customers(rng, demo.build_accounts(rng))
+
+
+def remote_items(end: datetime) -> dict[str, list]:
+    customers = demo_customers()
+    mails = feedback_demo.demo_mails(TODAY)
+    on_forum = remote.repeats(mails, customers, voices.REPEATED_ON_FORUM)
+    rng = random.Random(1)
+    return {
+        "feed": remote.review_items(rng, end),
+        "discourse": remote.forum_items(rng, end, customers, on_forum),
+        "mastodon": remote.mastodon_items(rng, end, customers),
+    }
+
+
+def test_the_other_channels_payloads_are_the_same_every_time_and_all_in_the_past():
+    end = demo_channels.history_end(TODAY)
+
+    first, second = remote_items(end), remote_items(end)
+
+    assert first == second
+    assert [len(first[kind]) for kind in ("feed", "discourse", "mastodon")] == [
+        len(voices.REVIEWS),
+        sum(len(topic.posts) for topic in voices.TOPICS) + len(voices.REPEATED_ON_FORUM),
+        len(voices.MENTIONS),
+    ]
+    for items in first.values():
+        arrivals = [item.received_at for item in items]
+        assert arrivals == sorted(arrivals)
+        assert max(arrivals) < end
+        assert len({item.source_id for item in items}) == len(items)
+
+
+def test_the_feed_entries_are_what_the_feed_connector_reads_from_the_document():
+    end = demo_channels.history_end(TODAY)
+    answer = http.Response(
+        status=200,
+        headers={"Content-Type": "application/atom+xml"},
+        body=remote.reviews_document(end),
+        url=remote.FEED_URL,
+    )
+
+    stored = remote.review_items(random.Random(1), end)
+
+    read = read_document(answer, remote.FEED_URL).items
+    assert [(item.source_id, item.raw) for item in stored] == [
+        (item.source_id, item.raw) for item in read
+    ]
+
+
+def test_every_demo_post_parses_with_its_own_connector():
+    end = demo_channels.history_end(TODAY)
+
+    for kind, items in remote_items(end).items():
+        connector = get_connector(kind)
+        for item in items:
+            parsed = connector.parse(item.raw, received_at=item.received_at, metadata=item.metadata)
+            assert parsed.text and parsed.sent_at < item.received_at
+            assert bool(parsed.sender_handle) == (kind != "feed")
+
+
+def test_the_widget_screenshot_is_a_small_png_the_widget_accepts():
+    picture = remote.screenshot()
+
+    assert picture.startswith(b"\x89PNG\r\n\x1a\n") and len(picture) < 20_000
+    assert reencode_screenshot(picture) == picture
+
+
+# --- the other channels, seeded -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_fills_every_channel_kind_through_the_pipeline(few_items):
+    output = seed()
+
+    care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
+    channels = {channel.kind: channel for channel in Channel.objects.filter(team=care)}
+    assert set(channels) == {"webhook", "imap", "feed", "discourse", "mastodon", "widget"}
+    # The polled ones point at example hosts: created disabled, never polled.
+    assert [channels[kind].enabled for kind in ("feed", "discourse", "mastodon")] == [False] * 3
+    assert channels["widget"].enabled and channels["widget"].public_key
+    assert channels_dispatch() == []
+    assert channels["feed"].name == feedback_demo.FEED_CHANNEL
+
+    def counted(kind: str) -> tuple[int, int]:
+        return (
+            FeedbackItem.objects.filter(channel=channels[kind]).count(),
+            Message.objects.filter(channel=channels[kind]).count(),
+        )
+
+    forum_posts = sum(len(topic.posts) for topic in voices.TOPICS)
+    widget_sent = len(voices.WIDGET_MESSAGES) + len(voices.REPEATED_BY_WIDGET)
+    assert counted("feed") == (len(voices.REVIEWS), len(voices.REVIEWS))
+    repeated = len(voices.REPEATED_ON_FORUM)
+    assert counted("discourse") == (len(voices.TOPICS) + repeated, forum_posts + repeated)
+    # Two mentions answer earlier ones (one after the team's own answer): three threads fewer.
+    assert counted("mastodon") == (len(voices.MENTIONS) - 2, len(voices.MENTIONS))
+    assert counted("widget") == (widget_sent, widget_sent)
+    assert not Quarantine.objects.exclude(payload__channel=channels["webhook"]).exists()
+    assert not RawPayload.objects.filter(status=PayloadStatus.PENDING).exists()
+    assert Attachment.objects.filter(message__channel=channels["widget"]).count() == 1
+    assert "forum posts" in output and "widget messages" in output
+
+
+@pytest.mark.django_db
+def test_the_posts_are_threaded_as_their_connectors_thread_them(few_items):
+    seed()
+
+    xero = FeedbackItem.objects.get(subject="Xero sync stopped again")
+    assert xero.messages.count() == 3
+    assert xero.messages.exclude(thread_reason=ThreadReason.NEW).count() == 2
+    mastodon = Channel.objects.get(name=feedback_demo.MASTODON_CHANNEL)
+    logged_out = FeedbackItem.objects.get(channel=mastodon, subject__startswith="Is anyone else")
+    # The second status answers the team's own answer, which is not stored: it joins all the same.
+    assert logged_out.messages.count() == 2
+    assert all(message.external_url for message in Message.objects.filter(channel=mastodon))
+
+
+@pytest.mark.django_db
+def test_forum_and_mastodon_senders_are_customers_one_person_across_channels(few_items):
+    seed()
+    customers = demo_customers()
+
+    for kind in ("discourse", "mastodon", "widget"):
+        received = Message.objects.filter(channel__kind=kind)
+        assert received.exists()
+        assert not received.filter(item__customer__isnull=True).exists(), kind
+    # App-store reviewers give a nickname, neither a handle nor an address: nobody to know.
+    assert not FeedbackItem.objects.filter(channel__kind="feed", customer__isnull=False).exists()
+    # A directory customer on the forum and on Mastodon: their handles are theirs, and their
+    # posts on both are their items, next to their mail.
+    hannah = Customer.objects.get(email=customers[44].email)
+    assert set(hannah.identities.values_list("kind", "handle")) == {
+        ("discourse", f"{remote.FORUM_HOST}/{remote.forum_username(customers[44])}"),
+        ("mastodon", f"{remote.mastodon_acct(customers[44])}@{voices.MASTODON_INSTANCE}"),
+    }
+    assert {item.channel.kind for item in FeedbackItem.objects.filter(customer=hannah)} >= {
+        "discourse",
+        "mastodon",
+    }
+    laura = Customer.objects.get(email=customers[19].email)
+    laura_handle = laura.identities.get(kind="discourse").handle
+    assert laura_handle == f"{remote.FORUM_HOST}/{remote.forum_username(customers[19])}"
+    assert Message.objects.filter(sender_handle=laura_handle).count() == 2
+    # People known only by a handle who open an item are new customers without an address,
+    # holding it (a reply joins its topic's item, which is the opener's).
+    handle_only = Customer.objects.filter(email="")
+    new_people = {topic.posts[0].name for topic in voices.TOPICS if topic.posts[0].name}
+    new_people |= {m.name for m in voices.MENTIONS if m.name and m.replies_to is None}
+    assert set(handle_only.values_list("name", flat=True)) == new_people
+    assert all(customer.identities.count() == 1 for customer in handle_only)
+    dina = handle_only.get(name="Dina Osei")
+    assert dina.identities.get().handle == f"{remote.FORUM_HOST}/dispatch_dina"
+
+
+@pytest.mark.django_db
+def test_the_demo_ends_scored_and_with_likely_duplicates(few_items):
+    seed()
+
+    inbound = Message.objects.filter(direction=Direction.IN, lane=Lane.CUSTOMER)
+    assert inbound.count() > 80
+    assert not inbound.filter(sentiment_score__isnull=True).exists()
+    sentiments = set(FeedbackItem.objects.values_list("sentiment", flat=True))
+    assert {"positive", "negative", "neutral"} <= sentiments
+    review = FeedbackItem.objects.get(subject="Crashes when adding photos")
+    assert review.sentiment == "negative"
+    pairs = LikelyDuplicate.objects.select_related("item__channel", "other__channel")
+    kinds = {(pair.item.channel.kind, pair.other.channel.kind) for pair in pairs}
+    assert kinds == {("webhook", "widget"), ("webhook", "discourse")}
+    assert pairs.count() >= len(voices.REPEATED_BY_WIDGET) + len(voices.REPEATED_ON_FORUM)
+    for pair in pairs:
+        assert pair.item.customer_id == pair.other.customer_id
+        assert pair.score >= 0.5
+
+
+@pytest.mark.django_db
+def test_rebuilding_the_channels_part_stores_nothing_twice_and_sends_no_widget_message_again(
+    few_items,
+):
+    seed()
+    before = counts()
+    DemoPart.objects.filter(name="feedback channels").delete()
+
+    output = seed()
+
+    assert counts() == before
+    assert "Built now: feedback channels." in output
+    assert "forum posts           0 created" in output
+    assert "widget messages" not in output
