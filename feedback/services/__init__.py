@@ -72,10 +72,20 @@ from feedback.services.polling import (
     payloads_stale,
 )
 from feedback.services.quarantine import QUARANTINE_CLOSED, quarantine_discard, quarantine_retry
+from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import (
     items_sentiment_update,
     messages_sentiment_score,
     sentiment_queue,
+)
+from feedback.services.tags import tag_create, tag_merge, tag_rename, tag_set_colour
+from feedback.services.triage import (
+    PRIORITY_AUTOMATIC,
+    UNSET,
+    BulkResult,
+    item_update,
+    items_bulk_merge,
+    items_bulk_update,
 )
 
 __all__ = [
@@ -99,6 +109,7 @@ __all__ = [
     "PAYLOAD_FILE_MISSING",
     "POLL_INTERNAL_ERROR",
     "POLL_INTERVAL_INVALID",
+    "PRIORITY_AUTOMATIC",
     "QUARANTINE_CLOSED",
     "RECEIVED_IN_FUTURE",
     "STORE_FAILED",
@@ -111,6 +122,8 @@ __all__ = [
     "UNHEALTHY_AFTER",
     "UNHEALTHY_KIND",
     "UNHEALTHY_SUBJECT",
+    "UNSET",
+    "BulkResult",
     "ItemRow",
     "ParseOutcome",
     "PollReport",
@@ -130,6 +143,10 @@ __all__ = [
     "customer_items_move",
     "is_free_mail",
     "item_ingest",
+    "item_search_document_refresh",
+    "item_update",
+    "items_bulk_merge",
+    "items_bulk_update",
     "items_import_rows",
     "items_sentiment_update",
     "messages_sentiment_score",
@@ -142,5 +159,9 @@ __all__ = [
     "quarantine_discard",
     "quarantine_retry",
     "sentiment_queue",
+    "tag_create",
+    "tag_merge",
+    "tag_rename",
+    "tag_set_colour",
     "tags_ensure",
 ]

@@ -41,6 +41,7 @@ from feedback.models import (
 )
 from feedback.services.customers import account_domain, customer_name_from_sender
 from feedback.services.items import PushedItem, item_push_clean, push_identity
+from feedback.services.search_document import search_document_of
 from feedback.services.sentiment import sentiment_queue
 from portal import access, events
 from portal.actors import SYSTEM
@@ -181,6 +182,7 @@ def _import_batch(checked: list[_Checked], now: datetime) -> RowsResult:
                 external_id=row.pushed.external_id,
                 first_message_at=row.pushed.received_at or now,
                 last_message_at=row.pushed.received_at or now,
+                search_document=search_document_of(row.pushed.subject, [row.pushed.text]),
             )
             for row in new
         ]

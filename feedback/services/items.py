@@ -27,6 +27,7 @@ from feedback.models import (
     ThreadReason,
 )
 from feedback.services.customers import customer_for_sender
+from feedback.services.search_document import search_document_of
 from feedback.services.sentiment import sentiment_queue
 from portal import access, events
 from portal.actors import SystemActor
@@ -220,6 +221,7 @@ def item_ingest(
                 external_id=external_id,
                 first_message_at=sent_at,
                 last_message_at=sent_at,
+                search_document=search_document_of(subject, [text]),
             )
     except IntegrityError:
         # A concurrent push of the same external id won.

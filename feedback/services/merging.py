@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from feedback.models import FeedbackItem, ItemStatus, Message
+from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
 from portal import access, events
 from portal.actors import SystemActor
@@ -84,6 +85,7 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
         ]
     )
     items_sentiment_update(item_ids=[into.pk])
+    item_search_document_refresh([into.pk])
     into.refresh_from_db()
 
     audit(

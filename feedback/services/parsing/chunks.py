@@ -24,6 +24,7 @@ from feedback.services.parsing.common import (
 )
 from feedback.services.parsing.single import payload_parse
 from feedback.services.parsing.store import _flush, _store
+from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import sentiment_queue
 
 # Payloads ``payloads_parse`` stores in one transaction: a commit per mail was a good part of
@@ -99,6 +100,12 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
                 # Given again: a message's id came with the flush, after its payload got it.
                 payload.message = payload.message
             chunk.senders.create()
+            # The search documents of the items the chunk wrote to, in one UPDATE.
+            item_search_document_refresh(
+                outcome.message.item_id
+                for outcome in outcomes
+                if outcome.message is not None and (outcome.created or outcome.revised)
+            )
             # One scoring task for the chunk, after its commit (the messages have ids now).
             sentiment_queue(message.pk for message in chunk.to_score)
             if chunk.marked:

@@ -37,6 +37,7 @@ from feedback.services.parsing.common import (
     _limit,
     _outcome_of,
 )
+from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import scored_kind, sentiment_queue
 from portal import events
 from portal.models import Team
@@ -73,8 +74,9 @@ def _mark_parsed(
 
 
 def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
-    """A customer's mail moves the item's message times and reopens a waiting or resolved
-    item; True when it reopened it."""
+    """A customer's mail moves the item's message times, reopens a waiting or resolved item
+    and ends its snooze (the customer wrote again: it is back in the list); True when it
+    reopened it."""
     if item.pk is None:
         # An item this chunk opens (inserted with its others by ``_flush``): nobody else can
         # see it yet, and it is new, so only its times move.
@@ -93,6 +95,9 @@ def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
     if reopened:
         item.status = ItemStatus.OPEN
         changed.append("status")
+    if item.snoozed_until is not None:
+        item.snoozed_until = None
+        changed.append("snoozed_until")
     if changed:
         item.save(update_fields=[*changed, "updated_at"])
     return reopened
@@ -327,6 +332,9 @@ def _store(
                 existing = Message.objects.get(pk=found)
         if existing is not None:
             revised = parsed.revisable and _revise(existing, fields, now, chunk)
+            if revised and chunk is None:
+                # A chunk refreshes its items' search documents at once (``_parse_chunk``).
+                item_search_document_refresh([existing.item_id])
             _mark_parsed(payload, existing, now, chunk)
             return ParseOutcome(payload, existing, False, revised=revised)
 
@@ -361,6 +369,8 @@ def _store(
         )
         if chunk is None:
             message.save(force_insert=True)
+            if item is not None and not machine:
+                item_search_document_refresh([item.pk])
         else:
             # Inserted with the chunk's others (``_flush``); a second copy of this mail later in
             # the chunk is then this message.
