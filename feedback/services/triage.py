@@ -163,12 +163,12 @@ def _when(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _automatic_priority(item: FeedbackItem) -> tuple[str, str]:
-    """The priority the rules give the item (``feedback.services.sla``)."""
-    from feedback.services import sla
+def _sla():
+    """``feedback.services.sla``, imported when needed: it reads the inbox settings and SLA
+    policies, which triage needs only when a priority changes."""
+    from feedback.services import sla as module
 
-    priority, reason = sla.item_priority_for(item)
-    return priority, reason
+    return module
 
 
 def item_update(
@@ -237,10 +237,14 @@ def _apply(actor: Actor, item: FeedbackItem, values: dict[str, Any], now: dateti
         entries.append((ACTION_ASSIGNEE, {"assignee": {"before": before, "after": after}}))
 
     if "priority" in values:
+        previous = item.priority
         entry = _priority_change(actor, item, values["priority"])
         if entry:
             changed |= {"priority", "priority_reason", "priority_manual"}
             entries.append((ACTION_PRIORITY, entry))
+        if item.priority != previous:
+            # The due times follow the priority's SLA policy (its periods keep their start).
+            changed.update(_sla().item_sla_apply(item, now, previous_priority=previous))
 
     if "snoozed_until" in values and values["snoozed_until"] != item.snoozed_until:
         before = _when(item.snoozed_until)
@@ -263,7 +267,7 @@ def _apply(actor: Actor, item: FeedbackItem, values: dict[str, Any], now: dateti
 
 def _priority_change(actor: Actor, item: FeedbackItem, wanted: str | None) -> dict[str, dict]:
     if wanted is None:
-        priority, reason = _automatic_priority(item)
+        priority, reason = _sla().item_priority_for(item)
         manual = False
     else:
         priority, reason = wanted, PRIORITY_REASON_MANUAL.format(name=actor_name(actor))

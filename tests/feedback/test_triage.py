@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Message
+from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Message, SlaPolicy
 from feedback.services import items_bulk_merge, items_bulk_update
 from feedback.services.triage import (
     ACTION_ASSIGNEE,
@@ -19,6 +19,7 @@ from feedback.services.triage import (
     BULK_TOO_MANY,
     MAX_BULK_ITEMS,
     MERGE_TARGET_NOT_SELECTED,
+    PRIORITY_AUTOMATIC,
     SNOOZE_IN_PAST,
     SNOOZE_NAIVE,
     STATUS_UNKNOWN,
@@ -26,7 +27,8 @@ from feedback.services.triage import (
     item_update,
 )
 from portal import events
-from portal.models import AuditEntry
+from portal.models import AuditEntry, Tier
+from tests.factories import CustomerFactory
 from tests.feedback.factories import FeedbackItemFactory, MessageFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +329,38 @@ def test_bulk_merge_of_a_viewer_merges_nothing(world):
 
     assert [result.ok for result in results] == [False, False]
     assert FeedbackItem.objects.count() == 2
+
+
+def test_priority_back_to_automatic_takes_the_rules_priority_and_reason(world):
+    from feedback.services.sla import REASON_VIP
+
+    customer = CustomerFactory(tier=Tier.VIP)
+    item = FeedbackItemFactory(team=world.team_a, customer=customer)
+    item_update(actor=world.agent_a, item=item, priority="normal")
+
+    item_update(actor=world.agent_a, item=item, priority=PRIORITY_AUTOMATIC)
+
+    stored = FeedbackItem.objects.get(pk=item.pk)
+    assert (stored.priority, stored.priority_manual, stored.priority_reason) == (
+        ItemPriority.URGENT,
+        False,
+        REASON_VIP,
+    )
+    last = entries(item, ACTION_PRIORITY)[-1]
+    assert last.changes["priority_manual"] == {"before": True, "after": False}
+
+
+def test_a_priority_change_moves_the_due_times_to_its_policy(world, item):
+    SlaPolicy.objects.create(
+        team=world.team_a, priority="normal", first_response_hours=24, resolution_hours=72
+    )
+    SlaPolicy.objects.create(
+        team=world.team_a, priority="urgent", first_response_hours=1, resolution_hours=8
+    )
+    start = item.first_message_at
+
+    item_update(actor=world.agent_a, item=item, priority="urgent", now=NOW)
+
+    stored = FeedbackItem.objects.get(pk=item.pk)
+    assert stored.first_response_due_at == start + timedelta(hours=1)
+    assert stored.resolution_due_at == start + timedelta(hours=8)
