@@ -19,6 +19,24 @@ def _queue_duplicate_check(payload: dict) -> None:
     find_likely_duplicates.delay(payload["item_id"])
 
 
+def _queue_item_sla(payload: dict) -> None:
+    from feedback.tasks import start_item_sla
+
+    start_item_sla.delay(payload["item_id"])
+
+
+def _queue_item_sla_restart(payload: dict) -> None:
+    from feedback.tasks import restart_item_sla
+
+    restart_item_sla.delay(payload["item_id"])
+
+
+def _queue_customer_priorities(payload: dict) -> None:
+    from feedback.tasks import refresh_customer_priorities
+
+    refresh_customer_priorities.delay(payload["customer_id"])
+
+
 class FeedbackConfig(AppConfig):
     name = "feedback"
 
@@ -33,6 +51,12 @@ class FeedbackConfig(AppConfig):
         events.register("portal.customers_merged", _queue_merged_customer_items)
         # A new item is compared with the same customer's items from other channels.
         events.register("feedback.item_created", _queue_duplicate_check)
+        # Priority customers and service levels (feedback.services.sla): a new item gets its
+        # automatic priority and due times, a reopened one a fresh resolution period, and a
+        # customer whose tier or account changed has their open items re-evaluated.
+        events.register("feedback.item_created", _queue_item_sla)
+        events.register("feedback.item_reopened", _queue_item_sla_restart)
+        events.register("portal.customer_saved", _queue_customer_priorities)
 
         from feedback.imports import FEEDBACK_IMPORTER
         from portal.imports import importer_register

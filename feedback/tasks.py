@@ -5,7 +5,9 @@ not the broker delivering once."""
 from celery import shared_task
 
 from feedback import services
+from feedback.services import sla
 from feedback.services.duplicates import item_duplicates_find
+from feedback.services.replies import reply_deliver
 
 
 @shared_task(soft_time_limit=20, time_limit=30)
@@ -65,3 +67,37 @@ def find_likely_duplicates(item_id: int) -> int:
     """Queued on ``feedback.item_created``: flag the item's likely duplicates (the same
     customer, another channel, similar text). Safe to run twice: pairs are stored once."""
     return len(item_duplicates_find(item_id=item_id))
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def start_item_sla(item_id: int) -> bool:
+    """Queued on ``feedback.item_created``: the item's automatic priority and SLA due times.
+    Safe to run twice: one UPDATE that writes the same values again."""
+    return sla.item_sla_start(item_id=item_id)
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def restart_item_sla(item_id: int) -> bool:
+    """Queued on ``feedback.item_reopened``: a fresh resolution period from now."""
+    return sla.item_sla_restart(item_id=item_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90, acks_late=True, reject_on_worker_lost=True)
+def refresh_customer_priorities(customer_id: int) -> int:
+    """Queued on ``portal.customer_saved``: the customer's open items follow their tier and
+    account. Safe to run twice: the second run finds nothing to change."""
+    return sla.customer_items_priority_refresh(customer_id=customer_id)
+
+
+@shared_task(soft_time_limit=50, time_limit=58)
+def mark_sla_breaches() -> int:
+    """Run by beat every minute: mark, escalate and notify each new SLA breach once."""
+    return sla.sla_breaches_mark()
+
+
+# Not acks_late: a worker lost while sending is not handed the reply again (at most once; see
+# feedback.services.replies). Running it twice sends one mail: only a queued reply is sent.
+@shared_task(soft_time_limit=60, time_limit=90)
+def send_reply(message_id: int) -> str:
+    """Queued after a reply (or its retry) committed: send it through the e-mail backend."""
+    return reply_deliver(message_id=message_id)

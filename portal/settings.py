@@ -323,6 +323,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 60},
     },
+    # Marks SLA breaches, escalates and tells the team's leads (feedback/services/sla.py).
+    "feedback-mark-sla-breaches": {
+        "task": "feedback.tasks.mark_sla_breaches",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
 }
 
 LOGGING = {
