@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from feedback.inbox import ordering as inbox_ordering
 from portal import crypto
 from portal.fields import ExactDecimalField, NormalisedKeyField
 from portal.models import Customer, Team
@@ -289,6 +290,24 @@ class FeedbackItem(models.Model):
             models.Index(
                 fields=["team", "status", "-last_message_at"], name="item_team_status_idx"
             ),
+            # The inbox's orders (feedback.inbox.ordering), each a range of one of these; the
+            # full-text GIN index is PostgreSQL's only (migration 0006).
+            models.Index(
+                models.F("team"),
+                inbox_ordering.escalated_expression(),
+                inbox_ordering.priority_rank_expression(),
+                models.F("last_message_at"),
+                models.F("id"),
+                name="item_inbox_priority_idx",
+            ),
+            models.Index(
+                models.F("team"),
+                inbox_ordering.sla_due_expression(),
+                models.F("id"),
+                name="item_inbox_sla_due_idx",
+            ),
+            models.Index(fields=["team", "created_at", "id"], name="item_team_created_idx"),
+            models.Index(fields=["team", "first_message_at", "id"], name="item_team_first_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,0 +1,212 @@
+"""The inbox's items for an :class:`~feedback.inbox.params.InboxQuery`: team-scoped, filtered,
+searched and ordered (``inbox_items``), a keyset page at a time (``inbox_page``), counted per
+status (``inbox_counts``). The page and the API's items list read them alike.
+
+Full-text search: on PostgreSQL ``websearch_to_tsquery`` against the English ``to_tsvector`` of
+``search_document`` (so "invoices" finds "invoice"; quoted phrases and ``-word`` work as on a
+search engine), written exactly as the GIN expression index of migration 0006 so that it is read
+through it; elsewhere (SQLite, the embedded default) every word must occur in the document, a
+plural "s" dropped, and no ``-word`` may.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
+from django.utils import timezone
+from django.utils.text import smart_split, unescape_string_literal
+
+from feedback.inbox.keyset import Keyset
+from feedback.inbox.ordering import ORDERING_ANNOTATIONS, ORDERINGS, SEARCH_CONFIG
+from feedback.inbox.params import API_KIND, SNOOZED_HIDE, SNOOZED_ONLY, InboxQuery
+from feedback.models import FeedbackItem, ItemStatus
+from portal.access import User
+from portal.models import Team
+from portal.selectors import profile_get
+
+# Rows of an inbox page; the API takes its own page_size.
+DEFAULT_PAGE_SIZE = 25
+
+# The items -----------------------------------------------------------------------------------
+
+
+def user_zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(profile_get(user=user).effective_time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+class _FullTextMatch(Func):
+    """``to_tsvector(config, document) @@ websearch_to_tsquery(config, words)``: written as the
+    GIN index of migration 0006 is, so that PostgreSQL reads it through that index."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        document, words = (compiler.compile(expression) for expression in self.source_expressions)
+        sql = (
+            f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {document[0]}) @@ "
+            f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, {words[0]})"
+        )
+        return sql, (*document[1], *words[1])
+
+
+def _fallback_terms(search: str) -> tuple[list[str], list[str]]:
+    """Words to find and words to leave out (``-word``), quoted phrases kept whole, a plural
+    "s" dropped so that "invoices" finds "invoice"."""
+    wanted, unwanted = [], []
+    for raw in smart_split(search):
+        excluded = raw.startswith("-") and len(raw) > 1
+        word = raw[1:] if excluded else raw
+        if word[:1] in "\"'" and word[-1:] == word[:1] and len(word) > 1:
+            word = unescape_string_literal(word)
+        word = word.strip()
+        if re.fullmatch(r"\w{4,}s", word) and not word.endswith("ss"):
+            word = word[:-1]
+        if word:
+            (unwanted if excluded else wanted).append(word)
+    return wanted, unwanted
+
+
+def search_filter(items: QuerySet, search: str) -> QuerySet:
+    if not search:
+        return items
+    if connection.vendor == "postgresql":
+        return items.filter(_FullTextMatch(F("search_document"), Value(search)))
+    wanted, unwanted = _fallback_terms(search)
+    for word in wanted:
+        items = items.filter(search_document__icontains=word)
+    for word in unwanted:
+        items = items.exclude(search_document__icontains=word)
+    return items
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def inbox_filter(
+    items: QuerySet, query: InboxQuery, *, user: User, now: datetime | None = None
+) -> QuerySet:
+    """``items`` narrowed by every filter of ``query`` (not ordered)."""
+    now = now or timezone.now()
+    if query.team_id is not None:
+        items = items.filter(team_id=query.team_id)
+    if query.statuses:
+        items = items.filter(status__in=query.statuses)
+    assignees = Q(assignee_id__in=query.assignee_ids) if query.assignee_ids else Q(pk__in=[])
+    if query.assignee_me:
+        assignees |= Q(assignee_id=getattr(user, "pk", None))
+    if query.unassigned:
+        assignees |= Q(assignee__isnull=True)
+    if query.assignee_ids or query.assignee_me or query.unassigned:
+        items = items.filter(assignees)
+    if query.tag_ids:
+        tagged = FeedbackItem.tags.through.objects.filter(tag_id__in=query.tag_ids)
+        items = items.filter(pk__in=tagged.values("feedbackitem_id"))
+    if query.channel_ids or query.channel_kinds:
+        channels = Q(channel_id__in=query.channel_ids)
+        kinds = [kind for kind in query.channel_kinds if kind != API_KIND]
+        if kinds:
+            channels |= Q(channel__kind__in=kinds)
+        if API_KIND in query.channel_kinds:
+            channels |= Q(channel__isnull=True)
+        items = items.filter(channels)
+    if query.priorities:
+        items = items.filter(priority__in=query.priorities)
+    if query.sentiments:
+        items = items.filter(sentiment__in=query.sentiments)
+    if query.tiers:
+        items = items.filter(customer__tier__in=query.tiers)
+    if query.customer_id is not None:
+        items = items.filter(customer_id=query.customer_id)
+    if query.account_id is not None:
+        items = items.filter(customer__account_id=query.account_id)
+    if query.date_from or query.date_to:
+        zone = user_zone(user)
+        if query.date_from:
+            items = items.filter(first_message_at__gte=_day_start(query.date_from, zone))
+        if query.date_to:
+            end = _day_start(query.date_to + timedelta(days=1), zone)
+            items = items.filter(first_message_at__lt=end)
+    if query.snoozed == SNOOZED_HIDE:
+        items = items.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    elif query.snoozed == SNOOZED_ONLY:
+        items = items.filter(snoozed_until__gt=now)
+    return search_filter(items, query.search)
+
+
+def inbox_order(items: QuerySet, ordering: str) -> QuerySet:
+    """``items`` in the order named (see :data:`ORDERINGS`), the id last."""
+    reverse = ordering.startswith("-")
+    terms, descending = ORDERINGS[ordering.removeprefix("-")]
+    annotations = {
+        name: ORDERING_ANNOTATIONS[name]() for name in terms if name in ORDERING_ANNOTATIONS
+    }
+    if annotations:
+        items = items.annotate(**annotations)
+    sign = "-" if descending != reverse else ""
+    return items.order_by(*(f"{sign}{name}" for name in terms))
+
+
+def inbox_items(
+    *, user: User, team: Team | None, query: InboxQuery, now: datetime | None = None
+) -> QuerySet[FeedbackItem]:
+    """The items of ``team`` (or of all the user's teams) that ``query`` asks for, in its
+    order, with what a row shows read along (customer, account, channel, assignee, tags)."""
+    from feedback.selectors import item_list
+
+    items = item_list(user=user, team=team).select_related("assignee")
+    return inbox_order(inbox_filter(items, query, user=user, now=now), query.ordering)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[FeedbackItem]
+    next_cursor: str | None
+    previous_cursor: str | None
+    # The page before is the first (link to the list without a cursor).
+    previous_is_first: bool = False
+    next_is_first: bool = False
+
+
+def inbox_page(
+    *,
+    user: User,
+    team: Team | None,
+    query: InboxQuery,
+    cursor: str | None,
+    size: int = DEFAULT_PAGE_SIZE,
+    now: datetime | None = None,
+) -> InboxPage:
+    """One keyset page of the inbox; a cursor this list did not give out for this order
+    raises ``CursorInvalid`` (the page starts again from the first, the API answers 404)."""
+    items = inbox_items(user=user, team=team, query=query, now=now)
+    page = Keyset(items, owner="The inbox").page(cursor or None, size)
+    return InboxPage(
+        items=page.rows,
+        next_cursor=page.next_cursor,
+        previous_cursor=page.previous_cursor,
+        previous_is_first=page.previous_is_first,
+        next_is_first=page.next_is_first,
+    )
+
+
+def inbox_counts(
+    *, user: User, team: Team | None, query: InboxQuery, now: datetime | None = None
+) -> dict[str, int]:
+    """How many items each status holds under the query's other filters: one GROUP BY."""
+    from feedback.selectors import item_list
+
+    items = inbox_filter(
+        item_list(user=user, team=team), query.without_statuses(), user=user, now=now
+    )
+    rows = items.order_by().values_list("status").annotate(count=Count("pk"))
+    counts = dict.fromkeys(ItemStatus.values, 0)
+    counts.update(dict(rows.values_list("status", "count")))
+    return counts
