@@ -19,6 +19,7 @@ from feedback.channels import ConfigError, get_connector
 from feedback.models import (
     Attachment,
     Channel,
+    Direction,
     FeedbackItem,
     LikelyDuplicate,
     Message,
@@ -26,6 +27,7 @@ from feedback.models import (
     Quarantine,
     QuarantineStatus,
     RawPayload,
+    ResponseTemplate,
     Tag,
 )
 from portal import access
@@ -354,3 +356,38 @@ def items_likely_duplicates(*, item_ids: list[int]) -> dict[int, list[tuple[int,
         if high in found:
             found[high].append((low, score))
     return found
+
+
+# Response templates and replies --------------------------------------------------------------
+
+NO_SUCH_TEMPLATE = "No such response template."
+
+
+def response_template_list(
+    *, user: User, team: Any = None, shared: bool | None = None
+) -> QuerySet[ResponseTemplate]:
+    """The templates of the user's teams and the shared ones (``team`` empty), which every
+    signed-in user reads; with ``team``, that team's and the shared ones. By name."""
+    if not (user.is_authenticated and user.is_active):
+        return ResponseTemplate.objects.none()
+    templates = ResponseTemplate.objects.filter(team_scope(user) | Q(team__isnull=True))
+    if team is not None:
+        templates = templates.filter(Q(team=team) | Q(team__isnull=True))
+    if shared is not None:
+        templates = templates.filter(team__isnull=shared)
+    return templates.select_related("team", "created_by").order_by("name_key", "pk")
+
+
+def response_template_get(*, user: User, pk: int) -> ResponseTemplate:
+    return get_or_404(response_template_list(user=user), NO_SUCH_TEMPLATE, pk=pk)
+
+
+def reply_list(*, user: User, team: Any = None, item: Any = None) -> QuerySet[Message]:
+    """Replies the portal sent or is sending (outbound messages with a delivery state; notes
+    and copies of our own mail read from a mailbox are not replies), oldest first."""
+    return (
+        message_list(user=user, team=team, item=item)
+        .filter(direction=Direction.OUT, is_note=False)
+        .exclude(delivery="")
+        .select_related("author")
+    )

@@ -37,7 +37,7 @@ class _Handler:
     reject_with: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             if self.reject_with:
                 return self.reject_with
