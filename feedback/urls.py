@@ -1,7 +1,7 @@
 from django.urls import path
 
 from feedback import views, webhooks
-from feedback.views import channels, downloads, monitoring, widget
+from feedback.views import channels, downloads, monitoring, sla, widget
 from feedback.views.imports import item_import
 
 app_name = "feedback"
@@ -20,6 +20,8 @@ urlpatterns = [
     path(f"{TEAM}/channels/<id:pk>/", channels.channel_edit, name="channel_edit"),
     path(f"{TEAM}/channels/<id:pk>/check/", channels.channel_check, name="channel_check"),
     path(f"{TEAM}/channels/<id:pk>/enabled/", channels.channel_enable, name="channel_enable"),
+    path(f"{TEAM}/sla/", sla.sla_settings_page, name="sla_settings"),
+    path(f"{TEAM}/sla/rules/", sla.sla_rules, name="sla_rules"),
     path(f"{TEAM}/quarantine/", monitoring.quarantine_list, name="quarantine_list"),
     path(f"{TEAM}/quarantine/<id:pk>/retry/", monitoring.quarantine_retry, name="quarantine_retry"),
     path(

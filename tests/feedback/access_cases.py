@@ -9,11 +9,13 @@ from tests.feedback import (
     access_cases_hooks,
     access_cases_imports,
     access_cases_pages,
+    access_cases_sla,
     access_cases_widget,
 )
 
 CASES: dict[str, Case] = {
     **access_cases_pages.CASES,
+    **access_cases_sla.CASES,
     **access_cases_api.CASES,
     **access_cases_hooks.CASES,
     **access_cases_imports.CASES,
@@ -24,6 +26,7 @@ CASES: dict[str, Case] = {
 def objects(world) -> Objects:
     return {
         **access_cases_pages.objects(world),
+        **access_cases_sla.objects(world),
         **access_cases_api.objects(world),
         **access_cases_hooks.objects(world),
         **access_cases_widget.objects(world),
