@@ -66,11 +66,14 @@ def prepare_environment(suffix: str) -> None:
     _create_database_if_missing(os.environ["DATABASE_URL"])
 
 
+def maintenance_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
 def _maintenance(url: str, *statements: str) -> None:
     import psycopg2
 
-    parts = urlsplit(url)
-    connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    connection = psycopg2.connect(maintenance_url(url))
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
