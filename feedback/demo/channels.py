@@ -41,6 +41,7 @@ from feedback.models import Channel, Message
 from feedback.services import (
     messages_sentiment_score,
     payload_parse,
+    payloads_parse,
     payloads_store,
 )
 from feedback.services.duplicates import item_duplicates_find
@@ -127,9 +128,12 @@ def _store_and_parse(
     report = payloads_store(channel=channel, result=result, queue_parse=False)
     for _ in range(report.duplicates):
         ctx.report.note(kind, "kept")
+    # Parsed in chunks, as a poll's worker parses them, in the order stored (oldest first, so
+    # a reply finds its topic); the last payload's arrival is the parse's "now".
+    stored = [payload.pk for payload in report.payloads]
+    last = max((payload.received_at for payload in report.payloads), default=None)
     opened = []
-    for payload in sorted(report.payloads, key=lambda payload: payload.received_at):
-        outcome = payload_parse(payload=payload, now=payload.received_at)
+    for outcome in payloads_parse(payload_ids=stored, now=last):
         ctx.report.note(kind, "created")
         if outcome.created and outcome.message is not None and outcome.message.item_id:
             opened.append(outcome.message.item_id)
