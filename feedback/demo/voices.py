@@ -49,7 +49,7 @@ REVIEWS = (
            "invoices go out the same day. Brilliant.", 41.7),
     Review("11877590346", "ductwork_dave", 2, "Signature box too small",
            "Customers struggle to sign on the small box on my phone and the signature comes "
-           "out as a scribble. Please make it bigger.", 35.2),
+           "out as a scribble. Frustrating. Please make it bigger.", 35.2),
     Review("11878122078", "Nordlicht Service", 4, "Gut, aber Übersetzung fehlt",
            "Works well for us. Some screens are still in English although the phone is set "
            "to German.", 29.8),
@@ -103,7 +103,7 @@ TOPICS = (
                   "moving jobs at 9.", 44.0, username="dispatch_dina", name="Dina Osei"),
         ForumPost("We plan the week view on Friday afternoon and only fix the gaps on Monday. "
                   "It works great for us.", 43.6, customer=58),
-        ForumPost("Colour-code by contract first, then drag. Saves a lot of time.", 43.1,
+        ForumPost("Colour-code by contract first, then drag. It helps a lot.", 43.1,
                   username="fieldops_frank", name="Frank Ruiz"),
     )),
     ForumTopic("Xero sync stopped again", "integrations", (
@@ -222,10 +222,11 @@ WIDGET_MESSAGES = (
                   "/welcome", 10.1, email="maria@fixitfast.example", name="Maria Lopez"),
     WidgetMessage("Search on the customer list does not find sites by postcode.",
                   "/customers", 7.6, customer=110),
-    WidgetMessage("The new week view is slow to load with 60 technicians.", "/board/week",
-                  3.1, customer=31),
-    WidgetMessage("Cannot attach a PDF to a job, only pictures. We need our gas safety "
-                  "certificates there.", "/jobs/edit", 2.2, customer=75),
+    WidgetMessage("The new week view is very slow to load with 60 technicians, which is "
+                  "frustrating on a Monday morning.", "/board/week", 3.1, customer=31),
+    WidgetMessage("It is a pain that we cannot attach a PDF to a job, only pictures. Our "
+                  "certificates have to go out by e-mail separately.", "/jobs/edit", 2.2,
+                  customer=75),
 )  # fmt: skip
 
 # Mail threads of the demo (by their position among the customers' opening mails, within the
