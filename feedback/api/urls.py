@@ -5,7 +5,9 @@ every other app's, so they start with ``feedback-``."""
 
 from django.urls import path
 
-from feedback.api import viewsets
+from feedback.api import sla, viewsets
+from feedback.api.replies import ReplyViewSet, ResponseTemplateViewSet
+from feedback.api.saved_views import SavedViewViewSet
 from feedback.api.widget import WidgetSubmissionView
 from portal.api.routers import AppRouter
 
@@ -17,6 +19,13 @@ router.register("feedback/items", viewsets.FeedbackItemViewSet, basename="feedba
 router.register("feedback/messages", viewsets.FeedbackMessageViewSet, basename="feedback-message")
 router.register("feedback/quarantine", viewsets.QuarantineViewSet, basename="feedback-quarantine")
 router.register("feedback/tags", viewsets.FeedbackTagViewSet, basename="feedback-tag")
+router.register("feedback/templates", ResponseTemplateViewSet, basename="feedback-template")
+router.register("feedback/replies", ReplyViewSet, basename="feedback-reply")
+router.register("feedback/saved-views", SavedViewViewSet, basename="feedback-saved-view")
+router.register("feedback/sla-policies", sla.SlaPolicyViewSet, basename="feedback-sla-policy")
+router.register(
+    "feedback/inbox-settings", sla.InboxSettingsViewSet, basename="feedback-inbox-settings"
+)
 
 urlpatterns = [
     *router.urls,
