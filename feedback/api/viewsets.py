@@ -203,9 +203,8 @@ class FeedbackItemViewSet(
     pagination_class = KeysetPagination
     # A bulk push is a JSON list, which forms cannot carry.
     parser_classes = [JSONParser]
-    filterset_class = filters.FeedbackItemFilter
-    search_fields = ["subject", "customer__email", "customer__name"]
-    ordering_fields = ["last_message_at", "first_message_at", "created_at", "id"]
+    # The inbox's filters, search and orders (feedback.inbox), read by one backend.
+    filter_backends = [filters.InboxFilterBackend]
 
     def get_serializer_class(self):
         if self.action == "create":
