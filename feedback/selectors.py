@@ -11,11 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from feedback.channels import ConfigError, get_connector
+
+# The inbox's list (query, items, pages, counts, CSV rows) is feedback.inbox's; callers reach
+# it through these names.
+from feedback.inbox.export import inbox_export_rows as inbox_export_rows
+from feedback.inbox.keyset import CursorInvalid as CursorInvalid
+from feedback.inbox.params import InboxQuery as InboxQuery
+from feedback.inbox.params import inbox_query_from_params as inbox_query_from_params
+from feedback.inbox.query import InboxPage as InboxPage
+from feedback.inbox.query import inbox_counts as inbox_counts
+from feedback.inbox.query import inbox_items as inbox_items
+from feedback.inbox.query import inbox_page as inbox_page
 from feedback.models import (
     Attachment,
     Channel,
@@ -28,6 +39,7 @@ from feedback.models import (
     QuarantineStatus,
     RawPayload,
     ResponseTemplate,
+    SavedView,
     Tag,
 )
 from portal import access
@@ -43,6 +55,7 @@ NO_SUCH_ATTACHMENT = "No such attachment."
 NO_SUCH_QUARANTINE = "No such quarantined payload."
 NO_SUCH_PAYLOAD = "No such payload."
 NO_SUCH_TAG = "No such tag."
+NO_SUCH_SAVED_VIEW = "No such saved view."
 
 
 def _values(value: Any) -> list[Any]:
@@ -370,7 +383,10 @@ def response_template_list(
     signed-in user reads; with ``team``, that team's and the shared ones. By name."""
     if not (user.is_authenticated and user.is_active):
         return ResponseTemplate.objects.none()
-    templates = ResponseTemplate.objects.filter(team_scope(user) | Q(team__isnull=True))
+    scope = team_scope(user)
+    # An empty scope (superusers, the system) is every team: ``Q() | Q(...)`` would drop it.
+    visible = scope | Q(team__isnull=True) if scope else Q()
+    templates = ResponseTemplate.objects.filter(visible)
     if team is not None:
         templates = templates.filter(Q(team=team) | Q(team__isnull=True))
     if shared is not None:
@@ -391,3 +407,24 @@ def reply_list(*, user: User, team: Any = None, item: Any = None) -> QuerySet[Me
         .exclude(delivery="")
         .select_related("author")
     )
+
+
+# Saved views of the inbox -------------------------------------------------------------------
+
+
+def saved_view_list(*, user: User, team: Any = None) -> QuerySet[SavedView]:
+    """The user's own views and the views shared with their teams (of ``team`` only, when
+    given), shared ones first, then by name. Nobody else's personal views, superusers' neither:
+    they are a person's own."""
+    if not (user.is_authenticated and user.is_active) or is_system(user):
+        return SavedView.objects.none()
+    views = SavedView.objects.filter(team_scope(user)).filter(Q(owner__isnull=True) | Q(owner=user))
+    if team is not None:
+        views = views.filter(team=team)
+    return views.select_related("team", "owner").order_by(
+        F("owner").asc(nulls_first=True), "name_key", "pk"
+    )
+
+
+def saved_view_get(*, user: User, pk: int) -> SavedView:
+    return get_or_404(saved_view_list(user=user), NO_SUCH_SAVED_VIEW, pk=pk)

@@ -9,14 +9,18 @@ from tests.feedback import (
     access_cases_hooks,
     access_cases_imports,
     access_cases_pages,
+    access_cases_replies,
+    access_cases_saved_views,
     access_cases_sla,
     access_cases_widget,
 )
 
 CASES: dict[str, Case] = {
     **access_cases_pages.CASES,
+    **access_cases_replies.CASES,
     **access_cases_sla.CASES,
     **access_cases_api.CASES,
+    **access_cases_saved_views.CASES,
     **access_cases_hooks.CASES,
     **access_cases_imports.CASES,
     **access_cases_widget.CASES,
@@ -26,8 +30,10 @@ CASES: dict[str, Case] = {
 def objects(world) -> Objects:
     return {
         **access_cases_pages.objects(world),
+        **access_cases_replies.objects(world),
         **access_cases_sla.objects(world),
         **access_cases_api.objects(world),
+        **access_cases_saved_views.objects(world),
         **access_cases_hooks.objects(world),
         **access_cases_widget.objects(world),
     }

@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from feedback.api.pagination import CURSOR_INVALID
 from feedback.api.viewsets import BULK_NOT_OBJECTS, BULK_ROWS, BULK_TOO_LARGE, MAX_BULK_ITEMS
+from feedback.inbox.params import UNKNOWN_ORDERING
 from feedback.models import FeedbackItem, ItemStatus, Message, Tag
 from feedback.services import RECEIVED_IN_FUTURE, TEXT_REQUIRED, TOO_MANY_TAGS
 from portal import access
-from portal.api.filters import UNKNOWN_ORDERING
 from tests.factories import MembershipFactory
 from tests.feedback.factories import SENT, ChannelFactory, FeedbackItemFactory, TagFactory
 
@@ -310,7 +310,8 @@ def test_an_unknown_ordering_answers_400_with_the_choices(world):
     assert response.json() == {
         "ordering": [
             UNKNOWN_ORDERING.format(
-                field="-customer", choices="last_message_at, first_message_at, created_at, id"
+                value="-customer",
+                choices="priority, last_message_at, first_message_at, created_at, sla_due",
             )
         ]
     }
