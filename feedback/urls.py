@@ -1,7 +1,7 @@
 from django.urls import path
 
 from feedback import views, webhooks
-from feedback.views import channels, downloads, monitoring, sla, widget
+from feedback.views import channels, downloads, monitoring, replies, sla, templates_admin, widget
 from feedback.views.imports import item_import
 
 app_name = "feedback"
@@ -14,6 +14,22 @@ urlpatterns = [
     path("inbox/import/", item_import, name="item_import"),
     path("hooks/email/<id:pk>/", webhooks.email_webhook, name="email_webhook"),
     path("w/<str:public_key>/", widget.widget_form, name="widget_form"),
+    path("inbox/<id:pk>/reply/", replies.reply_compose, name="reply_compose"),
+    path("inbox/<id:pk>/note/", replies.note_create, name="note_create"),
+    path(
+        "inbox/<id:pk>/messages/<id:message_pk>/retry/",
+        replies.reply_retry_view,
+        name="reply_retry",
+    ),
+    path(f"{TEAM}/templates/", templates_admin.template_list, name="template_list"),
+    path(f"{TEAM}/templates/new/", templates_admin.template_new, name="template_new"),
+    path(f"{TEAM}/templates/preview/", templates_admin.template_preview, name="template_preview"),
+    path(f"{TEAM}/templates/<id:pk>/", templates_admin.template_edit, name="template_edit"),
+    path(
+        f"{TEAM}/templates/<id:pk>/delete/",
+        templates_admin.template_remove,
+        name="template_delete",
+    ),
     path(f"{TEAM}/channels/", channels.channel_list, name="channel_list"),
     path(f"{TEAM}/channels/new/", channels.channel_create, name="channel_create"),
     path(f"{TEAM}/channels/health/", monitoring.channel_health, name="channel_health"),
