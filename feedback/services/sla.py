@@ -38,7 +38,7 @@ from feedback.models import FeedbackItem, InboxSettings, ItemPriority, ItemStatu
 from portal.actors import SYSTEM
 from portal.models import Customer, Membership, Role
 from portal.models import Tier as CustomerTier
-from portal.services import audit
+from portal.services.audit import audit, changes_between, snapshot
 from portal.services.notifications import notify
 
 REASON_VIP = "VIP customer"
@@ -262,7 +262,7 @@ def customer_items_priority_refresh(*, customer_id: int, now: datetime | None = 
             continue
         if (priority, reason) == (item.priority, item.priority_reason):
             continue
-        before = audit.snapshot(item, ["priority", "priority_reason"])
+        before = snapshot(item, ["priority", "priority_reason"])
         previous = item.priority
         item.priority, item.priority_reason = priority, reason
         item_sla_apply(item, now, previous_priority=previous, policies=policies)
@@ -289,13 +289,13 @@ def customer_items_priority_refresh(*, customer_id: int, now: datetime | None = 
             ],
         )
         for item, before in changed_items:
-            after = audit.snapshot(item, ["priority", "priority_reason"])
-            audit.audit(
+            after = snapshot(item, ["priority", "priority_reason"])
+            audit(
                 actor=SYSTEM,
                 action=ACTION_PRIORITY_EVALUATED,
                 target=item,
                 team=item.team,
-                changes=audit.changes_between(before, after),
+                changes=changes_between(before, after),
             )
     return len(changed_items)
 
@@ -364,18 +364,18 @@ def _breach_mark(breach: Breach, item_id: int, now: datetime) -> bool:
         return False
     item = FeedbackItem.objects.select_related("team").get(pk=item_id)
     fields = ["priority", "priority_reason", "escalated_at"]
-    before = audit.snapshot(item, fields, **{breach.breached: None})
+    before = snapshot(item, fields, **{breach.breached: None})
     if not item.priority_manual and item.priority != ItemPriority.URGENT:
         item.priority, item.priority_reason = raised(item.priority), breach.reason
     item.escalated_at = item.escalated_at or now
     item.save(update_fields=[*fields, "updated_at"])
-    after = audit.snapshot(item, fields, **{breach.breached: now})
-    audit.audit(
+    after = snapshot(item, fields, **{breach.breached: now})
+    audit(
         actor=SYSTEM,
         action=ACTION_BREACHED,
         target=item,
         team=item.team,
-        changes=audit.changes_between(before, after),
+        changes=changes_between(before, after),
     )
     notify(
         users=team_lead_ids(item.team_id),

@@ -16,7 +16,7 @@ from feedback.models import InboxSettings, ItemPriority, SlaPolicy
 from portal import access
 from portal.actors import SystemActor
 from portal.models import Account, Role, Team
-from portal.services import audit
+from portal.services.audit import audit, changes_between, snapshot
 from portal.services.common import to_decimal
 from portal.validation import contains_nul
 
@@ -115,12 +115,12 @@ def sla_policy_create(
         team=team, priority=priority, first_response_hours=first, resolution_hours=resolution
     )
     _save_policy(policy)
-    audit.audit(
+    audit(
         actor=actor,
         action=ACTION_POLICY_CREATED,
         target=policy,
         team=team,
-        changes=audit.changes_between(None, audit.snapshot(policy, _POLICY_FIELDS)),
+        changes=changes_between(None, snapshot(policy, _POLICY_FIELDS)),
     )
     return policy
 
@@ -139,14 +139,14 @@ def sla_policy_update(
 ) -> SlaPolicy:
     """Change what is given of the policy; the rest keeps its values."""
     access.require_team_role(actor, policy.team, Role.LEAD)
-    before = audit.snapshot(policy, _POLICY_FIELDS)
+    before = snapshot(policy, _POLICY_FIELDS)
     wanted = (
         policy.priority if priority is _UNSET else priority,
         policy.first_response_hours if first_response_hours is _UNSET else first_response_hours,
         policy.resolution_hours if resolution_hours is _UNSET else resolution_hours,
     )
     policy.priority, policy.first_response_hours, policy.resolution_hours = policy_clean(*wanted)
-    after = audit.snapshot(policy, _POLICY_FIELDS)
+    after = snapshot(policy, _POLICY_FIELDS)
     if before == after:
         return policy
     if (
@@ -158,12 +158,12 @@ def sla_policy_update(
             {"priority": POLICY_EXISTS.format(team=policy.team, priority=policy.priority)}
         )
     _save_policy(policy)
-    audit.audit(
+    audit(
         actor=actor,
         action=ACTION_POLICY_UPDATED,
         target=policy,
         team=policy.team,
-        changes=audit.changes_between(before, after),
+        changes=changes_between(before, after),
     )
     return policy
 
@@ -172,12 +172,12 @@ def sla_policy_update(
 def sla_policy_delete(*, actor: Actor, policy: SlaPolicy) -> None:
     """Items of that priority arriving afterwards get no due times."""
     access.require_team_role(actor, policy.team, Role.LEAD)
-    audit.audit(
+    audit(
         actor=actor,
         action=ACTION_POLICY_DELETED,
         target=policy,
         team=policy.team,
-        changes=audit.changes_between(audit.snapshot(policy, _POLICY_FIELDS), None),
+        changes=changes_between(snapshot(policy, _POLICY_FIELDS), None),
     )
     policy.delete()
 
@@ -279,7 +279,7 @@ def inbox_settings_update(
     # get_or_create settles two first saves at once; the lock orders later ones.
     settings, created = InboxSettings.objects.get_or_create(team=team)
     settings = InboxSettings.objects.select_for_update().get(pk=settings.pk)
-    before = audit.snapshot(settings, _SETTINGS_FIELDS)
+    before = snapshot(settings, _SETTINGS_FIELDS)
     errors: dict[str, list[str]] = {}
     if priority_plans is not _UNSET:
         try:
@@ -293,15 +293,15 @@ def inbox_settings_update(
             errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    after = audit.snapshot(settings, _SETTINGS_FIELDS)
+    after = snapshot(settings, _SETTINGS_FIELDS)
     if before == after and not created:
         return settings
     settings.save()
-    audit.audit(
+    audit(
         actor=actor,
         action=ACTION_SETTINGS_UPDATED,
         target=settings,
         team=team,
-        changes=audit.changes_between(before, after),
+        changes=changes_between(before, after),
     )
     return settings
