@@ -1,7 +1,18 @@
 from django.urls import path
 
 from feedback import views, webhooks
-from feedback.views import channels, downloads, monitoring, replies, sla, templates_admin, widget
+from feedback.views import (
+    bulk,
+    channels,
+    downloads,
+    monitoring,
+    replies,
+    saved_views,
+    sla,
+    templates_admin,
+    widget,
+)
+from feedback.views import items as inbox_list
 from feedback.views.imports import item_import
 
 app_name = "feedback"
@@ -12,6 +23,11 @@ TEAM = "settings/teams/<uslug:slug>"
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/import/", item_import, name="item_import"),
+    path("inbox/export.csv", inbox_list.inbox_export, name="inbox_export"),
+    path("inbox/bulk/", bulk.inbox_bulk, name="inbox_bulk"),
+    path("inbox/views/", saved_views.saved_view_save, name="saved_view_save"),
+    path("inbox/views/<id:pk>/delete/", saved_views.saved_view_remove, name="saved_view_delete"),
+    path("inbox/<id:pk>/row/", inbox_list.inbox_row_action, name="inbox_row_action"),
     path("hooks/email/<id:pk>/", webhooks.email_webhook, name="email_webhook"),
     path("w/<str:public_key>/", widget.widget_form, name="widget_form"),
     path("inbox/<id:pk>/reply/", replies.reply_compose, name="reply_compose"),

@@ -1,36 +1,481 @@
-"""The inbox. Ingestion stores feedback items; triage (assigning, replying, tagging in the
-list) is the inbox capability still to come, so the page shows what has been collected for the
-current team, read-only, and says honestly what is not there yet."""
+"""The inbox list: the current team's items as an agent works through them.
 
+One view, two renderings (``inbox``): the whole page, or for htmx the list's fragment
+(``#inbox-main``: saved views, filters and results; the filter form picks out
+``#inbox-results`` with ``hx-select`` so that typing keeps its focus). The filters are the
+inbox query's (``feedback.inbox``, read through ``feedback.selectors``); a refused value shows
+its message above an empty list instead of failing. A saved view (``?view=<id>``) stands for
+its parameters.
+
+Each row's quick actions (assign to me, resolve, a status) post to ``inbox_row_action``, which
+answers htmx with the row and a plain form with a redirect back to the list; bulk actions are
+``feedback.views.bulk``'s, saved views ``feedback.views.saved_views``'. ``inbox_export``
+streams the current view as CSV. Times are shown in the reader's zone (the portal's middleware
+activates the profile's), SLA due times relative to now.
+"""
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from feedback import selectors
-from feedback.models import ItemStatus
-from portal.selectors import current_team_get
+from feedback.forms import kind_label
+from feedback.inbox.params import API_KIND, SNOOZED_CHOICES
+from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
+from feedback.services.triage import item_update
+from portal import access
+from portal.imports.csvfile import safe_cell
+from portal.models import Role, Team, Tier
+from portal.selectors import current_team_get, membership_list
+from portal.validation import validation_messages
+from portal.views.common import redirect_after_post, render_page_or_fragment, safe_next
 
-LATEST_ITEMS = 20
+PAGE_SIZE = 25
+SNIPPET_LENGTH = 120
+
+NO_TEAM = "You are not a member of any team yet: there is no inbox to show."
+FILTERS_REFUSED = "Some filters could not be used; change them or clear the filters."
+CURSOR_STALE = "That page link no longer fits this list; here is its first page."
+SAVED_VIEW_GONE = "That saved view is gone or belongs to another team; showing the whole inbox."
+ROW_ACTION_UNKNOWN = "Choose an action: assign to me, resolve, or a status."
+ROW_ASSIGNED = "#{id} is assigned to you."
+ROW_RESOLVED = "#{id} is resolved."
+ROW_STATUS = "#{id} is now {status}."
+
+# Parameters that belong to one visit of the list, not to its filters.
+VISIT_PARAMS = ("cursor", "view")
+
+# Each channel kind's glyph (in every font the portal's pages fall back to) and short name;
+# the title says the whole kind.
+KIND_BADGES = {
+    "imap": ("✉", "Mail"),
+    "webhook": ("✉", "Mail"),
+    "widget": ("✎", "Widget"),
+    "feed": ("★", "Feed"),
+    "discourse": ("☰", "Forum"),
+    "mastodon": ("@", "Mastodon"),
+    "zendesk": ("☎", "Zendesk"),
+    API_KIND: ("⇄", "API"),
+}
+KIND_LABEL_API = "API or import"
+
+# The sort select: the useful orders first; an order given otherwise is added as it came.
+SORT_CHOICES = (
+    ("priority", "Priority: escalated, urgent first"),
+    ("-last_message_at", "Latest activity"),
+    ("last_message_at", "Oldest activity"),
+    ("sla_due", "SLA due soonest"),
+    ("-created_at", "Newest"),
+    ("created_at", "Oldest"),
+)
+SNOOZED_LABELS = {
+    "hide": "Hide snoozed",
+    "include": "Include snoozed",
+    "only": "Only snoozed",
+}
+
+
+# Rows ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    item: FeedbackItem
+    duplicates: list[tuple[int, float]]
+    url: str
+    kind: str
+    kind_icon: str
+    kind_short: str
+    kind_label: str
+    sla_due: datetime | None
+    sla_what: str
+    sla_relative: str
+    sla_breached: bool
+    snippet: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    """How far a due time is ("in 3 h", "45 min overdue"), in the coarsest useful unit."""
+    delta = moment - now
+    seconds = abs(delta.total_seconds())
+    if seconds < 60:
+        amount = "now"
+    elif seconds < 3600:
+        amount = f"{int(seconds // 60)} min"
+    elif seconds < 2 * 86400:
+        amount = f"{int(seconds // 3600)} h"
+    else:
+        amount = f"{int(seconds // 86400)} d"
+    if amount == "now":
+        return "due now"
+    return f"in {amount}" if delta > timedelta(0) else f"{amount} overdue"
+
+
+def _sla(item: FeedbackItem, now: datetime) -> tuple[datetime | None, str, bool]:
+    """The next due time (the first response's while nobody has answered, else the
+    resolution's), what it is for, and whether it is breached; none once resolved or spam."""
+    if item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM):
+        return None, "", False
+    if item.first_responded_at is None and item.first_response_due_at is not None:
+        due, marked = item.first_response_due_at, item.first_response_breached_at
+        what = "First response"
+    else:
+        due, marked = item.resolution_due_at, item.resolution_breached_at
+        what = "Resolution"
+    if due is None:
+        return None, "", False
+    return due, what, marked is not None or due <= now
+
+
+def snippet(item: FeedbackItem) -> str:
+    """The start of the conversation's text after its subject, from the search document (left
+    out when the list did not read the document)."""
+    if "search_document" in item.get_deferred_fields():
+        return ""
+    text = item.search_document
+    if item.subject and text.startswith(item.subject):
+        text = text[len(item.subject) :]
+    text = " ".join(text[: SNIPPET_LENGTH * 2].split())
+    return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1].rstrip() + "…"
+
+
+def item_url(item_id: int) -> str:
+    """The item page, ``/inbox/<id>/``."""
+    return f"{reverse('feedback:inbox')}{item_id}/"
+
+
+def inbox_rows(items: list[FeedbackItem], now: datetime) -> list[InboxRow]:
+    """What each row shows; the likely duplicates of the whole page in one query."""
+    duplicates = selectors.items_likely_duplicates(item_ids=[item.pk for item in items])
+    rows = []
+    for item in items:
+        kind = item.channel.kind if item.channel_id else API_KIND
+        icon, short = KIND_BADGES.get(kind, ("•", kind))
+        due, what, breached = _sla(item, now)
+        rows.append(
+            InboxRow(
+                item=item,
+                duplicates=duplicates[item.pk],
+                url=item_url(item.pk),
+                kind=kind,
+                kind_icon=icon,
+                kind_short=short,
+                kind_label=KIND_LABEL_API if kind == API_KIND else kind_label(kind),
+                sla_due=due,
+                sla_what=what,
+                sla_relative=relative(due, now) if due else "",
+                sla_breached=breached,
+                snippet=snippet(item),
+            )
+        )
+    return rows
+
+
+# Parameters and links --------------------------------------------------------------------------
+
+
+def filter_params(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The list's filters from a query string (a QueryDict or a dict of lists): blank values
+    and the visit's own parameters (cursor, view) left out."""
+    result: dict[str, list[str]] = {}
+    for name in params:
+        if name in VISIT_PARAMS:
+            continue
+        values = params.getlist(name) if hasattr(params, "getlist") else params[name]
+        values = [values] if isinstance(values, str) else list(values)
+        values = [str(value) for value in values if str(value).strip()]
+        if values:
+            result[name] = values
+    return result
+
+
+def list_url(params: Mapping[str, list[str]], **overrides: list[str] | None) -> str:
+    """The inbox with these filters, each override replacing (or with None removing) one."""
+    merged = dict(params)
+    for name, values in overrides.items():
+        if values is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = values
+    query = urlencode(merged, doseq=True)
+    return reverse("feedback:inbox") + (f"?{query}" if query else "")
+
+
+def _params_from_url(url: str) -> dict[str, list[str]]:
+    return filter_params(QueryDict(urlsplit(url).query))
+
+
+# The list ---------------------------------------------------------------------------------------
+
+
+def _options(team: Team, user) -> dict[str, Any]:
+    members = list(membership_list(user=user, team=team))
+    channels = list(selectors.channel_list(user=user, team=team))
+    kinds = sorted({channel.kind for channel in channels})
+    return {
+        "statuses": ItemStatus.choices,
+        "priorities": ItemPriority.choices,
+        "sentiments": Sentiment.choices,
+        "tiers": Tier.choices,
+        "members": [membership.user for membership in members],
+        "agents": [m.user for m in members if Role(m.role).at_least(Role.AGENT)],
+        "tags": list(selectors.tag_list(user=user, team=team)),
+        "channels": channels,
+        "channel_kinds": [
+            *((kind, kind_label(kind)) for kind in kinds),
+            (API_KIND, KIND_LABEL_API),
+        ],
+        "snoozed_choices": [(value, SNOOZED_LABELS[value]) for value in SNOOZED_CHOICES],
+    }
+
+
+def _sort_choices(current: str) -> list[tuple[str, str]]:
+    choices = list(SORT_CHOICES)
+    if current not in dict(choices):
+        choices.append((current, current))
+    return choices
+
+
+def inbox_context(
+    request: HttpRequest,
+    team: Team,
+    params: dict[str, list[str]],
+    *,
+    cursor: str | None = None,
+    saved_view: Any = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything the list's templates show for these filters: rows, counts per status,
+    paging links, the filter form's state and options, saved views."""
+    user = request.user
+    now = now or timezone.now()
+    context: dict[str, Any] = {
+        "section": "inbox",
+        "team": team,
+        "params": params,
+        "selected": {name: set(values) for name, values in params.items()},
+        "text": {name: values[0] for name, values in params.items()},
+        "current_url": list_url(params),
+        "filtered": bool(params),
+        "active_filters": len([name for name in params if name not in ("q", "ordering")]),
+        "customer_clear_url": list_url(params, customer=None),
+        "account_clear_url": list_url(params, account=None),
+        "export_url": reverse("feedback:inbox_export")
+        + (f"?{urlencode(params, doseq=True)}" if params else ""),
+        "can_write": access.has_team_role(user, team, Role.AGENT),
+        "can_share": access.has_team_role(user, team, Role.LEAD),
+        "saved_views": list(selectors.saved_view_list(user=user, team=team)),
+        "saved_view": saved_view,
+        "rows": [],
+        "errors": {},
+        "notices": [],
+        "now": now,
+        **_options(team, user),
+    }
+    try:
+        query = selectors.inbox_query_from_params(params, user=user, team=team, ignore_blank=True)
+    except ValidationError as error:
+        context["errors"] = error.message_dict
+        context["sort_choices"] = _sort_choices(context["text"].get("ordering", "priority"))
+        return context
+    context["sort_choices"] = _sort_choices(query.ordering)
+    try:
+        page = selectors.inbox_page(
+            user=user, team=team, query=query, cursor=cursor, size=PAGE_SIZE, now=now
+        )
+    except selectors.CursorInvalid:
+        context["notices"].append(CURSOR_STALE)
+        page = selectors.inbox_page(
+            user=user, team=team, query=query, cursor=None, size=PAGE_SIZE, now=now
+        )
+    counts = selectors.inbox_counts(user=user, team=team, query=query, now=now)
+    context.update(
+        query=query,
+        rows=inbox_rows(page.items, now),
+        next_url=list_url(params, cursor=[page.next_cursor]) if page.next_cursor else None,
+        previous_url=(
+            list_url(params, cursor=[page.previous_cursor])
+            if page.previous_cursor
+            else list_url(params)
+            if page.previous_is_first or page.next_is_first
+            else None
+        ),
+        first_url=list_url(params) if cursor else None,
+        tabs=_tabs(params, counts),
+        mine_url=list_url(params, assignee=["me"], mine=None, unassigned=None),
+        unassigned_url=list_url(params, assignee=["none"], mine=None, unassigned=None),
+        mine_active=query.assignee_me and not query.unassigned and not query.assignee_ids,
+        unassigned_active=query.unassigned and not query.assignee_me and not query.assignee_ids,
+        customer_filter=_filtered_name(page.items, query.customer_id, "customer"),
+        account_filter=_filtered_name(page.items, query.account_id, "account"),
+    )
+    return context
+
+
+def _tabs(params: dict[str, list[str]], counts: dict[str, int]) -> list[dict[str, Any]]:
+    """A tab for all and one per status, each with its count under the other filters."""
+    asked = set(params.get("status", []))
+    tabs = [
+        {
+            "label": "All",
+            "count": sum(counts.values()),
+            "url": list_url(params, status=None),
+            "active": not asked,
+        }
+    ]
+    for value, label in ItemStatus.choices:
+        tabs.append(
+            {
+                "label": label,
+                "count": counts.get(value, 0),
+                "url": list_url(params, status=[value]),
+                "active": asked == {value},
+            }
+        )
+    return tabs
+
+
+def _filtered_name(items: list[FeedbackItem], pk: int | None, what: str) -> str | None:
+    """The name of the customer or account the list is narrowed to, read from its rows
+    (their id when none is on this page)."""
+    if pk is None:
+        return None
+    for item in items:
+        customer = item.customer
+        if what == "customer" and customer and customer.pk == pk:
+            return customer.name or customer.email or f"#{pk}"
+        if what == "account" and customer and customer.account_id == pk:
+            return customer.account.name
+    return f"#{pk}"
+
+
+def _saved_view_params(request: HttpRequest, team: Team) -> tuple[Any, dict[str, list[str]]]:
+    raw = request.GET.get("view", "").strip()
+    if not raw:
+        return None, filter_params(request.GET)
+    view = (
+        selectors.saved_view_list(user=request.user, team=team)
+        .filter(pk=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0)
+        .first()
+    )
+    if view is None:
+        messages.warning(request, SAVED_VIEW_GONE)
+        return None, filter_params(request.GET)
+    return view, filter_params(view.params)
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     team = current_team_get(request)
-    context: dict = {"section": "inbox", "team": team, "items": [], "status_counts": []}
-    if team is not None:
-        items = selectors.item_list(user=request.user, team=team)
-        counts = dict(
-            items.order_by()
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .values_list("status", "n")
+    if team is None:
+        return render(request, "feedback/inbox.html", {"section": "inbox", "team": None})
+    saved_view, params = _saved_view_params(request, team)
+    context = inbox_context(
+        request, team, params, cursor=request.GET.get("cursor") or None, saved_view=saved_view
+    )
+    return render_page_or_fragment(
+        request, "feedback/inbox.html", "feedback/partials/inbox_main.html", context
+    )
+
+
+# Row actions -----------------------------------------------------------------------------------
+
+
+def _row_changes(request: HttpRequest) -> tuple[dict[str, Any], str]:
+    action = request.POST.get("action", "")
+    if action == "assign_me":
+        return {"assignee": request.user}, ROW_ASSIGNED
+    if action == "resolve":
+        return {"status": ItemStatus.RESOLVED}, ROW_RESOLVED
+    if action == "status":
+        return {"status": request.POST.get("status", "")}, ROW_STATUS
+    raise ValidationError({"action": [ROW_ACTION_UNKNOWN]})
+
+
+@login_required
+@require_POST
+def inbox_row_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """A row's quick action on one item. Another team's item is a 404, a viewer's 403; a
+    refused value comes back in the row (htmx) or as a message on the list."""
+    item = selectors.item_get(user=request.user, pk=pk)
+    access.require_team_role(request.user, item.team, Role.AGENT)
+    back = safe_next(request, reverse("feedback:inbox"))
+    errors: list[str] = []
+    try:
+        changes, done = _row_changes(request)
+        item = item_update(actor=request.user, item=item, **changes)
+    except ValidationError as error:
+        errors = validation_messages(error)
+    if not request.htmx:
+        for message in errors:
+            messages.error(request, f"#{pk}: {message}")
+        if not errors:
+            messages.success(request, done.format(id=pk, status=item.get_status_display().lower()))
+        return redirect_after_post(request, back)
+    fresh = selectors.item_list(user=request.user).get(pk=pk)
+    row = inbox_rows([fresh], timezone.now())[0]
+    context = {
+        "row": replace(row, errors=errors),
+        "current_url": back,
+        "can_write": True,
+        "statuses": ItemStatus.choices,
+        "now": timezone.now(),
+    }
+    return render(request, "feedback/partials/inbox_row.html", context)
+
+
+# CSV export ------------------------------------------------------------------------------------
+
+
+class _Line:
+    """A file-like object whose ``write`` hands back the line written (for csv.writer)."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
+
+
+@login_required
+def inbox_export(request: HttpRequest) -> HttpResponse:
+    """The current view (the list's parameters) as CSV, every item, streamed."""
+    team = current_team_get(request)
+    if team is None:
+        raise Http404(NO_TEAM)
+    try:
+        query = selectors.inbox_query_from_params(
+            filter_params(request.GET), user=request.user, team=team, ignore_blank=True
         )
-        context["status_counts"] = [
-            (label, counts.get(value, 0)) for value, label in ItemStatus.choices
-        ]
-        context["total"] = sum(counts.values())
-        latest = list(items[:LATEST_ITEMS])
-        duplicates = selectors.items_likely_duplicates(item_ids=[item.pk for item in latest])
-        context["items"] = [(item, duplicates[item.pk]) for item in latest]
-    return render(request, "feedback/inbox.html", context)
+    except ValidationError as error:
+        text = "\n".join([FILTERS_REFUSED, *validation_messages(error)])
+        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+    rows = selectors.inbox_export_rows(user=request.user, team=team, query=query)
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    filename = f"inbox-{team.slug}-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
