@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -34,25 +35,33 @@ from feedback.api.serializers import (
     BULK_DESCRIPTION,
     DEFER_ROLE_CHECK,
     BulkItemResultSerializer,
+    BulkTriageResultSerializer,
     ChannelCheckSerializer,
     ChannelSerializer,
     ChannelUpdateSerializer,
+    FeedbackItemBulkSerializer,
     FeedbackItemCreateSerializer,
     FeedbackItemMergeSerializer,
     FeedbackItemSerializer,
+    FeedbackItemUpdateSerializer,
     FeedbackMessageSerializer,
+    FeedbackTagMergeSerializer,
     FeedbackTagSerializer,
+    FeedbackTagUpdateSerializer,
+    FeedbackTagWriteSerializer,
     QuarantinedPayloadSerializer,
 )
 from feedback.imports import FEEDBACK_IMPORT_KIND
 from feedback.models import LikelyDuplicate, Quarantine
 from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import item_merge
+from feedback.services.triage import MERGE_TARGET_NOT_SELECTED, BulkResult
 from feedback.views.downloads import storage_download
+from portal import access
 from portal.api.base import ImportMixin, PortalViewSet
 from portal.api.permissions import TeamRoleChanges
 from portal.models import Role
-from portal.validation import validation_messages
+from portal.validation import is_id, validation_messages
 
 MAX_BULK_ITEMS = 200
 BULK_TOO_LARGE = f"Send at most {MAX_BULK_ITEMS} items at once."
@@ -61,6 +70,8 @@ BULK_NOT_OBJECTS = "Send one item as an object, or several as a list of objects.
 BULK_ROWS = "rows"
 RAW_CONTENT_TYPE = "application/octet-stream"
 NO_SUCH_DUPLICATE = "These two items are no likely duplicate of each other."
+NO_SUCH_ITEM = selectors.NO_SUCH_ITEM
+BULK_NEEDS_AGENT = "Triage needs the agent role in a team."
 
 # Actions on one object take no filters and no pages.
 ONE_OBJECT = {"filter_backends": [], "pagination_class": None}
@@ -199,7 +210,11 @@ class FeedbackItemViewSet(
 
     serializer_class = FeedbackItemSerializer
     permission_classes = [IsAuthenticated, TeamRoleChanges]
-    team_roles = {"merge": Role.AGENT, "dismiss_duplicate": Role.AGENT}
+    team_roles = {
+        "merge": Role.AGENT,
+        "dismiss_duplicate": Role.AGENT,
+        "partial_update": Role.AGENT,
+    }
     pagination_class = KeysetPagination
     # A bulk push is a JSON list, which forms cannot carry.
     parser_classes = [JSONParser]
@@ -287,6 +302,107 @@ class FeedbackItemViewSet(
         return Response(self._shown(merged))
 
     @extend_schema(
+        request=FeedbackItemUpdateSerializer,
+        responses={200: FeedbackItemSerializer},
+        description="Triage the item (agents and above of its team): any of `status`, "
+        "`assignee`, `tags`, `priority`, `snoozed_until`; what is left out stays. Resolving "
+        "stamps `resolved_at` (and surveys follow with a CSAT); each change is recorded in the "
+        "item's history. Bad values (an unknown status, a tag of another team, an assignee "
+        "outside the team, a snooze in the past) answer 400 with field errors, changing nothing.",
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Not through the list's filters: a snoozed or resolved item is changed all the same.
+        pk = self.kwargs["pk"]
+        if not is_id(pk):
+            raise exceptions.NotFound(NO_SUCH_ITEM)
+        item = selectors.item_get(user=request.user, pk=int(pk))
+        self.check_object_permissions(request, item)
+        serializer = FeedbackItemUpdateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        services.item_update(actor=request.user, item=item, **serializer.validated_data)
+        return Response(self._shown(item))
+
+    @extend_schema(
+        request=FeedbackItemBulkSerializer,
+        responses={200: BulkTriageResultSerializer(many=True)},
+        description="Triage up to 200 items at once (`ids`): the same changes as `PATCH` for "
+        "each (plus `add_tags` / `remove_tags`), or `merge` them into one of them (`into`, or "
+        "the oldest). 200 with one result per id, in order; each item is changed whole or not "
+        "at all, and a refusal for one stops no other. Needs the agent role in a team.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        parser_classes=[JSONParser, FormParser, MultiPartParser],
+        **ONE_OBJECT,
+    )
+    def bulk(self, request: Request) -> Response:
+        if not access.has_role_anywhere(request.user, Role.AGENT):
+            raise exceptions.PermissionDenied(BULK_NEEDS_AGENT)
+        serializer = FeedbackItemBulkSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        ids = list(dict.fromkeys(changes.pop("ids")))
+        merge, into_id = changes.pop("merge", False), changes.pop("into", None)
+        found = {
+            item.pk: item
+            for item in selectors.item_list(user=request.user)
+            .select_related("team")
+            .filter(pk__in=ids)
+        }
+        items = [found[pk] for pk in ids if pk in found]
+        results: dict[int, BulkResult] = {}
+        if merge:
+            if into_id is not None and into_id not in found:
+                raise exceptions.ValidationError({"into": [MERGE_TARGET_NOT_SELECTED]})
+            if items:
+                into = found[into_id] if into_id is not None else None
+                results = {
+                    result.item_id: result
+                    for result in services.items_bulk_merge(
+                        actor=request.user, items=items, into=into
+                    )
+                }
+        elif items:
+            results = {
+                result.item_id: result
+                for result in services.items_bulk_update(actor=request.user, items=items, **changes)
+            }
+        return Response(self._bulk_answer(ids, results))
+
+    def _bulk_answer(self, ids: list[int], results: dict[int, BulkResult]) -> list[dict]:
+        """One row per id; the items changed read back in one page (two more queries for
+        their channels and duplicates), not one item at a time."""
+        done = {result.item.pk for result in results.values() if result.ok and result.item}
+        shown = {
+            row["id"]: row
+            for row in FeedbackItemSerializer(
+                selectors.item_list(user=self.request.user).filter(pk__in=done),
+                many=True,
+                context=self.get_serializer_context(),
+            ).data
+        }
+        rows = []
+        for pk in ids:
+            result = results.get(pk)
+            if result is None:
+                rows.append(
+                    {"id": pk, "status": 404, "item": None, "errors": {"detail": [NO_SUCH_ITEM]}}
+                )
+            elif result.ok:
+                item = shown.get(result.item.pk) if result.item else None
+                rows.append({"id": pk, "status": 200, "item": item, "errors": None})
+            else:
+                rows.append(
+                    {"id": pk, "status": result.status, "item": None, "errors": result.errors}
+                )
+        return rows
+
+    @extend_schema(
         request=None,
         responses={200: FeedbackItemSerializer},
         description="Dismiss the likely duplicate of this item and `other_id` as not the same "
@@ -331,16 +447,82 @@ class FeedbackMessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, P
         return selectors.message_list(user=self.request.user)
 
 
+@extend_schema_view(
+    create=extend_schema(
+        request=FeedbackTagWriteSerializer,
+        responses={201: FeedbackTagSerializer},
+        description="A new tag of a team (agents and above: agents create tags as they tag). "
+        "Names are unique per team regardless of case and spacing.",
+    ),
+    partial_update=extend_schema(
+        request=FeedbackTagUpdateSerializer,
+        responses={200: FeedbackTagSerializer},
+        description="Rename the tag or change its colour (`#rrggbb`); leads and above. Its "
+        "items keep it.",
+    ),
+)
 class FeedbackTagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
-    """The tags of the user's teams (items are tagged as they are pushed)."""
+    """The tags of the user's teams. Agents create tags (and tag items); leads and above
+    rename, colour and merge them."""
 
     serializer_class = FeedbackTagSerializer
+    permission_classes = [IsAuthenticated, TeamRoleChanges]
+    team_roles = {"partial_update": Role.LEAD, "merge": Role.LEAD}
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     filterset_class = filters.FeedbackTagFilter
     search_fields = ["name"]
     ordering_fields = ["name"]
 
     def get_queryset(self):
         return selectors.tag_list(user=self.request.user)
+
+    def _answer(self, tag, status_code: int = status.HTTP_200_OK) -> Response:
+        tag = selectors.tag_get(user=self.request.user, pk=tag.pk)
+        return Response(FeedbackTagSerializer(tag).data, status=status_code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = FeedbackTagWriteSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        tag = services.tag_create(actor=request.user, **serializer.validated_data)
+        return self._answer(tag, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        tag = self.get_object()
+        serializer = FeedbackTagUpdateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            if "name" in serializer.validated_data:
+                services.tag_rename(
+                    actor=request.user, tag=tag, name=serializer.validated_data["name"]
+                )
+            if "colour" in serializer.validated_data:
+                services.tag_set_colour(
+                    actor=request.user, tag=tag, colour=serializer.validated_data["colour"]
+                )
+        return self._answer(tag)
+
+    @extend_schema(
+        request=FeedbackTagMergeSerializer,
+        responses={200: FeedbackTagSerializer},
+        description="Merge this tag into `into` (a tag of the same team; leads and above): "
+        "every item with this tag gets `into` (once), and this tag is deleted. The answer is "
+        "`into`.",
+    )
+    @action(detail=True, methods=["post"], **ONE_OBJECT)
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        source = self.get_object()
+        serializer = FeedbackTagMergeSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        into = services.tag_merge(
+            actor=request.user, source=source, into=serializer.validated_data["into"]
+        )
+        return self._answer(into)
 
 
 # Quarantine ----------------------------------------------------------------------------------

@@ -327,17 +327,23 @@ class BulkResult:
     ok: bool
     errors: dict[str, list[str]] | None = None
     item: FeedbackItem | None = None
+    # As the API answers it: 200 done, 400 a value refused, 403 the role too low in the
+    # item's team, 404 the item is gone (merged or deleted meanwhile).
+    status: int = 200
 
 
-def _refusal(error: Exception) -> dict[str, list[str]]:
+def _refused(item_id: int, error: Exception) -> BulkResult:
     if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-        return {
-            name: validation_messages(ValidationError(errors))
-            for name, errors in error.error_dict.items()
+        errors = {
+            name: validation_messages(ValidationError(messages))
+            for name, messages in error.error_dict.items()
         }
+        return BulkResult(item_id, False, errors, status=400)
     if isinstance(error, ValidationError):
-        return {"detail": validation_messages(error)}
-    return {"detail": [str(error) or ITEM_GONE]}
+        return BulkResult(item_id, False, {"detail": validation_messages(error)}, status=400)
+    if isinstance(error, PermissionDenied):
+        return BulkResult(item_id, False, {"detail": [str(error)]}, status=403)
+    return BulkResult(item_id, False, {"detail": [ITEM_GONE]}, status=404)
 
 
 def _check_selection(items: Sequence[FeedbackItem]) -> None:
@@ -369,7 +375,7 @@ def items_bulk_update(
         try:
             updated = item_update(actor=actor, item=item, now=now, **changes)
         except (ValidationError, PermissionDenied) as error:
-            results.append(BulkResult(item.pk, False, _refusal(error)))
+            results.append(_refused(item.pk, error))
         else:
             results.append(BulkResult(item.pk, True, item=updated))
     return results
@@ -397,16 +403,16 @@ def items_bulk_merge(
         try:
             into = item_merge(actor=actor, source=item, into=into)
         except (ValidationError, PermissionDenied, ObjectDoesNotExist) as error:
-            results[item.pk] = BulkResult(item.pk, False, _refusal(error))
+            results[item.pk] = _refused(item.pk, error)
         else:
             merged_any = True
             results[item.pk] = BulkResult(item.pk, True, item=into)
-    results[into.pk] = BulkResult(into.pk, merged_any, None if merged_any else _nothing(), into)
+    if merged_any:
+        results[into.pk] = BulkResult(into.pk, True, item=into)
+    else:
+        nothing = {"detail": [BULK_NOTHING_TO_CHANGE]}
+        results[into.pk] = BulkResult(into.pk, False, nothing, into, status=400)
     return [results[item.pk] for item in items if item.pk in results]
-
-
-def _nothing() -> dict[str, list[str]]:
-    return {"detail": [BULK_NOTHING_TO_CHANGE]}
 
 
 __all__ = [

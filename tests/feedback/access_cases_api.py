@@ -39,6 +39,14 @@ CASES: dict[str, Case] = {
         method="post",
         data=lambda o: {"into": o["api_item_into"]},
     ),
+    # Triage of many items: agents of some team; member_b (admin of team B) is answered 200
+    # with the item's row saying 404; a viewer, agent of no team, 403.
+    "api:feedback-item-bulk": Case(
+        url("api:feedback-item-bulk"),
+        expect(401, 403, 200, 200, 200, 200, 200),
+        method="post",
+        data=lambda o: {"ids": [o["api_item"]], "status": "open"},
+    ),
     "api:feedback-item-dismiss-duplicate": Case(
         url("api:feedback-item-dismiss-duplicate", "api_item", "api_item_into"),
         API_TEAM_A_AGENT,
@@ -63,6 +71,13 @@ CASES: dict[str, Case] = {
     ),
     "api:feedback-tag-list": Case(url("api:feedback-tag-list"), API_ORG),
     "api:feedback-tag-detail": Case(url("api:feedback-tag-detail", "api_tag"), API_TEAM_A),
+    # Leads merge tags of their team.
+    "api:feedback-tag-merge": Case(
+        url("api:feedback-tag-merge", "api_tag"),
+        expect(401, 403, 403, 200, 200, 404, 200),
+        method="post",
+        data=lambda o: {"into": o["api_tag_into"]},
+    ),
 }
 
 
@@ -86,4 +101,5 @@ def objects(world) -> Objects:
         "api_message": message.pk,
         "api_quarantine": Quarantine.objects.get(payload=payload).pk,
         "api_tag": TagFactory(team=world.team_a).pk,
+        "api_tag_into": TagFactory(team=world.team_a).pk,
     }

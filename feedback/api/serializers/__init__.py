@@ -28,6 +28,14 @@ from feedback.api.serializers.records import (
     FeedbackTagSerializer,
     QuarantinedPayloadSerializer,
 )
+from feedback.api.serializers.triage import (
+    BulkTriageResultSerializer,
+    FeedbackItemBulkSerializer,
+    FeedbackItemUpdateSerializer,
+    FeedbackTagMergeSerializer,
+    FeedbackTagUpdateSerializer,
+    FeedbackTagWriteSerializer,
+)
 
 __all__ = [
     "BULK_DESCRIPTION",
@@ -38,15 +46,21 @@ __all__ = [
     "MAX_CONFIG_LENGTH",
     "UNKNOWN_KIND",
     "BulkItemResultSerializer",
+    "BulkTriageResultSerializer",
     "ChannelCheckSerializer",
     "ChannelConfigField",
     "ChannelSerializer",
     "ChannelUpdateSerializer",
     "FeedbackAttachmentSerializer",
+    "FeedbackItemBulkSerializer",
     "FeedbackItemCreateSerializer",
     "FeedbackItemMergeSerializer",
     "FeedbackItemSerializer",
+    "FeedbackItemUpdateSerializer",
     "FeedbackMessageSerializer",
+    "FeedbackTagMergeSerializer",
     "FeedbackTagSerializer",
+    "FeedbackTagUpdateSerializer",
+    "FeedbackTagWriteSerializer",
     "QuarantinedPayloadSerializer",
 ]

@@ -120,6 +120,13 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
             "likely_duplicates",
             "external_id",
             "tags",
+            # Triage (PATCH changes them: ``feedback.api.serializers.triage``).
+            "assignee",
+            "priority",
+            "priority_reason",
+            "priority_manual",
+            "snoozed_until",
+            "resolved_at",
             "first_message_at",
             "last_message_at",
             "created_at",

@@ -134,5 +134,5 @@ class QuarantinedPayloadSerializer(serializers.ModelSerializer):
 class FeedbackTagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
-        fields = ["id", "team", "name"]
+        fields = ["id", "team", "name", "colour"]
         read_only_fields = fields
