@@ -1,0 +1,262 @@
+"""The inbox list page: filters applied (and a refused one shown, not a 500), counts per
+status, keyset paging links, the htmx fragment against the whole page, SLA and times in the
+reader's zone, a constant number of queries."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from feedback.inbox.params import UNKNOWN_CHOICE
+from feedback.models import ItemStatus
+from feedback.views.items import FILTERS_REFUSED, relative
+from portal.services import profile_update
+from tests.feedback.factories import FeedbackItemFactory
+from tests.feedback.inbox_page_data import inbox_data
+
+pytestmark = pytest.mark.django_db
+
+INBOX = "/inbox/"
+
+
+@pytest.fixture
+def data(world):
+    return inbox_data(world.team_a, agent=world.agent_a, now=timezone.now())
+
+
+def _page(client, user, query: str = "", **headers) -> str:
+    client.force_login(user)
+    response = client.get(f"{INBOX}{query}", **headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _row_ids(page: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<tr id="item-(\d+)"', page)]
+
+
+def _tabs(page: str) -> dict[str, int]:
+    found = re.findall(r'hx-get="[^"]*"[^>]*>(\w+) <span class="count">(\d+)</span>', page)
+    return {label: int(count) for label, count in found}
+
+
+def test_the_default_view_leaves_snoozed_items_out_and_puts_escalated_ones_first(
+    client, world, data
+):
+    page = _page(client, world.agent_a)
+    items = data.items
+
+    rows = _row_ids(page)
+    assert rows[0] == items["invoice"].pk
+    assert set(rows) == {items[key].pk for key in ("invoice", "export", "darkmode", "login")}
+    assert "Call me back next week" not in page
+    # The row shows what an agent decides on.
+    assert "Our March invoices show 19% VAT" in page  # the snippet
+    assert 'class="tier-badge tier-vip">VIP</span>' in page
+    assert "Acme Corporation" in page
+    assert 'title="VIP customer">Urgent</span>' in page
+    assert ">Escalated</span>" in page
+    assert 'style="background: #d9480f"' in page and ">billing</span>" in page
+    assert 'title="Discourse forum: Community forum"' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?status=open", ["invoice"]),
+        ("?status=open&status=new", ["invoice", "export"]),
+        ("?priority=high", ["export"]),
+        ("?sentiment=positive", ["darkmode"]),
+        ("?tier=priority", ["export"]),
+        ("?assignee=me", ["darkmode"]),
+        ("?assignee=none&status=new", ["export"]),
+        ("?channel=widget", ["export"]),
+        ("?snoozed=only", ["snoozed"]),
+        ("?q=invoices", ["invoice"]),
+        ("?q=export+rows", ["export"]),
+    ],
+)
+def test_filters_narrow_the_list(client, world, data, query, expected):
+    page = _page(client, world.agent_a, query)
+
+    assert sorted(_row_ids(page)) == sorted(data.items[key].pk for key in expected)
+
+
+def test_tag_customer_and_account_filters_take_ids(client, world, data):
+    items = data.items
+    tag = data.tags["bug"]
+    alice = items["invoice"].customer
+
+    by_tag = _page(client, world.agent_a, f"?tag={tag.pk}")
+    by_customer = _page(client, world.agent_a, f"?customer={alice.pk}&snoozed=include")
+    by_account = _page(client, world.agent_a, f"?account={alice.account_id}")
+
+    assert sorted(_row_ids(by_tag)) == sorted([items["invoice"].pk, items["export"].pk])
+    assert sorted(_row_ids(by_customer)) == sorted([items["invoice"].pk, items["snoozed"].pk])
+    assert "Customer: Alice Doe" in by_customer
+    assert sorted(_row_ids(by_account)) == sorted([items["invoice"].pk, items["export"].pk])
+
+
+def test_the_filter_form_shows_what_was_asked(client, world, data):
+    page = _page(client, world.agent_a, "?status=open&priority=urgent&q=vat&ordering=sla_due")
+
+    assert '<input type="checkbox" name="status" value="open" checked>' in page
+    assert '<input type="checkbox" name="priority" value="urgent" checked>' in page
+    assert 'name="q" value="vat"' in page
+    assert '<option value="sla_due" selected>' in page
+    # Filters are set, so the collapsible part is open and says how many.
+    assert "Filters (2 active)" in page
+
+
+def test_a_refused_filter_says_which_value_and_why_instead_of_failing(client, world, data):
+    page = _page(client, world.agent_a, "?status=bogus&to=yesterday")
+
+    assert FILTERS_REFUSED in page
+    message = UNKNOWN_CHOICE.format(
+        value="bogus", what="status", choices=", ".join(ItemStatus.values)
+    )
+    assert message.replace("'", "&#x27;") in page
+    assert "&#x27;yesterday&#x27; is not a date" in page
+    assert _row_ids(page) == []
+
+
+def test_a_stale_cursor_starts_again_from_the_first_page(client, world, data):
+    page = _page(client, world.agent_a, "?cursor=not-a-cursor")
+
+    assert "That page link no longer fits this list" in page
+    assert _row_ids(page)[0] == data.items["invoice"].pk
+
+
+def test_status_tabs_count_under_the_other_filters(client, world, data):
+    everything = _tabs(_page(client, world.agent_a))
+    urgent = _tabs(_page(client, world.agent_a, "?priority=urgent&status=new"))
+
+    assert everything == {
+        "All": 4,
+        "New": 1,
+        "Open": 1,
+        "Waiting": 1,
+        "Resolved": 1,
+        "Spam": 0,
+    }
+    # The status itself is left out of the counts, so that each tab says what it would show.
+    assert urgent == {"All": 1, "New": 0, "Open": 1, "Waiting": 0, "Resolved": 0, "Spam": 0}
+
+
+def test_mine_and_unassigned_quick_links(client, world, data):
+    page = _page(client, world.agent_a, "?assignee=me")
+
+    assert re.search(r'href="/inbox/\?assignee=me"[^>]*aria-current="page">Mine</a>', page)
+    assert 'href="/inbox/?assignee=none"' in page
+
+
+def test_keyset_pages_link_forward_and_back(client, world):
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    for minute in range(30):
+        moment = start + timedelta(minutes=minute)
+        FeedbackItemFactory(team=world.team_a, first_message_at=moment, last_message_at=moment)
+
+    first = _page(client, world.agent_a, "?ordering=-last_message_at")
+    next_url = re.search(r'href="([^"]+)"[^>]*rel="next"', first).group(1).replace("&amp;", "&")
+    second = _page(client, world.agent_a, next_url.removeprefix(INBOX))
+    previous = re.search(r'href="([^"]+)"[^>]*rel="prev"', second).group(1).replace("&amp;", "&")
+    back = _page(client, world.agent_a, previous.removeprefix(INBOX))
+
+    assert len(_row_ids(first)) == 25
+    assert 'rel="prev"' not in first
+    assert len(_row_ids(second)) == 5
+    assert not set(_row_ids(first)) & set(_row_ids(second))
+    assert 'rel="next"' not in second
+    assert "ordering=-last_message_at" in next_url
+    assert _row_ids(back) == _row_ids(first)
+
+
+def test_htmx_gets_the_fragment_and_the_page_varies_on_it(client, world, data):
+    client.force_login(world.agent_a)
+
+    full = client.get(INBOX)
+    fragment = client.get(f"{INBOX}?status=open", HTTP_HX_REQUEST="true")
+
+    assert "<html" in full.content.decode()
+    body = fragment.content.decode()
+    assert "<html" not in body
+    assert body.lstrip().startswith('<div id="inbox-main"')
+    assert 'id="inbox-results"' in body and 'id="inbox-views"' in body
+    assert _row_ids(body) == [data.items["invoice"].pk]
+    assert "HX-Request" in fragment["Vary"]
+    assert "HX-Request" in full["Vary"]
+
+
+def test_a_history_restore_gets_the_whole_page(client, world, data):
+    client.force_login(world.agent_a)
+
+    response = client.get(INBOX, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+
+    assert "<html" in response.content.decode()
+
+
+def test_sla_due_times_are_relative_and_breaches_red(client, world, data):
+    page = _page(client, world.agent_a)
+
+    breached = re.search(r'<time[^>]*class="sla sla-breached"[^>]*>([^<]+)</time>', page)
+    assert breached and breached.group(1) == "2 h overdue"
+    assert re.search(r'class="sla"[^>]*title="First response due [^"]+">in (2|3) h</time>', page)
+    assert re.search(r'class="sla"[^>]*title="Resolution due [^"]+">in (29|30) h</time>', page)
+
+
+def test_relative_times_use_the_coarsest_useful_unit():
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    assert relative(now + timedelta(seconds=30), now) == "due now"
+    assert relative(now + timedelta(minutes=45), now) == "in 45 min"
+    assert relative(now - timedelta(hours=5), now) == "5 h overdue"
+    assert relative(now + timedelta(days=3, hours=2), now) == "in 3 d"
+
+
+def test_times_are_shown_in_the_readers_time_zone(client, world):
+    moment = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    FeedbackItemFactory(team=world.team_a, first_message_at=moment, last_message_at=moment)
+    profile_update(actor=world.agent_a, time_zone="Asia/Tokyo")
+
+    tokyo = _page(client, world.agent_a)
+    utc = _page(client, world.lead_a)
+
+    assert ">2 Mar, 08:30</time>" in tokyo
+    assert ">1 Mar, 23:30</time>" in utc
+
+
+def test_viewers_see_the_list_without_write_controls(client, world, data):
+    page = _page(client, world.viewer_a)
+
+    assert len(_row_ids(page)) == 4
+    assert 'name="items"' not in page
+    assert 'id="inbox-bulk"' not in page
+    assert "inbox_row_action" not in page and "/row/" not in page
+    assert "Save this view" not in page
+
+
+def test_another_teams_items_never_show(client, world, data):
+    FeedbackItemFactory(team=world.team_b, subject="Team B only")
+
+    page = _page(client, world.agent_a, "?snoozed=include")
+    other = _page(client, world.member_b)
+
+    assert "Team B only" not in page
+    assert _row_ids(other) != [] and "Invoice shows the wrong VAT" not in other
+
+
+def test_the_page_runs_the_same_queries_however_many_rows(client, world):
+    client.force_login(world.agent_a)
+    FeedbackItemFactory(team=world.team_a)
+    client.get(INBOX)
+    with CaptureQueriesContext(connection) as few:
+        client.get(INBOX)
+    for _ in range(20):
+        FeedbackItemFactory(team=world.team_a)
+    with CaptureQueriesContext(connection) as many:
+        client.get(INBOX)
+
+    assert len(many) == len(few)
