@@ -50,8 +50,8 @@ from feedback.models import (
     Message,
     ThreadReason,
 )
+from feedback.services import item_search_document_refresh
 from feedback.services.items import MAX_TEXT_LENGTH
-from feedback.services.search_document import item_search_document_refresh
 from feedback.templating import template_context, template_render
 from feedback.tokens import reply_address
 from portal import access
