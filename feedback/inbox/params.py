@@ -54,7 +54,13 @@ from portal.access import User
 from portal.fields import normalised_key
 from portal.models import Membership, Team, Tier
 from portal.selectors import team_scope
-from portal.validation import MAX_ID, SEARCH_TOO_LONG, parse_id, validate_search
+from portal.validation import (
+    MAX_ID,
+    NUL_CHARACTER,
+    SEARCH_TOO_LONG,
+    parse_id,
+    validate_search,
+)
 
 # The kind of an item that came through no channel (pushed through the API, imported).
 API_KIND = "api"
@@ -67,6 +73,8 @@ FALSE_WORDS = ("0", "false", "no", "off")
 
 # Messages naming the value refused.
 VALUE_MISSING = "Give a value, or leave the parameter out."
+MAX_VALUES = 50
+TOO_MANY_VALUES = f"Give at most {MAX_VALUES} values."
 UNKNOWN_CHOICE = "{value!r} is not a {what}; choose from: {choices}."
 NOT_AN_ID = "{value!r} is not an id: an id is a whole number from 1 to " + str(MAX_ID) + "."
 NO_SUCH_TAG = "No tag {value!r} in {where}."
@@ -158,18 +166,33 @@ class _Reader:
         self.params = params
         self.ignore_blank = ignore_blank
         self.errors: dict[str, list[str]] = {}
+        self.read: dict[str, list[str]] = {}
 
     def values(self, name: str) -> list[str]:
+        """The distinct values given for ``name``, read (and refused) once per parameter."""
+        if name not in self.read:
+            self.read[name] = self._values(name)
+        return self.read[name]
+
+    def _values(self, name: str) -> list[str]:
         if hasattr(self.params, "getlist"):
             raw = self.params.getlist(name)
         else:
             raw = self.params.get(name)
             raw = [] if raw is None else list(raw) if isinstance(raw, list | tuple) else [raw]
         values = [str(value).strip() for value in raw]
-        given = [value for value in values if value]
+        given = list(dict.fromkeys(value for value in values if value))
         if values and not given and not self.ignore_blank:
             self.refuse(name, VALUE_MISSING)
-        return list(dict.fromkeys(given))
+        if any("\x00" in value for value in given):
+            # PostgreSQL refuses NUL in any text it is sent.
+            self.refuse(name, NUL_CHARACTER)
+            return []
+        if len(given) > MAX_VALUES:
+            # Each value is a bound parameter of the query; a person never picks this many.
+            self.refuse(name, TOO_MANY_VALUES)
+            return []
+        return given
 
     def one(self, name: str) -> str | None:
         values = self.values(name)

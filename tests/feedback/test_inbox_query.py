@@ -18,9 +18,11 @@ from feedback.inbox import ordering
 from feedback.inbox.keyset import CursorInvalid, Keyset
 from feedback.inbox.params import (
     DATES_REVERSED,
+    MAX_VALUES,
     NO_SUCH_ASSIGNEE,
     NO_SUCH_TAG,
     NOT_A_DATE,
+    TOO_MANY_VALUES,
     UNKNOWN_ORDERING,
     VALUE_MISSING,
     InboxQuery,
@@ -30,6 +32,7 @@ from feedback.inbox.query import search_filter
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
 from feedback.services import item_search_document_refresh
 from portal.models import Role, Tier, UserProfile
+from portal.validation import NUL_CHARACTER
 from tests.factories import AccountFactory, CustomerFactory, MembershipFactory, UserFactory
 from tests.feedback.factories import (
     SENT,
@@ -473,3 +476,21 @@ def test_members_of_the_team_only_may_be_assignees_even_across_teams(world):
     with pytest.raises(ValidationError):
         query(world.agent_a, None, f"assignee={outsider.pk}")
     assert query(world.superuser, None, f"assignee={outsider.pk}").assignee_ids == (outsider.pk,)
+
+
+def test_nul_and_too_many_values_are_refused_before_any_query(world):
+    many = "&".join(f"tag={n}" for n in range(1, MAX_VALUES + 2))
+
+    with pytest.raises(ValidationError) as refused:
+        query(
+            world.agent_a, world.team_a, f"tag=a%00b&channel=x%00&{many.replace('tag', 'status')}"
+        )
+    with pytest.raises(ValidationError) as too_many:
+        query(world.agent_a, world.team_a, many)
+
+    assert refused.value.message_dict == {
+        "tag": [NUL_CHARACTER],
+        "channel": [NUL_CHARACTER],
+        "status": [TOO_MANY_VALUES],
+    }
+    assert too_many.value.message_dict == {"tag": [TOO_MANY_VALUES]}
