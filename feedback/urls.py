@@ -9,6 +9,7 @@ from feedback.views import (
     replies,
     saved_views,
     sla,
+    tags,
     templates_admin,
     widget,
 )
@@ -54,6 +55,9 @@ urlpatterns = [
     path(f"{TEAM}/channels/<id:pk>/enabled/", channels.channel_enable, name="channel_enable"),
     path(f"{TEAM}/sla/", sla.sla_settings_page, name="sla_settings"),
     path(f"{TEAM}/sla/rules/", sla.sla_rules, name="sla_rules"),
+    path(f"{TEAM}/tags/", tags.tag_list, name="tag_list"),
+    path(f"{TEAM}/tags/<id:pk>/", tags.tag_edit, name="tag_edit"),
+    path(f"{TEAM}/tags/<id:pk>/merge/", tags.tag_merge, name="tag_merge"),
     path(f"{TEAM}/quarantine/", monitoring.quarantine_list, name="quarantine_list"),
     path(f"{TEAM}/quarantine/<id:pk>/retry/", monitoring.quarantine_retry, name="quarantine_retry"),
     path(

@@ -13,6 +13,7 @@ from tests.feedback import (
     access_cases_replies,
     access_cases_saved_views,
     access_cases_sla,
+    access_cases_tags,
     access_cases_widget,
 )
 
@@ -20,6 +21,7 @@ CASES: dict[str, Case] = {
     **access_cases_pages.CASES,
     **access_cases_replies.CASES,
     **access_cases_sla.CASES,
+    **access_cases_tags.CASES,
     **access_cases_api.CASES,
     **access_cases_saved_views.CASES,
     **access_cases_hooks.CASES,
@@ -34,6 +36,7 @@ def objects(world) -> Objects:
         **access_cases_pages.objects(world),
         **access_cases_replies.objects(world),
         **access_cases_sla.objects(world),
+        **access_cases_tags.objects(world),
         **access_cases_api.objects(world),
         **access_cases_saved_views.objects(world),
         **access_cases_hooks.objects(world),
