@@ -263,7 +263,9 @@ def reply_send(
     text = _text(text, REPLY_TEXT_REQUIRED)
     now = now or timezone.now()
     item = (
-        FeedbackItem.objects.select_for_update().select_related("team", "channel").get(pk=item.pk)
+        FeedbackItem.objects.select_for_update(of=("self",))
+        .select_related("team", "channel")
+        .get(pk=item.pk)
     )
     latest = _latest_inbound(item)
     answered = latest.channel if latest is not None and latest.channel else item.channel
@@ -374,7 +376,11 @@ def _finish(message_id: int, status: str, *, error: str = "", delivered_at=None)
 def reply_retry(*, actor: Any, message: Message) -> Message:
     """Queue a failed reply again (the same mail, the same Message-ID). Agents of its team."""
     access.require_team_role(actor, message.team, Role.AGENT)
-    message = Message.objects.select_for_update().select_related("item", "team").get(pk=message.pk)
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("item", "team")
+        .get(pk=message.pk)
+    )
     if message.direction != Direction.OUT or message.is_note or not message.delivery:
         raise ValidationError(NOT_A_REPLY)
     if message.delivery != DeliveryStatus.FAILED:
