@@ -25,6 +25,7 @@ from feedback.inbox.ordering import ORDERING_ANNOTATIONS, ORDERINGS, SEARCH_CONF
 from feedback.inbox.params import API_KIND, SNOOZED_HIDE, SNOOZED_ONLY, InboxQuery
 from feedback.models import FeedbackItem, ItemStatus
 from portal.access import User
+from portal.fields import normalised_key
 from portal.models import Team
 from portal.selectors import profile_get
 
@@ -73,7 +74,24 @@ def _fallback_terms(search: str) -> tuple[list[str], list[str]]:
     return wanted, unwanted
 
 
+def _addresses(search: str) -> tuple[list[str], str]:
+    """E-mail addresses in a search (a word with an "@"), and the search without them: an
+    address finds the items of the customer it belongs to, which no message text may hold."""
+    addresses, rest = [], []
+    for word in smart_split(search):
+        if "@" in word and word[:1] not in "-\"'":
+            addresses.append(normalised_key(word))
+        else:
+            rest.append(word)
+    return addresses, " ".join(rest)
+
+
 def search_filter(items: QuerySet, search: str) -> QuerySet:
+    """Items whose search document holds every word (and no ``-word``), and whose customer has
+    each address searched for."""
+    addresses, search = _addresses(search)
+    for address in addresses:
+        items = items.filter(customer__email_key=address)
     if not search:
         return items
     if connection.vendor == "postgresql":

@@ -494,3 +494,15 @@ def test_nul_and_too_many_values_are_refused_before_any_query(world):
         "status": [TOO_MANY_VALUES],
     }
     assert too_many.value.message_dict == {"tag": [TOO_MANY_VALUES]}
+
+
+def test_an_address_in_a_search_finds_the_customers_items(world):
+    team = world.team_a
+    omar = CustomerFactory(email="omar@haddad.example")
+    his = searchable(team, "Refund", "Please refund me.")
+    FeedbackItem.objects.filter(pk=his.pk).update(customer=omar)
+    searchable(team, "Refund", "Please refund me too.")
+
+    assert ids(world.agent_a, team, "q=Omar@Haddad.example") == [his.pk]
+    assert ids(world.agent_a, team, "q=omar@haddad.example+refunds") == [his.pk]
+    assert ids(world.agent_a, team, "q=omar@haddad.example+password") == []
