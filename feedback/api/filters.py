@@ -135,7 +135,8 @@ INBOX_PARAMETERS = [
     (
         "search",
         "Words to find in the subject and the conversation (word forms: `invoices` finds "
-        '`invoice`; `"a phrase"`, `-word` leaves out). `q` is the same.',
+        '`invoice`; `"a phrase"`, `-word` leaves out); an e-mail address finds its '
+        "customer's items. `q` is the same.",
         {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
     ),
     (

@@ -23,7 +23,8 @@ different parameters all apply):
   user's time zone (their profile's);
 - ``snoozed``: ``hide`` (the default: items snoozed until a later time are left out),
   ``include`` or ``only``;
-- ``q`` or ``search``: words to find in subjects and the customer-visible message texts;
+- ``q`` or ``search``: words to find in subjects and the customer-visible message texts (an
+  e-mail address among them: the items of that customer);
 - ``ordering``: one of :data:`ORDERINGS` (default ``priority``: escalated items first, then
   urgent, high, normal, each by latest activity); a leading ``-`` reverses it.
 
