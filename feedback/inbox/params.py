@@ -28,15 +28,7 @@ different parameters all apply):
 - ``ordering``: one of :data:`ORDERINGS` (default ``priority``: escalated items first, then
   urgent, high, normal, each by latest activity); a leading ``-`` reverses it.
 
-Full-text search: on PostgreSQL ``websearch_to_tsquery`` against the English
-``to_tsvector`` of ``search_document`` (so "invoices" finds "invoice"; quoted phrases and
-``-word`` work as on a search engine), read through the GIN expression index that migration
-0006 creates; elsewhere (SQLite) every word must occur in the document, a plural "s" dropped,
-and ``-word`` must not.
-
-Every order is a list of terms that all run one way (ranks are numbers that grow with urgency),
-ending with the id, so that a page is one row comparison that PostgreSQL reads as a range of
-the matching composite index (``FeedbackItem.Meta.indexes``, migration 0006).
+How the items are searched and ordered: ``feedback.inbox.query`` and ``feedback.inbox.ordering``.
 """
 
 import re
