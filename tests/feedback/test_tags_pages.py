@@ -142,3 +142,11 @@ def test_agents_may_not_manage_and_another_teams_tag_is_not_found(client, world)
     # A tag of another team is no choice: the form says so and nothing is merged.
     assert other_into.status_code == 200
     assert Tag.objects.filter(pk=tag.pk).exists()
+
+
+def test_the_team_settings_page_links_the_tags(client, world):
+    client.force_login(world.viewer_a)
+
+    response = client.get(reverse("portal:team_settings", args=["team-a"]))
+
+    assert page() in response.content.decode()
