@@ -78,8 +78,10 @@ BULK_NOTHING_TO_CHANGE = "Choose what to change for the selected items."
 MERGE_TARGET_NOT_SELECTED = "Merge into one of the selected items."
 ITEM_GONE = "The item was merged or deleted meanwhile."
 
-_BULK_FIELDS = {"status", "assignee", "priority", "tags", "add_tags", "remove_tags"}
-_BULK_FIELDS |= {"snoozed_until"}
+# What ``items_bulk_update`` passes on to ``item_update`` for each item.
+_BULK_FIELDS = frozenset(
+    {"status", "assignee", "priority", "tags", "add_tags", "remove_tags", "snoozed_until"}
+)
 
 
 def _choices(values: Iterable[str]) -> str:

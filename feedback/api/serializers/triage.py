@@ -124,7 +124,7 @@ class BulkTriageResultSerializer(serializers.Serializer):
 
 
 class FeedbackTagWriteSerializer(serializers.Serializer):
-    """A new tag (agents of the team) or a rename or colour (leads): ``name``, ``colour``."""
+    """A new tag of a team (agents and above create tags as they tag)."""
 
     team = SelectorRelatedField(selector=portal_selectors.team_list, queryset=Team.objects.all())
     name = TextField(max_length=_TAG_MAX)
@@ -137,6 +137,8 @@ class FeedbackTagWriteSerializer(serializers.Serializer):
 
 
 class FeedbackTagUpdateSerializer(serializers.Serializer):
+    """A new name or colour of a tag (leads and above); what is left out stays."""
+
     name = TextField(max_length=_TAG_MAX, required=False)
     colour = TextField(
         max_length=7,
