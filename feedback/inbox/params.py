@@ -33,7 +33,7 @@ How the items are searched and ordered: ``feedback.inbox.query`` and ``feedback.
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -108,8 +108,6 @@ class InboxQuery:
     snoozed: str = SNOOZED_HIDE
     search: str = ""
     ordering: str = DEFAULT_ORDERING
-    # Names of tags asked for by name, kept so that the query string says what was asked.
-    tag_names: tuple[str, ...] = field(default=(), compare=False)
 
     def to_params(self) -> dict[str, list[str]]:
         """The query as a query string's dict of lists, only what differs from the defaults:
@@ -278,7 +276,7 @@ def inbox_query_from_params(
             if pk not in members:
                 read.refuse("assignee", NO_SUCH_ASSIGNEE.format(value=str(pk), where=where))
 
-    tag_ids, tag_names = _tags(read, teams, where)
+    tag_ids = _tags(read, teams, where)
     channel_ids, channel_kinds = _channels(read, teams, where)
 
     customer = read.one("customer")
@@ -301,7 +299,6 @@ def inbox_query_from_params(
         unassigned=unassigned,
         assignee_ids=tuple(assignee_ids),
         tag_ids=tag_ids,
-        tag_names=tag_names,
         channel_ids=channel_ids,
         channel_kinds=channel_kinds,
         priorities=read.choices("priority", list(ItemPriority.values), "priority"),
@@ -320,11 +317,11 @@ def inbox_query_from_params(
     return query
 
 
-def _tags(read: _Reader, teams: QuerySet, where: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
+def _tags(read: _Reader, teams: QuerySet, where: str) -> tuple[int, ...]:
     """Tags by id or by name, of the team (or the user's teams); one query for all."""
     values = read.values("tag")
     if not values:
-        return (), ()
+        return ()
     ids = [int(value) for value in values if value.isascii() and value.isdigit()]
     ids = [pk for pk in ids if pk <= MAX_ID]
     names = [value for value in values if not (value.isascii() and value.isdigit())]
@@ -341,7 +338,7 @@ def _tags(read: _Reader, teams: QuerySet, where: str) -> tuple[tuple[int, ...], 
         )
         if not known:
             read.refuse("tag", NO_SUCH_TAG.format(value=value[:60], where=where))
-    return tuple(sorted(found_ids)), tuple(names)
+    return tuple(sorted(found_ids))
 
 
 def _channels(
