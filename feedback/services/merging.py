@@ -66,6 +66,7 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
     into.last_message_at = max(into.last_message_at, source.last_message_at)
     if into.status == ItemStatus.RESOLVED and source.status in _STILL_OPEN:
         into.status = ItemStatus.OPEN
+        into.resolved_at = None
     into.customer_id = into.customer_id or source.customer_id
     into.subject = into.subject or source.subject
     source_external_id = source.external_id
@@ -78,6 +79,7 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
             "first_message_at",
             "last_message_at",
             "status",
+            "resolved_at",
             "customer",
             "subject",
             "external_id",

@@ -178,3 +178,24 @@ def test_machine_mail_leaves_a_snooze_alone(world, channel):
     )
 
     assert FeedbackItem.objects.get(pk=item.pk).snoozed_until == later
+
+
+def test_a_customers_answer_on_a_resolved_item_clears_resolved_at(world, channel):
+    first = payload_parse(payload=receive(channel, make_mail(message_id="w@x")))
+    item = FeedbackItem.objects.get(pk=first.message.item_id)
+    item_update(actor=world.agent_a, item=item, status="resolved", now=NOW)
+
+    payload_parse(payload=receive(channel, make_mail(message_id="y@x", in_reply_to="w@x")))
+
+    stored = FeedbackItem.objects.get(pk=item.pk)
+    assert (stored.status, stored.resolved_at) == ("open", None)
+
+
+def test_a_resolved_item_reopened_by_a_merge_loses_resolved_at(world):
+    into = FeedbackItemFactory(team=world.team_a, status="open")
+    item_update(actor=world.agent_a, item=into, status="resolved", now=NOW)
+    source = FeedbackItemFactory(team=world.team_a, status="new")
+
+    merged = item_merge(actor=world.agent_a, source=source, into=into)
+
+    assert (merged.status, merged.resolved_at) == ("open", None)

@@ -95,6 +95,10 @@ def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
     if reopened:
         item.status = ItemStatus.OPEN
         changed.append("status")
+        if item.resolved_at is not None:
+            # Open again: it is resolved (and stamped) anew when an agent resolves it.
+            item.resolved_at = None
+            changed.append("resolved_at")
     if item.snoozed_until is not None:
         item.snoozed_until = None
         changed.append("snoozed_until")
