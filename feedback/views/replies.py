@@ -56,6 +56,11 @@ class NoteForm(forms.Form):
         help_text="Seen by your team only; never sent.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its own ids: it shares the page (and the field name) with the reply form.
+        kwargs.setdefault("auto_id", "id_note_%s")
+        super().__init__(*args, **kwargs)
+
 
 def item_page_url(item: FeedbackItem) -> str:
     try:

@@ -55,7 +55,7 @@ class TemplateForm(forms.Form):
     subject = forms.CharField(
         required=False,
         max_length=ResponseTemplate._meta.get_field("subject").max_length,
-        help_text="Optional; replies keep the conversation's subject.",
+        help_text="Optional, for your list; a reply keeps the conversation's subject (Re: …).",
     )
     body = forms.CharField(
         label="Text",
