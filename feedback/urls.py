@@ -13,6 +13,7 @@ from feedback.views import (
     templates_admin,
     widget,
 )
+from feedback.views import item as item_page
 from feedback.views import items as inbox_list
 from feedback.views.imports import item_import
 
@@ -29,6 +30,20 @@ urlpatterns = [
     path("inbox/views/", saved_views.saved_view_save, name="saved_view_save"),
     path("inbox/views/<id:pk>/delete/", saved_views.saved_view_remove, name="saved_view_delete"),
     path("inbox/<id:pk>/row/", inbox_list.inbox_row_action, name="inbox_row_action"),
+    path("inbox/<id:pk>/", item_page.item_page, name="item"),
+    path("inbox/<id:pk>/status/", item_page.item_status, name="item_status"),
+    path("inbox/<id:pk>/assign/", item_page.item_assign, name="item_assign"),
+    path("inbox/<id:pk>/tags/", item_page.item_tags, name="item_tags"),
+    path("inbox/<id:pk>/priority/", item_page.item_priority, name="item_priority"),
+    path("inbox/<id:pk>/snooze/", item_page.item_snooze, name="item_snooze"),
+    path("inbox/<id:pk>/merge/", item_page.item_merge_view, name="item_merge"),
+    path("inbox/<id:pk>/split/<id:message_pk>/", item_page.item_split, name="item_split"),
+    path(
+        "inbox/<id:pk>/duplicates/<id:pair_pk>/dismiss/",
+        item_page.item_duplicate_dismiss,
+        name="item_duplicate_dismiss",
+    ),
+    path("inbox/<id:pk>/presence/", item_page.item_presence, name="item_presence"),
     path("hooks/email/<id:pk>/", webhooks.email_webhook, name="email_webhook"),
     path("w/<str:public_key>/", widget.widget_form, name="widget_form"),
     path("inbox/<id:pk>/reply/", replies.reply_compose, name="reply_compose"),

@@ -11,11 +11,15 @@ resolved target takes in a source that is still new or open by becoming open, so
 open request is not hidden as resolved. A target without a customer or subject takes the
 source's; a target without an external id takes the source's, so that pushing the source's
 ``external_id`` again still finds the conversation.
+
+Splitting is the way back for one message (``message_split``): a message that was threaded into
+the wrong conversation becomes an item of its own.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, Min
 
 from feedback.models import FeedbackItem, ItemStatus, Message
 from feedback.services.search_document import item_search_document_refresh
@@ -29,6 +33,11 @@ Actor = AbstractBaseUser | SystemActor
 
 MERGE_INTO_ITSELF = "An item cannot be merged into itself: pick another item."
 MERGE_ACROSS_TEAMS = "Both items must belong to the same team: pick an item of {team}."
+SPLIT_ONLY_MESSAGE = (
+    "This is the item's only message: there is nothing to split it from. Merge or tag the item"
+    " instead."
+)
+SPLIT_NO_ITEM = "This message belongs to no item any more; reload the page."
 
 # The target's status when the source still waits for an answer and the target was resolved.
 _STILL_OPEN = {ItemStatus.NEW, ItemStatus.OPEN}
@@ -111,3 +120,60 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
 
 def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@transaction.atomic
+def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
+    """Move ``message`` out of its item into a new item of the same team and customer; the new
+    item. Only that message moves: replies threaded to it stay where they are, since the agent
+    chose this one message. Agents of the team. Both items' message times, sentiment and search
+    documents follow their messages; both are audited; the new item is announced as created
+    (``feedback.item_created``), so it gets its priority and SLA due times like any new item."""
+    if message.item_id is None:
+        raise ValidationError(SPLIT_NO_ITEM)
+    access.require_team_role(actor, message.team, Role.AGENT)
+    try:
+        source = FeedbackItem.objects.select_for_update().get(pk=message.item_id)
+    except FeedbackItem.DoesNotExist:
+        raise ValidationError(SPLIT_NO_ITEM) from None
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.item_id != source.pk:
+        raise ValidationError(SPLIT_NO_ITEM)
+    if not Message.objects.filter(item_id=source.pk).exclude(pk=message.pk).exists():
+        raise ValidationError(SPLIT_ONLY_MESSAGE)
+
+    item = FeedbackItem.objects.create(
+        team_id=source.team_id,
+        customer_id=source.customer_id,
+        channel_id=message.channel_id or source.channel_id,
+        subject=message.subject or source.subject,
+        status=ItemStatus.OPEN,
+        first_message_at=message.sent_at,
+        last_message_at=message.sent_at,
+    )
+    Message.objects.filter(pk=message.pk).update(item_id=item.pk)
+    span = Message.objects.filter(item_id=source.pk).aggregate(
+        first=Min("sent_at"), last=Max("sent_at")
+    )
+    source.first_message_at, source.last_message_at = span["first"], span["last"]
+    source.save(update_fields=["first_message_at", "last_message_at", "updated_at"])
+    items_sentiment_update(item_ids=[source.pk, item.pk])
+    item_search_document_refresh([source.pk, item.pk])
+    item.refresh_from_db()
+
+    audit(
+        actor=actor,
+        action="feedback_item.message_split_off",
+        target=source,
+        team=source.team,
+        changes={"message": {"before": f"#{source.pk}", "after": f"#{item.pk}"}},
+    )
+    audit(
+        actor=actor,
+        action="feedback_item.split_from",
+        target=item,
+        team=item.team,
+        changes={"message": {"before": f"#{source.pk}", "after": f"#{item.pk}"}},
+    )
+    events.emit("feedback.item_created", item_id=item.pk)
+    return item
