@@ -9,6 +9,7 @@ from tests.feedback import (
     access_cases_hooks,
     access_cases_imports,
     access_cases_inbox,
+    access_cases_item,
     access_cases_pages,
     access_cases_replies,
     access_cases_saved_views,
@@ -27,6 +28,7 @@ CASES: dict[str, Case] = {
     **access_cases_hooks.CASES,
     **access_cases_imports.CASES,
     **access_cases_inbox.CASES,
+    **access_cases_item.CASES,
     **access_cases_widget.CASES,
 }
 
@@ -41,5 +43,6 @@ def objects(world) -> Objects:
         **access_cases_saved_views.objects(world),
         **access_cases_hooks.objects(world),
         **access_cases_inbox.objects(world),
+        **access_cases_item.objects(world),
         **access_cases_widget.objects(world),
     }

@@ -365,9 +365,10 @@ def test_split_moves_one_message_to_a_new_item_of_the_same_customer(agent_client
     assert new_item.team == world.team and new_item.customer == world.item.customer
     assert _message_ids(new_item) == [world.forum.pk]
     assert _message_ids(world.item, new_item) == before
-    assert item_views.SPLIT_DONE.format(id=new_item.pk) in agent_client.get(
-        response["Location"]
-    ).content.decode()
+    assert (
+        item_views.SPLIT_DONE.format(id=new_item.pk)
+        in agent_client.get(response["Location"]).content.decode()
+    )
 
 
 def test_split_of_another_items_message_is_not_found(agent_client, world):
