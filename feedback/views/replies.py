@@ -19,11 +19,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import selectors
-from feedback.models import FeedbackItem, ResponseTemplate
+from feedback.models import FeedbackItem, PresenceActivity, ResponseTemplate
 from feedback.services.items import MAX_TEXT_LENGTH
+from feedback.services.presence import presence_touch
 from feedback.services.replies import note_add, reply_render, reply_retry, reply_send
 from portal import access
 from portal.forms import add_service_errors
@@ -130,6 +132,11 @@ def _composer(
 def reply_compose(request: HttpRequest, pk: int) -> HttpResponse:
     item = _agent_item(request, pk)
     if request.method == "GET":
+        # Opening the composer (or choosing a template in it) is replying: other agents on
+        # the item see "… is replying" (the item page's collision notice).
+        presence_touch(
+            user=request.user, item=item, activity=PresenceActivity.REPLYING, now=timezone.now()
+        )
         return _composer(request, item)
     form = ReplyForm(request.POST)
     if form.is_valid():

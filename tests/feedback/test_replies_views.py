@@ -5,7 +5,13 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from feedback.models import DeliveryStatus, Message, ResponseTemplate
+from feedback.models import (
+    DeliveryStatus,
+    ItemPresence,
+    Message,
+    PresenceActivity,
+    ResponseTemplate,
+)
 from feedback.services.templates import template_create
 from feedback.templating import UNKNOWN_PLACEHOLDER, placeholder_names
 from feedback.views.replies import NOTE_ADDED
@@ -71,7 +77,10 @@ def test_the_composer_is_a_page_or_for_htmx_its_fragment(agent_client, item):
 def test_choosing_a_template_fills_the_reply_personalised_for_the_customer(agent_client, item):
     lead = member(item, Role.LEAD)
     template = template_create(
-        actor=lead, team=item.team, name="Hello", body="Hi {{ customer.first_name }}, {{ agent.name }}"
+        actor=lead,
+        team=item.team,
+        name="Hello",
+        body="Hi {{ customer.first_name }}, {{ agent.name }}",
     )
     other_team = template_create(
         actor=UserFactory(is_superuser=True), team=TeamFactory(), name="Theirs", body="x"
@@ -136,7 +145,7 @@ def test_notes_plain_and_htmx(agent_client, item):
 
     assert NOTE_ADDED in plain.content.decode()
     assert htmx.headers["HX-Redirect"]
-    assert empty.status_code == 200 and "<details class=\"note-composer\" open>" in (
+    assert empty.status_code == 200 and '<details class="note-composer" open>' in (
         empty.content.decode()
     )
     assert Message.objects.filter(item=item, is_note=True).count() == 2
@@ -146,6 +155,7 @@ def test_notes_plain_and_htmx(agent_client, item):
 def test_a_failed_reply_is_retried(agent_client, item, django_capture_on_commit_callbacks):
     reply = MessageFactory(
         item=item,
+        author=member(item, Role.AGENT),
         direction="out",
         delivery=DeliveryStatus.FAILED,
         delivery_error="Sending failed",
@@ -259,3 +269,10 @@ def test_another_teams_template_is_404_under_this_team(lead_client, item):
     response = lead_client.get(templates_url(item, "feedback:template_edit", theirs.pk))
 
     assert response.status_code == 404
+
+
+def test_opening_the_composer_tells_other_agents_someone_is_replying(agent_client, item):
+    agent_client.get(compose_url(item), **HTMX)
+
+    presence = ItemPresence.objects.get(item=item)
+    assert (presence.activity, presence.user.first_name) == (PresenceActivity.REPLYING, "Sam")
