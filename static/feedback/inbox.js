@@ -109,6 +109,9 @@
     document.querySelectorAll("[data-bulk-count]").forEach(function (label) {
       label.textContent = count ? "(" + count + " selected)" : "(select rows with the boxes or x)";
     });
+    document.querySelectorAll(".inbox-bulk").forEach(function (bar) {
+      bar.classList.toggle("is-idle", count === 0);
+    });
   }
 
   // A refused or failed request says so where the list is, instead of nothing happening.

@@ -1,0 +1,113 @@
+"""The inbox list in a real browser (Debian's chromium driven by Playwright, as in
+tests/portal/test_browser.py): an agent moves through the list with j and k, opens the
+shortcut help with ?, selects a row with x, takes an item with a, resolves one with e, and
+searches after /, the list swapped in place by htmx; on a 375px phone the rows are cards and
+nothing needs scrolling sideways. With PORTAL_SCREENSHOTS=1 the screenshots land in
+docs/screenshots/ (inbox-*.png)."""
+
+import pytest
+from django.utils import timezone
+
+from feedback.models import FeedbackItem, ItemStatus
+from portal.models import Role
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.feedback.inbox_page_data import inbox_data
+from tests.portal.test_browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
+    _log_in,
+    _overflow,
+    _phone,
+    browser,
+    screenshot_dir,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def data(transactional_db):
+    team = TeamFactory(name="Customer Care", slug="customer-care")
+    agent = UserFactory(username="ann", first_name="Ann", last_name="Agent")
+    MembershipFactory(user=agent, team=team, role=Role.AGENT)
+    return inbox_data(team, agent=agent, now=timezone.now())
+
+
+def _current(page) -> str | None:
+    return page.evaluate("document.querySelector('#inbox-items tr.is-current')?.id || null")
+
+
+def test_keyboard_through_the_list_on_a_desktop(
+    browser,  # noqa: F811
+    live_server,
+    data,
+    screenshot_dir,  # noqa: F811
+):
+    items = data.items
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/inbox/")
+
+    page.keyboard.press("j")
+    assert _current(page) == f"item-{items['invoice'].pk}"
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    assert _current(page) == f"item-{items['export'].pk}"
+    page.keyboard.press("x")
+    assert page.locator(f"#item-{items['export'].pk} input[name=items]").is_checked()
+    assert page.locator("[data-bulk-count]").inner_text() == "(1 selected)"
+    page.screenshot(path=str(screenshot_dir / "inbox-desktop.png"), full_page=True)
+
+    page.keyboard.press("?")
+    help_dialog = page.locator("#inbox-help")
+    assert help_dialog.is_visible()
+    page.screenshot(path=str(screenshot_dir / "inbox-help.png"))
+    page.keyboard.press("Escape")
+    assert not help_dialog.is_visible()
+
+    # a: the row comes back assigned, still the current one.
+    page.keyboard.press("a")
+    row = page.locator(f"#item-{items['export'].pk}")
+    row.locator(".col-assignee", has_text="Ann Agent").wait_for()
+    assert _current(page) == f"item-{items['export'].pk}"
+    page.keyboard.press("e")
+    row.locator(".status-tag", has_text="Resolved").wait_for()
+    exported = FeedbackItem.objects.get(pk=items["export"].pk)
+    assert exported.status == ItemStatus.RESOLVED and exported.assignee.username == "ann"
+
+    # Shortcuts wait while typing: "j" goes into the search box, which filters the list.
+    page.keyboard.press("/")
+    page.keyboard.type("invoices")
+    page.wait_for_function(
+        "document.querySelectorAll('#inbox-items tbody tr.inbox-row').length === 1"
+    )
+    assert page.locator("#inbox-search").input_value() == "invoices"
+    assert "q=invoices" in page.url
+    page.screenshot(path=str(screenshot_dir / "inbox-search.png"))
+    context.close()
+
+
+def test_the_list_is_cards_on_a_phone(
+    browser,  # noqa: F811
+    live_server,
+    data,
+    screenshot_dir,  # noqa: F811
+):
+    context = _phone(browser)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/inbox/")
+
+    assert _overflow(page) <= 0
+    first = page.locator("#inbox-items tr.inbox-row").first
+    assert first.evaluate("row => getComputedStyle(row).display") == "flex"
+    assert not page.locator("#inbox-items thead").is_visible() or page.evaluate(
+        "document.querySelector('#inbox-items thead').getBoundingClientRect().height <= 1"
+    )
+    assert not page.locator(".inbox-more").evaluate("d => d.open")
+    page.screenshot(path=str(screenshot_dir / "inbox-phone.png"), full_page=True)
+    page.locator(".inbox-more > summary").click()
+    assert _overflow(page) <= 0
+    page.screenshot(path=str(screenshot_dir / "inbox-phone-filters.png"))
+    context.close()
