@@ -1,10 +1,12 @@
 """Writing the demo's channels beyond e-mail (the demo part "feedback channels"): an App Store
-review feed, the community forum, mentions on Mastodon and the widget in the product, each
-fed through the pipeline a real one takes, so that the inbox shows every channel.
+review feed, the community forum, mentions on Mastodon, the Zendesk help desk that billing
+questions still go to and the widget in the product, each fed through the pipeline a real one
+takes, so that the inbox shows every channel.
 
-The polled channels (feed, Discourse, Mastodon) are created disabled: their addresses are on
-reserved example hosts that nothing ever polls. Their posts are what a poll of the remote
-would store (``feedback.demo.remote`` cuts them with the connectors' own code), stored with
+The polled channels (feed, Discourse, Mastodon, Zendesk) are created disabled: their addresses
+are on reserved example hosts that nothing ever polls. Their posts are what a poll of the remote
+would store (``feedback.demo.remote`` and ``feedback.demo.desk`` cut them with the connectors'
+own code), stored with
 ``payloads_store`` and parsed in this process, as the mail is. The widget is a push channel and
 works in the demo: its messages enter through the widget's own submission service.
 
@@ -29,7 +31,7 @@ from django.core.exceptions import ValidationError
 from feedback.channels import FetchedItem, FetchResult, social
 from feedback.channels.discourse import KIND as DISCOURSE
 from feedback.channels.mastodon import KIND as MASTODON
-from feedback.demo import remote, voices
+from feedback.demo import desk, remote, voices
 from feedback.demo.seed import (
     SUPPORT_ADDRESS,
     TEAM_SLUG,
@@ -55,6 +57,7 @@ from portal.models import Customer, Team
 FEED_CHANNEL = "App Store reviews (feed)"
 FORUM_CHANNEL = "Community forum"
 MASTODON_CHANNEL = "@kitewire mentions"
+ZENDESK_CHANNEL = "Billing help desk (Zendesk)"
 WIDGET_CHANNEL = "Website widget"
 # Known placeholders, like the IMAP channel's password: the channels are disabled.
 FORUM_CONFIG = {
@@ -70,7 +73,14 @@ MASTODON_CONFIG = {
 }
 FEED_CONFIG = {"url": remote.FEED_URL}
 WIDGET_CONFIG = {"allowed_origins": ["https://app.kitewire.example"], "address": SUPPORT_ADDRESS}
-DEMO_CHANNELS = (WEBHOOK_CHANNEL, FEED_CHANNEL, FORUM_CHANNEL, MASTODON_CHANNEL, WIDGET_CHANNEL)
+DEMO_CHANNELS = (
+    WEBHOOK_CHANNEL,
+    FEED_CHANNEL,
+    FORUM_CHANNEL,
+    MASTODON_CHANNEL,
+    ZENDESK_CHANNEL,
+    WIDGET_CHANNEL,
+)
 # The channels' own generator, so that a run is the same whichever parts it builds before.
 CHANNELS_SEED = SEED + 9
 
@@ -206,6 +216,15 @@ def seed_feedback_channels(ctx: DemoContext) -> None:
         items = remote.mastodon_items(rng, end, customers)
         opened += _store_and_parse(ctx, mastodon, items, "mentions")
 
+    zendesk = channel_ensure(
+        ctx, team, name=ZENDESK_CHANNEL, kind="zendesk", config=desk.ZENDESK_CONFIG, enabled=False
+    )
+    if zendesk is not None:
+        # Requesters come with their address: a directory customer's is found by it and gets
+        # the requester id as a handle from the pipeline itself.
+        items = desk.zendesk_items(end, customers)
+        opened += _store_and_parse(ctx, zendesk, items, "help desk comments")
+
     widget_created = not Channel.objects.filter(
         team=team, name_key=normalised_key(WIDGET_CHANNEL)
     ).exists()
@@ -213,7 +232,7 @@ def seed_feedback_channels(ctx: DemoContext) -> None:
         ctx, team, name=WIDGET_CHANNEL, kind="widget", config=WIDGET_CONFIG, enabled=True
     )
     if widget is not None and widget_created:
-        submissions = remote.widget_submissions(end, customers, by_widget)
+        submissions = desk.widget_submissions(end, customers, by_widget)
         opened += _send_widget_messages(ctx, widget, submissions)
 
     _finish(ctx, team, opened)

@@ -8,10 +8,10 @@ The App Store reviews are an Atom document read by the feed connector
 with ``feedback.channels.social.item_bytes`` and filed under the source ids and metadata their
 connectors' fetches give them. Pure: ``voices`` and the demo directory's specs in,
 ``FetchedItem`` values out, oldest first, each with the time a poll would have received it.
+The help desk's tickets and the widget's messages are ``feedback.demo.desk``'s.
 """
 
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,7 +21,6 @@ from xml.sax.saxutils import escape
 
 from feedback.channels import FetchedItem, http, social
 from feedback.channels.feed.document import read_document
-from feedback.channels.widget import Submission, reencode_screenshot
 from feedback.demo import voices
 from feedback.demo.mails import DemoMail
 from feedback.mail import parse_message
@@ -45,8 +44,6 @@ FIRST_POST_ID = 4630
 # Topics opened by customers repeating a mail: ids of their own, apart from the others.
 REPEAT_TOPIC_ID = 780
 REPEAT_POST_ID = 4480
-REPEATED_NOTE = "I sent this by e-mail yesterday as well."
-USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36"
 TEAM_ACCOUNT_ID = "109871200011223344"
 
 
@@ -94,7 +91,7 @@ def repeats(
     return found
 
 
-def _when(end: datetime, days_back: float) -> datetime:
+def when_written(end: datetime, days_back: float) -> datetime:
     return (end - timedelta(days=days_back)).replace(microsecond=0)
 
 
@@ -126,7 +123,7 @@ def reviews_document(end: datetime) -> bytes:
     rating in ``im:rating`` (which the portal does not keep)."""
     entries = []
     for review in sorted(voices.REVIEWS, key=lambda review: review.days_back):
-        updated = _when(end, review.days_back).isoformat()
+        updated = when_written(end, review.days_back).isoformat()
         entries.append(
             "<entry>"
             f"<updated>{updated}</updated>"
@@ -160,7 +157,7 @@ def review_items(rng: Random, end: datetime) -> list[FetchedItem]:
     # feedparser reads an entry's id as a URI relative to the feed's address, as Atom says.
     by_id = {urljoin(FEED_URL, review.review_id): review for review in voices.REVIEWS}
     return [
-        _received(rng, item, _when(end, by_id[item.source_id].days_back))
+        _received(rng, item, when_written(end, by_id[item.source_id].days_back))
         for item in read_document(answer, FEED_URL).items
     ]
 
@@ -223,7 +220,7 @@ def forum_posts(
     for number, topic in enumerate(voices.TOPICS):
         topic_id = FIRST_TOPIC_ID + number * 3
         for post_number, post in enumerate(topic.posts, start=1):
-            person, when = _forum_person(post, customers), _when(end, post.days_back)
+            person, when = _forum_person(post, customers), when_written(end, post.days_back)
             posts.append(
                 _post(post_id, topic_id, topic.title, post_number, person, post.text, when,
                       topic.category)
@@ -335,7 +332,7 @@ def mastodon_items(rng: Random, end: datetime, customers: list[CustomerSpec]) ->
     ids: list[str] = []
     threads: list[list[str]] = []
     for serial, mention in enumerate(voices.MENTIONS):
-        when = _when(end, mention.days_back)
+        when = when_written(end, mention.days_back)
         status_id = _status_id(when, serial)
         status = _status(
             status_id, when, _mastodon_person(mention, customers), serial, mention.text
@@ -344,7 +341,7 @@ def mastodon_items(rng: Random, end: datetime, customers: list[CustomerSpec]) ->
         if mention.replies_to is not None:
             thread = [*threads[mention.replies_to], ids[mention.replies_to]]
             if mention.after_answer:
-                answered = _when(end, mention.days_back + 0.05)
+                answered = when_written(end, mention.days_back + 0.05)
                 thread.append(_status_id(answered, 900 + serial))
             status["in_reply_to_id"] = thread[-1]
         ids.append(status_id)
@@ -361,61 +358,3 @@ def mastodon_items(rng: Random, end: datetime, customers: list[CustomerSpec]) ->
         )
         items.append(_received(rng, item, when))
     return sorted(items, key=lambda item: item.received_at)
-
-
-# --- the widget ----------------------------------------------------------------------------------
-
-
-def screenshot() -> bytes:
-    """A small picture of the invoice preview with its last line cut off, drawn with Pillow
-    and re-encoded by the widget's own screenshot rules."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (320, 200), (248, 249, 251))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 320, 28), fill=(32, 76, 140))
-    draw.text((10, 8), "Invoice KW-2026-00412", fill=(255, 255, 255))
-    for row in range(5):
-        draw.rectangle((16, 44 + row * 26, 300, 58 + row * 26), fill=(222, 226, 232))
-    draw.rectangle((16, 174, 220, 200), fill=(200, 60, 60))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return reencode_screenshot(out.getvalue())
-
-
-def widget_submissions(
-    end: datetime, customers: list[CustomerSpec], repeated: Sequence[Repeat] = ()
-) -> list[tuple[Submission, datetime]]:
-    """The widget's messages as the form cleans them, with when each was sent, oldest first:
-    those of ``voices`` and one for each repeated mail."""
-    picture = None
-    submissions = [
-        (
-            Submission(
-                message=f"{repeat.subject}: {repeat.text} {REPEATED_NOTE}",
-                email=repeat.customer.email,
-                name=repeat.customer.name,
-                page_url="https://app.kitewire.example/board",
-                user_agent=USER_AGENT,
-            ),
-            repeat.sent_at,
-        )
-        for repeat in repeated
-    ]
-    for message in sorted(voices.WIDGET_MESSAGES, key=lambda message: -message.days_back):
-        if message.customer is not None:
-            email, name = customers[message.customer].email, customers[message.customer].name
-        else:
-            email, name = message.email, message.name
-        if message.screenshot and picture is None:
-            picture = screenshot()
-        submission = Submission(
-            message=message.message,
-            email=email,
-            name=name,
-            page_url=f"https://app.kitewire.example{message.page}",
-            user_agent=USER_AGENT,
-            screenshot_png=picture if message.screenshot else None,
-        )
-        submissions.append((submission, _when(end, message.days_back)))
-    return sorted(submissions, key=lambda pair: pair[1])

@@ -235,3 +235,50 @@ WIDGET_MESSAGES = (
 REPEATED_BY_WIDGET = (6, 19)
 REPEATED_ON_FORUM = (23,)
 REPEAT_AFTER_HOURS = 26
+
+
+@dataclass(frozen=True)
+class TicketComment:
+    text: str
+    days_back: float
+    # The help desk's own answer: Zendesk exports it, the connector leaves it out.
+    agent: bool = False
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket in the Zendesk help desk that billing questions still go to: requested by a
+    directory customer (``customer``) or by someone new (``name``, ``email``)."""
+
+    subject: str
+    comments: tuple[TicketComment, ...]
+    customer: int | None = None
+    name: str = ""
+    email: str = ""
+
+
+HELP_DESK_AGENT = "Priya Raman"
+
+TICKETS = (
+    Ticket("Refund for the duplicate November charge", (
+        TicketComment("We were charged twice for November. Please refund the second payment "
+                      "to the same card.", 21.5),
+        TicketComment("Sorry about that, the refund is on its way and should show within "
+                      "five working days.", 21.2, agent=True),
+        TicketComment("Thank you, the refund arrived today.", 16.4),
+    ), customer=36),
+    Ticket("Invoices as PDF for our accountant", (
+        TicketComment("Our accountant needs every invoice as a PDF, but the download gives us "
+                      "a CSV. Is there a way to get PDFs?", 13.8),
+    ), name="Olu Adeyemi", email="olu@brightsparks.example"),
+    Ticket("VAT number missing on invoices", (
+        TicketComment("Our VAT number is missing from the last three invoices, which our "
+                      "finance team cannot accept. Can you reissue them?", 9.7),
+        TicketComment("Reissued with the VAT number, attached to this ticket.", 9.5, agent=True),
+        TicketComment("The new invoices still show the old address. Disappointing.", 8.9),
+    ), customer=101),
+    Ticket("Reduce our plan by two seats", (
+        TicketComment("Two technicians left us this month. Please reduce our plan from 14 to "
+                      "12 seats from the next invoice.", 5.6),
+    ), customer=88),
+)  # fmt: skip

@@ -20,8 +20,8 @@ from feedback.channels.feed.document import read_document
 from feedback.channels.webhook import signed_headers
 from feedback.channels.widget import reencode_screenshot
 from feedback.demo import channels as demo_channels
+from feedback.demo import desk, remote, voices
 from feedback.demo import mails as demo_mail_module
-from feedback.demo import remote, voices
 from feedback.models import (
     Attachment,
     Channel,
@@ -310,6 +310,11 @@ def test_without_the_customer_care_team_the_part_builds_nothing(few_items, monke
 # --- the other channels, without a database ----------------------------------------------------
 
 
+CUSTOMER_COMMENTS = sum(
+    not comment.agent for ticket in voices.TICKETS for comment in ticket.comments
+)
+
+
 def demo_customers() -> list:
     rng = random.Random(demo.SEED)
     return demo.build_customers(rng, demo.build_accounts(rng))
@@ -324,6 +329,7 @@ def remote_items(end: datetime) -> dict[str, list]:
         "feed": remote.review_items(rng, end),
         "discourse": remote.forum_items(rng, end, customers, on_forum),
         "mastodon": remote.mastodon_items(rng, end, customers),
+        "zendesk": desk.zendesk_items(end, customers),
     }
 
 
@@ -333,10 +339,11 @@ def test_the_other_channels_payloads_are_the_same_every_time_and_all_in_the_past
     first, second = remote_items(end), remote_items(end)
 
     assert first == second
-    assert [len(first[kind]) for kind in ("feed", "discourse", "mastodon")] == [
+    assert [len(first[kind]) for kind in ("feed", "discourse", "mastodon", "zendesk")] == [
         len(voices.REVIEWS),
         sum(len(topic.posts) for topic in voices.TOPICS) + len(voices.REPEATED_ON_FORUM),
         len(voices.MENTIONS),
+        CUSTOMER_COMMENTS,
     ]
     for items in first.values():
         arrivals = [item.received_at for item in items]
@@ -369,12 +376,12 @@ def test_every_demo_post_parses_with_its_own_connector():
         connector = get_connector(kind)
         for item in items:
             parsed = connector.parse(item.raw, received_at=item.received_at, metadata=item.metadata)
-            assert parsed.text and parsed.sent_at < item.received_at
+            assert parsed.text and parsed.sent_at <= item.received_at
             assert bool(parsed.sender_handle) == (kind != "feed")
 
 
 def test_the_widget_screenshot_is_a_small_png_the_widget_accepts():
-    picture = remote.screenshot()
+    picture = desk.screenshot()
 
     assert picture.startswith(b"\x89PNG\r\n\x1a\n") and len(picture) < 20_000
     assert reencode_screenshot(picture) == picture
@@ -389,9 +396,18 @@ def test_seed_fills_every_channel_kind_through_the_pipeline(few_items):
 
     care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
     channels = {channel.kind: channel for channel in Channel.objects.filter(team=care)}
-    assert set(channels) == {"webhook", "imap", "feed", "discourse", "mastodon", "widget"}
+    assert set(channels) == {
+        "webhook",
+        "imap",
+        "feed",
+        "discourse",
+        "mastodon",
+        "zendesk",
+        "widget",
+    }
     # The polled ones point at example hosts: created disabled, never polled.
-    assert [channels[kind].enabled for kind in ("feed", "discourse", "mastodon")] == [False] * 3
+    polled = ("feed", "discourse", "mastodon", "zendesk")
+    assert [channels[kind].enabled for kind in polled] == [False] * 4
     assert channels["widget"].enabled and channels["widget"].public_key
     assert channels_dispatch() == []
     assert channels["feed"].name == feedback_demo.FEED_CHANNEL
@@ -410,6 +426,8 @@ def test_seed_fills_every_channel_kind_through_the_pipeline(few_items):
     # Two mentions answer earlier ones (one after the team's own answer): three threads fewer.
     assert counted("mastodon") == (len(voices.MENTIONS) - 2, len(voices.MENTIONS))
     assert counted("widget") == (widget_sent, widget_sent)
+    # The help desk's own answers are left out; a ticket's comments are its item's messages.
+    assert counted("zendesk") == (len(voices.TICKETS), CUSTOMER_COMMENTS)
     assert not Quarantine.objects.exclude(payload__channel=channels["webhook"]).exists()
     assert not RawPayload.objects.filter(status=PayloadStatus.PENDING).exists()
     assert Attachment.objects.filter(message__channel=channels["widget"]).count() == 1
@@ -435,7 +453,7 @@ def test_forum_and_mastodon_senders_are_customers_one_person_across_channels(few
     seed()
     customers = demo_customers()
 
-    for kind in ("discourse", "mastodon", "widget"):
+    for kind in ("discourse", "mastodon", "zendesk", "widget"):
         received = Message.objects.filter(channel__kind=kind)
         assert received.exists()
         assert not received.filter(item__customer__isnull=True).exists(), kind
@@ -452,13 +470,21 @@ def test_forum_and_mastodon_senders_are_customers_one_person_across_channels(few
         "discourse",
         "mastodon",
     }
+    # A requester the help desk knows by address is the directory's customer, and the pipeline
+    # gives them the requester id as a handle.
+    requester = Customer.objects.get(email=customers[voices.TICKETS[0].customer].email)
+    assert requester.identities.get(kind="zendesk").handle == (
+        f"kitewire.zendesk.example/{desk.ZENDESK_FIRST_USER_ID}"
+    )
     laura = Customer.objects.get(email=customers[19].email)
     laura_handle = laura.identities.get(kind="discourse").handle
     assert laura_handle == f"{remote.FORUM_HOST}/{remote.forum_username(customers[19])}"
     assert Message.objects.filter(sender_handle=laura_handle).count() == 2
     # People known only by a handle who open an item are new customers without an address,
     # holding it (a reply joins its topic's item, which is the opener's).
-    handle_only = Customer.objects.filter(email="")
+    handle_only = Customer.objects.filter(
+        email="", identities__kind__in=("discourse", "mastodon")
+    ).distinct()
     new_people = {topic.posts[0].name for topic in voices.TOPICS if topic.posts[0].name}
     new_people |= {m.name for m in voices.MENTIONS if m.name and m.replies_to is None}
     assert set(handle_only.values_list("name", flat=True)) == new_people
@@ -480,10 +506,12 @@ def test_the_demo_ends_scored_and_with_likely_duplicates(few_items):
     assert review.sentiment == "negative"
     pairs = LikelyDuplicate.objects.select_related("item__channel", "other__channel")
     kinds = {(pair.item.channel.kind, pair.other.channel.kind) for pair in pairs}
-    assert kinds == {("webhook", "widget"), ("webhook", "discourse")}
+    # The repeated mails, at least (a customer may happen to repeat themselves elsewhere too).
+    assert kinds >= {("webhook", "widget"), ("webhook", "discourse")}
     assert pairs.count() >= len(voices.REPEATED_BY_WIDGET) + len(voices.REPEATED_ON_FORUM)
     for pair in pairs:
         assert pair.item.customer_id == pair.other.customer_id
+        assert pair.item.channel_id != pair.other.channel_id
         assert pair.score >= 0.5
 
 
