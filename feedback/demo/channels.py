@@ -24,7 +24,7 @@ not a worker runs.
 
 import random
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 
@@ -85,7 +85,7 @@ DEMO_CHANNELS = (
 CHANNELS_SEED = SEED + 9
 
 
-def history_end(today) -> datetime:
+def history_end(today: date) -> datetime:
     """Where the demo's history ends: the start of yesterday, in UTC (as for the mail)."""
     return datetime.combine(today - timedelta(days=1), time(), tzinfo=UTC)
 
