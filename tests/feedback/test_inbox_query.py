@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
@@ -509,3 +509,15 @@ def test_an_address_in_a_search_finds_the_customers_items(world):
     assert ids(world.agent_a, team, "q=Omar@Haddad.example") == [his.pk]
     assert ids(world.agent_a, team, "q=omar@haddad.example+refunds") == [his.pk]
     assert ids(world.agent_a, team, "q=omar@haddad.example+password") == []
+
+
+def test_reindex_command_takes_one_team_and_refuses_an_unknown_one(world):
+    ours, theirs = item(world.team_a, subject="Ours"), item(world.team_b, subject="Theirs")
+    FeedbackItem.objects.update(search_document="")
+
+    call_command("inbox_reindex", team=world.team_a.slug, stdout=StringIO())
+    with pytest.raises(CommandError, match="nowhere"):
+        call_command("inbox_reindex", team="nowhere", stdout=StringIO())
+
+    documents = dict(FeedbackItem.objects.values_list("pk", "search_document"))
+    assert (documents[ours.pk], documents[theirs.pk]) == ("Ours", "")
