@@ -276,3 +276,16 @@ def test_opening_the_composer_tells_other_agents_someone_is_replying(agent_clien
 
     presence = ItemPresence.objects.get(item=item)
     assert (presence.activity, presence.user.first_name) == (PresenceActivity.REPLYING, "Sam")
+
+
+def test_the_item_page_includes_the_composer_for_agents_only(client, item):
+    template_create(actor=member(item, Role.LEAD), team=item.team, name="Greeting", body="Hi")
+    page = reverse("feedback:item", args=[item.pk])
+
+    client.force_login(member(item, Role.AGENT))
+    agent_page = client.get(page).content.decode()
+    client.force_login(member(item, Role.VIEWER))
+    viewer_page = client.get(page).content.decode()
+
+    assert '<section id="reply"' in agent_page and "Greeting" in agent_page
+    assert '<section id="reply"' not in viewer_page
