@@ -5,6 +5,7 @@ from feedback.views import (
     bulk,
     channels,
     downloads,
+    inbox_export,
     monitoring,
     replies,
     saved_views,
@@ -25,7 +26,7 @@ TEAM = "settings/teams/<uslug:slug>"
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/import/", item_import, name="item_import"),
-    path("inbox/export.csv", inbox_list.inbox_export, name="inbox_export"),
+    path("inbox/export.csv", inbox_export.inbox_export, name="inbox_export"),
     path("inbox/bulk/", bulk.inbox_bulk, name="inbox_bulk"),
     path("inbox/views/", saved_views.saved_view_save, name="saved_view_save"),
     path("inbox/views/<id:pk>/delete/", saved_views.saved_view_remove, name="saved_view_delete"),

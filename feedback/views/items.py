@@ -9,15 +9,14 @@ its parameters.
 
 Each row's quick actions (assign to me, resolve, a status) post to ``inbox_row_action``, which
 answers htmx with the row and a plain form with a redirect back to the list; bulk actions are
-``feedback.views.bulk``'s, saved views ``feedback.views.saved_views``'. ``inbox_export``
-streams the current view as CSV. Times are shown in the reader's zone (the portal's middleware
-activates the profile's), SLA due times relative to now.
+``feedback.views.bulk``'s, saved views ``feedback.views.saved_views``', the CSV export of the
+view ``feedback.views.inbox_export``'s; what a row shows is ``feedback.views.inbox_rows``'.
+Times are shown in the reader's zone (the portal's middleware activates the profile's).
 """
 
-import csv
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -25,17 +24,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     QueryDict,
-    StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from feedback import selectors
@@ -43,15 +38,14 @@ from feedback.forms import kind_label
 from feedback.inbox.params import API_KIND, SNOOZED_CHOICES
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
 from feedback.services.triage import item_update
+from feedback.views.inbox_rows import KIND_LABEL_API, inbox_rows
 from portal import access
-from portal.imports.csvfile import safe_cell
 from portal.models import Role, Team, Tier
 from portal.selectors import current_team_get, membership_list
 from portal.validation import validation_messages
 from portal.views.common import redirect_after_post, render_page_or_fragment, safe_next
 
 PAGE_SIZE = 25
-SNIPPET_LENGTH = 120
 
 NO_TEAM = "You are not a member of any team yet: there is no inbox to show."
 FILTERS_REFUSED = "Some filters could not be used; change them or clear the filters."
@@ -64,20 +58,6 @@ ROW_STATUS = "#{id} is now {status}."
 
 # Parameters that belong to one visit of the list, not to its filters.
 VISIT_PARAMS = ("cursor", "view")
-
-# Each channel kind's glyph (in every font the portal's pages fall back to) and short name;
-# the title says the whole kind.
-KIND_BADGES = {
-    "imap": ("✉", "Mail"),
-    "webhook": ("✉", "Mail"),
-    "widget": ("✎", "Widget"),
-    "feed": ("★", "Feed"),
-    "discourse": ("☰", "Forum"),
-    "mastodon": ("@", "Mastodon"),
-    "zendesk": ("☎", "Zendesk"),
-    API_KIND: ("⇄", "API"),
-}
-KIND_LABEL_API = "API or import"
 
 # The sort select: the useful orders first; an order given otherwise is added as it came.
 SORT_CHOICES = (
@@ -93,103 +73,6 @@ SNOOZED_LABELS = {
     "include": "Include snoozed",
     "only": "Only snoozed",
 }
-
-
-# Rows ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    item: FeedbackItem
-    duplicates: list[tuple[int, float]]
-    url: str
-    kind: str
-    kind_icon: str
-    kind_short: str
-    kind_label: str
-    sla_due: datetime | None
-    sla_what: str
-    sla_relative: str
-    sla_breached: bool
-    snippet: str = ""
-    errors: list[str] = field(default_factory=list)
-
-
-def relative(moment: datetime, now: datetime) -> str:
-    """How far a due time is ("in 3 h", "45 min overdue"), in the coarsest useful unit."""
-    delta = moment - now
-    seconds = abs(delta.total_seconds())
-    if seconds < 60:
-        amount = "now"
-    elif seconds < 3600:
-        amount = f"{int(seconds // 60)} min"
-    elif seconds < 2 * 86400:
-        amount = f"{int(seconds // 3600)} h"
-    else:
-        amount = f"{int(seconds // 86400)} d"
-    if amount == "now":
-        return "due now"
-    return f"in {amount}" if delta > timedelta(0) else f"{amount} overdue"
-
-
-def _sla(item: FeedbackItem, now: datetime) -> tuple[datetime | None, str, bool]:
-    """The next due time (the first response's while nobody has answered, else the
-    resolution's), what it is for, and whether it is breached; none once resolved or spam."""
-    if item.status in (ItemStatus.RESOLVED, ItemStatus.SPAM):
-        return None, "", False
-    if item.first_responded_at is None and item.first_response_due_at is not None:
-        due, marked = item.first_response_due_at, item.first_response_breached_at
-        what = "First response"
-    else:
-        due, marked = item.resolution_due_at, item.resolution_breached_at
-        what = "Resolution"
-    if due is None:
-        return None, "", False
-    return due, what, marked is not None or due <= now
-
-
-def snippet(item: FeedbackItem) -> str:
-    """The start of the conversation's text after its subject, from the search document (left
-    out when the list did not read the document)."""
-    if "search_document" in item.get_deferred_fields():
-        return ""
-    text = item.search_document
-    if item.subject and text.startswith(item.subject):
-        text = text[len(item.subject) :]
-    text = " ".join(text[: SNIPPET_LENGTH * 2].split())
-    return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1].rstrip() + "…"
-
-
-def item_url(item_id: int) -> str:
-    """The item page, ``/inbox/<id>/``."""
-    return f"{reverse('feedback:inbox')}{item_id}/"
-
-
-def inbox_rows(items: list[FeedbackItem], now: datetime) -> list[InboxRow]:
-    """What each row shows; the likely duplicates of the whole page in one query."""
-    duplicates = selectors.items_likely_duplicates(item_ids=[item.pk for item in items])
-    rows = []
-    for item in items:
-        kind = item.channel.kind if item.channel_id else API_KIND
-        icon, short = KIND_BADGES.get(kind, ("•", kind))
-        due, what, breached = _sla(item, now)
-        rows.append(
-            InboxRow(
-                item=item,
-                duplicates=duplicates[item.pk],
-                url=item_url(item.pk),
-                kind=kind,
-                kind_icon=icon,
-                kind_short=short,
-                kind_label=KIND_LABEL_API if kind == API_KIND else kind_label(kind),
-                sla_due=due,
-                sla_what=what,
-                sla_relative=relative(due, now) if due else "",
-                sla_breached=breached,
-                snippet=snippet(item),
-            )
-        )
-    return rows
 
 
 # Parameters and links --------------------------------------------------------------------------
@@ -443,39 +326,3 @@ def inbox_row_action(request: HttpRequest, pk: int) -> HttpResponse:
         "now": timezone.now(),
     }
     return render(request, "feedback/partials/inbox_row.html", context)
-
-
-# CSV export ------------------------------------------------------------------------------------
-
-
-class _Line:
-    """A file-like object whose ``write`` hands back the line written (for csv.writer)."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Line(), lineterminator="\r\n")
-    for row in rows:
-        yield writer.writerow([safe_cell(cell) for cell in row])
-
-
-@login_required
-def inbox_export(request: HttpRequest) -> HttpResponse:
-    """The current view (the list's parameters) as CSV, every item, streamed."""
-    team = current_team_get(request)
-    if team is None:
-        raise Http404(NO_TEAM)
-    try:
-        query = selectors.inbox_query_from_params(
-            filter_params(request.GET), user=request.user, team=team, ignore_blank=True
-        )
-    except ValidationError as error:
-        text = "\n".join([FILTERS_REFUSED, *validation_messages(error)])
-        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
-    rows = selectors.inbox_export_rows(user=request.user, team=team, query=query)
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    filename = f"inbox-{team.slug}-{timezone.localdate().isoformat()}.csv"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from feedback.inbox.params import UNKNOWN_CHOICE
 from feedback.models import ItemStatus
-from feedback.views.items import FILTERS_REFUSED, relative
+from feedback.views.inbox_rows import relative
+from feedback.views.items import FILTERS_REFUSED
 from portal.services import profile_update
 from tests.feedback.factories import FeedbackItemFactory
 from tests.feedback.inbox_page_data import inbox_data
