@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -36,9 +36,6 @@ REPLY_QUEUED = "Reply to {to} queued: it is sent in a moment, and shown below on
 NOTE_ADDED = "Internal note added. It is never sent to the customer."
 RETRY_QUEUED = "Sending the reply to {to} again."
 NO_SUCH_TEMPLATE_CHOICE = "Choose one of the templates offered."
-# The item page (helper "itempage": ``feedback/views/item.py``); until it exists a POST returns
-# to the composer's own page.
-ITEM_PAGE = "feedback:item"
 
 
 class ReplyForm(forms.Form):
@@ -65,10 +62,7 @@ class NoteForm(forms.Form):
 
 
 def item_page_url(item: FeedbackItem) -> str:
-    try:
-        return reverse(ITEM_PAGE, args=[item.pk]) + "#reply"
-    except NoReverseMatch:
-        return reverse("feedback:reply_compose", args=[item.pk])
+    return reverse("feedback:item", args=[item.pk]) + "#reply"
 
 
 def _agent_item(request: HttpRequest, pk: int) -> FeedbackItem:
