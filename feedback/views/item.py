@@ -42,7 +42,7 @@ from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import item_merge, message_split
 from feedback.services.presence import presence_others, presence_touch
 from feedback.services.triage import PRIORITY_AUTOMATIC, actor_name, item_update
-from feedback.views.items import KIND_BADGES, relative
+from feedback.views.inbox_rows import KIND_BADGES, relative
 from feedback.views.replies import composer_context
 from portal import access
 from portal.models import Role
