@@ -23,7 +23,7 @@ def known() -> str:
 
 
 def test_a_template_with_known_placeholders_is_valid():
-    template_validate("Hi {{ customer.first_name|default:\"there\" }}, about {{item.subject}}.")
+    template_validate('Hi {{ customer.first_name|default:"there" }}, about {{item.subject}}.')
 
 
 def test_an_unknown_placeholder_is_refused_by_name_with_the_known_ones():
@@ -81,7 +81,7 @@ def test_render_fills_placeholders_and_defaults_for_empty_values():
     body = "Hi {{ customer.first_name }}, #{{ item.id }}: {{ account.plan|default:'your plan' }}"
 
     assert template_render(body, CONTEXT) == "Hi Omar, #42: your plan"
-    assert template_render("Hi {{ customer.first_name|default:\"there\" }}", {}) == "Hi there"
+    assert template_render('Hi {{ customer.first_name|default:"there" }}', {}) == "Hi there"
 
 
 def test_render_inserts_values_as_plain_text_without_evaluating_them():
