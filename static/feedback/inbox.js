@@ -124,7 +124,21 @@
     notice(text);
   }
 
+  // The filter form sends every field; the address (pushed into the history, shared, saved
+  // as a view) keeps only the filters that filter: no blanks, no defaults.
+  var DEFAULTS = { ordering: "priority", snoozed: "hide" };
+  function dropBlankFilters(event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#inbox-filters");
+    if (!form || event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      var value = params[name];
+      if (value === "" || DEFAULTS[name] === value) delete params[name];
+    });
+  }
+
   document.addEventListener("keydown", onKey);
+  document.addEventListener("htmx:configRequest", dropBlankFilters);
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches('input[name="items"]')) countSelected();
   });

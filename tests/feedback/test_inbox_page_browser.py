@@ -83,8 +83,46 @@ def test_keyboard_through_the_list_on_a_desktop(
         "document.querySelectorAll('#inbox-items tbody tr.inbox-row').length === 1"
     )
     assert page.locator("#inbox-search").input_value() == "invoices"
-    assert "q=invoices" in page.url
+    assert page.url.endswith("/inbox/?q=invoices")
+    assert _overflow(page) <= 0
     page.screenshot(path=str(screenshot_dir / "inbox-search.png"))
+
+    # o opens the current item's page; r opens it at the reply form.
+    page.keyboard.press("Escape")
+    page.locator("#inbox-search").blur()
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    page.wait_for_url(f"{live_server.url}/inbox/{items['invoice'].pk}/#reply")
+    page.go_back()
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url(f"{live_server.url}/inbox/{items['invoice'].pk}/")
+    context.close()
+
+
+def test_actions_work_without_javascript_on_a_phone(
+    browser,  # noqa: F811
+    live_server,
+    data,
+):
+    context = _phone(browser, java_script_enabled=False)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/inbox/?status=new")
+    row = page.locator(f"#item-{data.items['export'].pk}")
+
+    row.get_by_role("button", name="Resolve").click()
+
+    page.wait_for_url(f"{live_server.url}/inbox/?status=new")
+    assert page.get_by_text(f"#{data.items['export'].pk} is resolved.").is_visible()
+    assert FeedbackItem.objects.get(pk=data.items["export"].pk).status == ItemStatus.RESOLVED
+    # The bulk bar is a plain form too: every action shows without a selection.
+    page.goto(f"{live_server.url}/inbox/")
+    page.locator(f"#item-{data.items['darkmode'].pk} input[name=items]").check()
+    page.get_by_role("button", name="Set status").click()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+    assert page.get_by_text("1 of 1 selected items changed.").is_visible()
+    assert _overflow(page) <= 0
     context.close()
 
 
