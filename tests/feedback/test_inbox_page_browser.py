@@ -87,6 +87,11 @@ def test_keyboard_through_the_list_on_a_desktop(
     assert _overflow(page) <= 0
     page.screenshot(path=str(screenshot_dir / "inbox-search.png"))
 
+    # A status tab swaps the list and the filter form, which then shows the status asked.
+    page.locator(".inbox-tabs").get_by_role("link", name="Open 1").click()
+    page.wait_for_url(f"{live_server.url}/inbox/?q=invoices&status=open")
+    assert page.locator("input[name=status][value=open]").is_checked()
+
     # o opens the current item's page; r opens it at the reply form.
     page.keyboard.press("Escape")
     page.locator("#inbox-search").blur()
