@@ -34,7 +34,9 @@ SEED = 20261208
 FULL_ITEMS = (10_000, 100_000)
 QUICK_ITEMS = (1_000, 10_000)
 ITEMS_PER_CUSTOMER = 4
-PROBES = 200
+PROBES = 60
+# Changes with the generator, so that a database loaded by another generator is loaded again.
+GENERATION = 2
 REPEAT_SHARE = 0.06
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SPAN = timedelta(days=365)
@@ -99,7 +101,9 @@ class _Loader:
         from portal.models import Team
 
         self.rng = random.Random(SEED)
-        self.teams = [Team.objects.create(slug=slug, name=slug.title()) for slug in TEAMS]
+        self.teams = [
+            Team.objects.create(slug=slug, name=f"{slug.title()} {GENERATION}") for slug in TEAMS
+        ]
         self.channels = {team.pk: self._channels(team) for team in self.teams}
         self.customers = self._customers(max(items // ITEMS_PER_CUSTOMER, 1))
         # A few customers write often, most rarely (Pareto, capped); the same distribution at
@@ -207,8 +211,9 @@ class _Loader:
         self.flush()
 
     def probes(self, count: int) -> list[int]:
-        """New items just after the loaded ones, in the first team: every other one repeats
-        one of its customer's items of the two days before, the rest are new requests."""
+        """New items just after the loaded ones, in the first team, each of another customer
+        (so that no probe is another's candidate): every other one repeats one of its
+        customer's items of the two days before, the rest are new requests."""
         rng = self.rng
         team = self.teams[0]
         recent = [
@@ -216,18 +221,23 @@ class _Loader:
             for (team_id, _), entries in self.history.items()
             if team_id == team.pk and NOW - entries[-1][2] <= timedelta(days=2)
         ]
+        rng.shuffle(recent)
+        used = {entries[-1][5].pk for entries in recent}
         probes = []
         for number in range(count):
-            when = NOW + timedelta(minutes=number)
-            entries = rng.choice(recent) if number % 2 == 0 and recent else None
+            when = NOW
+            entries = recent.pop() if number % 2 == 0 and recent else None
             repeated = self._repeat(team.pk, entries, when) if entries else None
             if repeated is not None:
                 customer = entries[-1][5]
                 channel, subject, text = repeated
             else:
                 customer = rng.choices(self.customers, self.weights)[0]
+                while customer.pk in used:
+                    customer = rng.choices(self.customers, self.weights)[0]
                 channel = rng.choice(self.channels[team.pk])
                 subject, text = _text(rng)
+            used.add(customer.pk)
             item = self.add(
                 when=when,
                 customer=customer,
@@ -289,13 +299,19 @@ def prepare_volume(items: int, template_ready: list[bool]) -> tuple[list[int], s
 
     from bench.channels import _maintenance, _use_database, migrate_template
     from feedback.models import FeedbackItem, Message
+    from portal.models import Team
 
     name = _database_name(items)
     if _exists(name):
         _use_database(name)
         call_command("migrate", verbosity=0)
         loaded = items + PROBES
-        if FeedbackItem.objects.count() == loaded and Message.objects.count() >= loaded:
+        generation = Team.objects.filter(slug=TEAMS[0], name__endswith=f" {GENERATION}")
+        if (
+            generation.exists()
+            and FeedbackItem.objects.count() == loaded
+            and Message.objects.count() >= loaded
+        ):
             return _probe_ids(), "reused"
     if not template_ready:
         migrate_template()
@@ -377,7 +393,7 @@ def measure(volumes: dict[int, list[int]], reps: int) -> dict[int, list[float]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ITEMS} items")
-    parser.add_argument("--reps", type=int, default=10, help="checks of each probe")
+    parser.add_argument("--reps", type=int, default=20, help="checks of each probe")
     options = parser.parse_args(argv)
     from bench.channels import _use_database, prepare_environment
 
