@@ -435,8 +435,8 @@ def item_snooze(request: HttpRequest, pk: int) -> HttpResponse:
 INTO_THIS = "into_this"
 INTO_OTHER = "into_other"
 MERGE_DIRECTIONS = (
-    (INTO_THIS, "Merge that item into this one (keep this one)"),
-    (INTO_OTHER, "Merge this item into that one (keep that one)"),
+    (INTO_THIS, "Keep this item: merge that one into it"),
+    (INTO_OTHER, "Keep that item: merge this one into it"),
 )
 
 
