@@ -308,6 +308,20 @@ class FeedbackItem(models.Model):
             ),
             models.Index(fields=["team", "created_at", "id"], name="item_team_created_idx"),
             models.Index(fields=["team", "first_message_at", "id"], name="item_team_first_idx"),
+            # The SLA breach task's minute-by-minute look-ups (feedback.services.sla): only the
+            # items still waiting on a due time are in them, so they stay small.
+            models.Index(
+                fields=["first_response_due_at"],
+                condition=models.Q(
+                    first_response_breached_at__isnull=True, first_responded_at__isnull=True
+                ),
+                name="item_first_response_due_idx",
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                condition=models.Q(resolution_breached_at__isnull=True),
+                name="item_resolution_due_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
