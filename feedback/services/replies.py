@@ -245,6 +245,25 @@ def _identity_hash(message: Message) -> str:
     return parse_message(raw, received_at=message.sent_at).identity_hash
 
 
+def _check_channel(item: FeedbackItem, latest: Message | None) -> None:
+    answered = latest.channel if latest is not None and latest.channel else item.channel
+    if _reply_by(answered) != "email":
+        raise ValidationError(
+            {"item": CHANNEL_TAKES_NO_REPLIES.format(channel=answered, kind=answered.kind)}
+        )
+
+
+def reply_recipient(item: FeedbackItem) -> tuple[str, str]:
+    """Where a reply to ``item`` would go, for the composer to say before the agent writes:
+    ``(address, "")``, or ``("", why not)`` when the item cannot be answered."""
+    latest = _latest_inbound(item)
+    try:
+        _check_channel(item, latest)
+        return _recipient(item, latest, None), ""
+    except ValidationError as error:
+        return "", " ".join(error.messages)
+
+
 # Writes -----------------------------------------------------------------------------------------
 
 
@@ -268,11 +287,7 @@ def reply_send(
         .get(pk=item.pk)
     )
     latest = _latest_inbound(item)
-    answered = latest.channel if latest is not None and latest.channel else item.channel
-    if _reply_by(answered) != "email":
-        raise ValidationError(
-            {"item": CHANNEL_TAKES_NO_REPLIES.format(channel=answered, kind=answered.kind)}
-        )
+    _check_channel(item, latest)
     recipient = _recipient(item, latest, to)
     mailbox = _mail_channel(item, latest)
     sender = mailbox.address if mailbox is not None else settings.DEFAULT_FROM_EMAIL

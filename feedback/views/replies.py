@@ -26,7 +26,13 @@ from feedback import selectors
 from feedback.models import FeedbackItem, PresenceActivity, ResponseTemplate
 from feedback.services.items import MAX_TEXT_LENGTH
 from feedback.services.presence import presence_touch
-from feedback.services.replies import note_add, reply_render, reply_retry, reply_send
+from feedback.services.replies import (
+    note_add,
+    reply_recipient,
+    reply_render,
+    reply_retry,
+    reply_send,
+)
 from portal import access
 from portal.forms import add_service_errors
 from portal.models import Role
@@ -97,7 +103,10 @@ def composer_context(
         if chosen is not None:
             initial["text"] = reply_render(item=item, agent=request.user, body=chosen.body)
         reply_form = ReplyForm(initial=initial)
+    recipient, refusal = reply_recipient(item)
     return {
+        "reply_to_address": recipient,
+        "reply_refusal": refusal,
         "template_error": NO_SUCH_TEMPLATE_CHOICE if wanted and chosen is None else "",
         "can_reply": True,
         "item": item,

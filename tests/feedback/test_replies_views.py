@@ -289,3 +289,16 @@ def test_the_item_page_includes_the_composer_for_agents_only(client, item):
 
     assert '<section id="reply"' in agent_page and "Greeting" in agent_page
     assert '<section id="reply"' not in viewer_page
+
+
+def test_the_composer_says_where_the_reply_goes_or_why_there_is_none(agent_client, item):
+    feed = ChannelFactory(team=item.team, kind="feed", address="", name="Reviews")
+    feed_item = FeedbackItemFactory(team=item.team, channel=feed)
+    MessageFactory(item=feed_item, channel=feed, sender="")
+
+    mail_composer = agent_client.get(compose_url(item), **HTMX).content.decode()
+    feed_composer = agent_client.get(compose_url(feed_item), **HTMX).content.decode()
+
+    assert "To <strong>omar@haddad.example</strong>" in mail_composer
+    assert "This channel takes no replies" in feed_composer
+    assert "Send reply" not in feed_composer and "Add note" in feed_composer
