@@ -6,6 +6,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -431,3 +433,15 @@ def test_a_viewer_does_not_appear_in_the_notice(client, world):
     client.force_login(world.viewer)
     client.get(page_url(world.item))
     assert not ItemPresence.objects.filter(user=world.viewer).exists()
+
+
+def test_the_page_runs_the_same_queries_however_long_the_conversation(agent_client, world):
+    agent_client.get(page_url(world.item))  # the first visit also creates the presence row
+    with CaptureQueriesContext(connection) as short:
+        agent_client.get(page_url(world.item))
+    for number in range(10):
+        MessageFactory(item=world.item, channel=world.mail.channel, text=f"More {number}")
+    with CaptureQueriesContext(connection) as long:
+        assert agent_client.get(page_url(world.item)).status_code == 200
+    assert len(long) == len(short)
+    assert len(short) <= 40
