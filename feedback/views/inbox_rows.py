@@ -13,6 +13,8 @@ from feedback.inbox.params import API_KIND
 from feedback.models import FeedbackItem, ItemStatus
 
 SNIPPET_LENGTH = 120
+# The name under which a list may annotate the start of each item's search document.
+SNIPPET_ANNOTATION = "inbox_snippet"
 
 # Each channel kind's glyph (in every font the portal's pages fall back to) and short name;
 # the title says the whole kind.
@@ -80,11 +82,14 @@ def _sla(item: FeedbackItem, now: datetime) -> tuple[datetime | None, str, bool]
 
 
 def snippet(item: FeedbackItem) -> str:
-    """The start of the conversation's text after its subject, from the search document (left
-    out when the list did not read the document)."""
-    if "search_document" in item.get_deferred_fields():
-        return ""
-    text = item.search_document
+    """The start of the conversation's text after its subject, from the search document: its
+    first characters when the list annotates them (``SNIPPET_ANNOTATION``, so that a page need
+    not read whole documents), else the document; nothing when the list deferred it."""
+    text = getattr(item, SNIPPET_ANNOTATION, None)
+    if text is None:
+        if "search_document" in item.get_deferred_fields():
+            return ""
+        text = item.search_document
     if item.subject and text.startswith(item.subject):
         text = text[len(item.subject) :]
     text = " ".join(text[: SNIPPET_LENGTH * 2].split())

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback.inbox.params import UNKNOWN_CHOICE
-from feedback.models import ItemStatus
-from feedback.views.inbox_rows import relative
+from feedback.models import FeedbackItem, ItemStatus
+from feedback.views.inbox_rows import SNIPPET_LENGTH, relative, snippet
 from feedback.views.items import FILTERS_REFUSED
 from portal.services import profile_update
 from tests.feedback.factories import FeedbackItemFactory
@@ -261,3 +262,21 @@ def test_the_page_runs_the_same_queries_however_many_rows(client, world):
         client.get(INBOX)
 
     assert len(many) == len(few)
+
+
+def test_the_snippet_is_the_text_after_the_subject_cut_to_a_line(world):
+    long_text = "word " * 60
+    FeedbackItemFactory(
+        team=world.team_a, subject="Export", search_document="Export\n  Rows   are\nmissing"
+    )
+    FeedbackItemFactory(team=world.team_a, subject="Long", search_document=f"Long {long_text}")
+    items = FeedbackItem.objects.order_by("pk")
+
+    short, long = [snippet(item) for item in items]
+    deferred = [snippet(item) for item in items.defer("search_document")]
+    annotated = snippet(items.annotate(inbox_snippet=Value("Export\nFrom the annotation"))[0])
+
+    assert short == "Rows are missing"
+    assert len(long) == SNIPPET_LENGTH and long.endswith("…")
+    assert deferred == ["", ""]
+    assert annotated == "From the annotation"
