@@ -37,6 +37,12 @@ def _queue_customer_priorities(payload: dict) -> None:
     refresh_customer_priorities.delay(payload["customer_id"])
 
 
+def _queue_account_priorities(payload: dict) -> None:
+    from feedback.tasks import refresh_account_priorities
+
+    refresh_account_priorities.delay(payload["account_id"])
+
+
 class FeedbackConfig(AppConfig):
     name = "feedback"
 
@@ -57,6 +63,7 @@ class FeedbackConfig(AppConfig):
         events.register("feedback.item_created", _queue_item_sla)
         events.register("feedback.item_reopened", _queue_item_sla_restart)
         events.register("portal.customer_saved", _queue_customer_priorities)
+        events.register("portal.account_saved", _queue_account_priorities)
 
         from feedback.imports import FEEDBACK_IMPORTER
         from portal.imports import importer_register

@@ -89,6 +89,13 @@ def refresh_customer_priorities(customer_id: int) -> int:
     return sla.customer_items_priority_refresh(customer_id=customer_id)
 
 
+@shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
+def refresh_account_priorities(account_id: int) -> int:
+    """Queued on ``portal.account_saved``: a new plan or MRR reaches the open items of every
+    customer of the account. Safe to run twice."""
+    return sla.account_items_priority_refresh(account_id=account_id)
+
+
 @shared_task(soft_time_limit=50, time_limit=58)
 def mark_sla_breaches() -> int:
     """Run by beat every minute: mark, escalate and notify each new SLA breach once."""

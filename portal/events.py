@@ -15,6 +15,9 @@ UNKNOWN_EVENT = "Unknown event {name!r}: declare it in portal.events.EVENTS firs
 EVENTS: dict[str, tuple[str, ...]] = {
     "portal.membership_changed": ("team_id", "user_id"),
     "portal.customer_saved": ("customer_id",),
+    # An account's fields changed (plan, MRR, ...): what depends on them (priority customers'
+    # items in the feedback app) is re-evaluated.
+    "portal.account_saved": ("account_id",),
     "portal.north_star_measured": ("measurement_id",),
     # After a delete the row is gone: handlers get only its id (portal.services.deletion).
     "portal.team_deleted": ("team_id",),

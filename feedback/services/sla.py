@@ -235,6 +235,22 @@ def item_sla_restart(*, item_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def account_items_priority_refresh(*, account_id: int, now: datetime | None = None) -> int:
+    """On ``portal.account_saved``: ``customer_items_priority_refresh`` for each customer of
+    the account who has open items. Returns how many items changed."""
+    customer_ids = (
+        FeedbackItem.objects.filter(customer__account_id=account_id)
+        .exclude(status__in=CLOSED)
+        .order_by()
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    return sum(
+        customer_items_priority_refresh(customer_id=customer_id, now=now)
+        for customer_id in list(customer_ids)
+    )
+
+
 def customer_items_priority_refresh(*, customer_id: int, now: datetime | None = None) -> int:
     """On ``portal.customer_saved``: the customer's open items whose automatic priority the
     rules now set otherwise get it, with due times for it. Manual priorities are kept; an

@@ -152,6 +152,7 @@ def account_update(
     changes = changes_between(before, _account_snapshot(account, with_domains=with_domains))
     if changes:
         audit(actor=actor, action="account.updated", target=account, changes=changes)
+        events.emit("portal.account_saved", account_id=account.pk)
     return account
 
 

@@ -377,3 +377,24 @@ def test_an_account_plan_counts_when_the_customer_is_saved(world, policies):
     created.refresh_from_db()
     assert (created.priority, created.priority_reason) == ("high", "MRR ≥ 5,000.00")
     assert created.priority == ItemPriority.HIGH
+
+
+def test_an_accounts_new_plan_reaches_its_customers_open_items(
+    world, policies, django_capture_on_commit_callbacks
+):
+    InboxSettings.objects.create(team=world.team_a, priority_plans=["Enterprise"])
+    account = AccountFactory(plan="growth")
+    first, second = CustomerFactory(account=account), CustomerFactory(account=account)
+    items = [started(world, customer=first), started(world, customer=second)]
+    elsewhere = started(world, customer=CustomerFactory())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_update(actor=world.agent_a, account=account, plan="Enterprise")
+
+    for item in items:
+        item.refresh_from_db()
+        assert (item.priority, item.priority_reason) == ("high", "plan Enterprise")
+    elsewhere.refresh_from_db()
+    assert elsewhere.priority == "normal"
+    # Saving the account again changes nothing more.
+    assert sla.account_items_priority_refresh(account_id=account.pk) == 0
