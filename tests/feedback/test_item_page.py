@@ -444,3 +444,23 @@ def test_the_page_runs_the_same_queries_however_long_the_conversation(agent_clie
         assert agent_client.get(page_url(world.item)).status_code == 200
     assert len(long) == len(short)
     assert len(short) <= 40
+
+
+def test_the_merge_page_is_a_page_or_for_htmx_its_fragment(agent_client, world):
+    url = action_url("merge", world.item)
+    page = agent_client.get(url).content.decode()
+    assert "<html" in page and 'id="item-merge"' in page
+    fragment = agent_client.get(url, {"other": world.other_item_same_team.pk}, **HTMX)
+    body = fragment.content.decode()
+    assert "<html" not in body and body.lstrip().startswith('<section id="item-merge"')
+    assert f"#{world.other_item_same_team.pk} is then gone" in body
+
+
+def test_splitting_the_only_message_says_why(agent_client, world):
+    lonely = world.other_item_same_team
+    message = Message.objects.get(item=lonely)
+    response = agent_client.post(reverse("feedback:item_split", args=[lonely.pk, message.pk]))
+    assert response["Location"] == page_url(lonely)
+    page = agent_client.get(response["Location"]).content.decode()
+    assert "only message" in page
+    assert Message.objects.get(pk=message.pk).item_id == lonely.pk
