@@ -253,19 +253,22 @@ def _filtered_name(items: list[FeedbackItem], pk: int | None, what: str) -> str 
     return f"#{pk}"
 
 
-def _saved_view_params(request: HttpRequest, team: Team) -> tuple[Any, dict[str, list[str]]]:
+def _saved_view_params(
+    request: HttpRequest, team: Team
+) -> tuple[Any, dict[str, list[str]], list[str]]:
+    """The saved view asked for (``view``) and the filters to show: the view's, or the query
+    string's when none is asked for or the view is not one of the reader's in this team."""
     raw = request.GET.get("view", "").strip()
     if not raw:
-        return None, filter_params(request.GET)
+        return None, filter_params(request.GET), []
     view = (
         selectors.saved_view_list(user=request.user, team=team)
         .filter(pk=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0)
         .first()
     )
     if view is None:
-        messages.warning(request, SAVED_VIEW_GONE)
-        return None, filter_params(request.GET)
-    return view, filter_params(view.params)
+        return None, filter_params(request.GET), [SAVED_VIEW_GONE]
+    return view, filter_params(view.params), []
 
 
 @login_required
@@ -273,10 +276,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     team = current_team_get(request)
     if team is None:
         return render(request, "feedback/inbox.html", {"section": "inbox", "team": None})
-    saved_view, params = _saved_view_params(request, team)
+    saved_view, params, notices = _saved_view_params(request, team)
     context = inbox_context(
         request, team, params, cursor=request.GET.get("cursor") or None, saved_view=saved_view
     )
+    context["notices"] = [*notices, *context["notices"]]
     return render_page_or_fragment(
         request, "feedback/inbox.html", "feedback/partials/inbox_main.html", context
     )
