@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["directory", "feedback", "ingest", "channels"],
+        choices=["directory", "feedback", "ingest", "channels", "inbox"],
         help="run one benchmark (the directory is loaded either way, except for ingest)",
     )
     options = parser.parse_args(argv)
@@ -80,6 +80,13 @@ def main(argv: list[str] | None = None) -> None:
         from bench import channels
 
         channels.main(["--quick"] if options.quick else [])
+        return
+    if options.only == "inbox":
+        # The inbox page under load against a bare view and the bare SQL (bench/inbox.py), on
+        # a database of its own.
+        from bench import inbox
+
+        inbox.main(["--quick"] if options.quick else [])
         return
 
     url = _prepare_environment()
@@ -123,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         bench_feedback_import.print_table(feedback)
     if options.only is None:
         # Django is set up on this benchmark's database: ingestion runs in a process of its own.
-        for module in ("bench.ingest_imap", "bench.channels"):
+        for module in ("bench.ingest_imap", "bench.channels", "bench.inbox"):
             subprocess.run(
                 [sys.executable, "-m", module, *(["--quick"] if options.quick else [])],
                 check=True,

@@ -1,0 +1,24 @@
+"""The bare view: one inbox page's rows from one hand-written query (``rows.page_sql``),
+rendered by a small template. No login, no session read, no forms: what is left of a page
+when everything but its rows is taken away."""
+
+from django.db import connection
+from django.shortcuts import render
+
+from bench.inbox_site.rows import COLUMNS, page_params, page_sql
+
+
+def rows(request):
+    team = int(request.GET["team"])
+    q = request.GET.get("q", "")
+    after = request.GET.get("after")
+    key = None
+    if after:
+        escalated, rank, last, pk = after.split(",")
+        key = [int(escalated), int(rank), last, int(pk)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            page_sql(after=key is not None, search=bool(q)), page_params(team, key=key, q=q)
+        )
+        items = [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    return render(request, "bench_inbox/rows.html", {"items": items})
