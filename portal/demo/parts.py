@@ -293,6 +293,15 @@ def seed_feedback_channels(ctx: DemoContext) -> None:
     build_channels(ctx)
 
 
+def seed_service_levels(ctx: DemoContext) -> None:
+    """Customer Care's SLA policies and priority-customer rules, and its items' due times
+    (``feedback.demo.inbox``): after the channels, so that every demo item gets its due
+    times in the seeding process."""
+    from feedback.demo.inbox import seed_inbox_settings
+
+    seed_inbox_settings(ctx)
+
+
 @dataclass(frozen=True)
 class DemoPartSpec:
     """One part of the demo company: its name as recorded in DemoPart, and its builder."""
@@ -310,6 +319,7 @@ PARTS: tuple[DemoPartSpec, ...] = (
     DemoPartSpec("north star", seed_north_star),
     DemoPartSpec("feedback", seed_feedback),
     DemoPartSpec("feedback channels", seed_feedback_channels),
+    DemoPartSpec("service levels", seed_service_levels),
 )
 
 

@@ -22,17 +22,21 @@ from feedback.channels.widget import reencode_screenshot
 from feedback.demo import channels as demo_channels
 from feedback.demo import desk, remote, voices
 from feedback.demo import mails as demo_mail_module
+from feedback.demo.inbox import DEMO_POLICIES
 from feedback.models import (
     Attachment,
     Channel,
     Direction,
     FeedbackItem,
+    InboxSettings,
+    ItemStatus,
     Lane,
     LikelyDuplicate,
     Message,
     PayloadStatus,
     Quarantine,
     RawPayload,
+    SlaPolicy,
     ThreadReason,
 )
 from feedback.services import channel_update, channels_dispatch
@@ -63,7 +67,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-FEEDBACK_PARTS = ("feedback", "feedback channels")
+FEEDBACK_PARTS = ("feedback", "feedback channels", "service levels")
 
 
 def without_parts(monkeypatch, names: tuple[str, ...]) -> None:
@@ -73,7 +77,7 @@ def without_parts(monkeypatch, names: tuple[str, ...]) -> None:
 
 
 def without_feedback_part(monkeypatch) -> None:
-    """Neither feedback part: the channels part builds on the mail."""
+    """No feedback part: the channels part builds on the mail, the service levels on both."""
     without_parts(monkeypatch, FEEDBACK_PARTS)
 
 
@@ -272,9 +276,9 @@ def test_a_database_seeded_before_the_part_existed_gets_it(few_items, monkeypatc
 
     output = seed()
 
-    assert "Built now: feedback, feedback channels." in output
+    assert "Built now: feedback, feedback channels, service levels." in output
     assert FeedbackItem.objects.filter(channel__kind="webhook").count() == 30
-    assert DemoPart.objects.filter(name__in=FEEDBACK_PARTS).count() == 2
+    assert DemoPart.objects.filter(name__in=FEEDBACK_PARTS).count() == 3
 
 
 @pytest.mark.django_db
@@ -302,7 +306,7 @@ def test_without_the_customer_care_team_the_part_builds_nothing(few_items, monke
 
     output = seed()
 
-    assert "Built now: feedback, feedback channels." in output
+    assert "Built now: feedback, feedback channels, service levels." in output
     assert not Channel.objects.exists()
     assert not Message.objects.exists()
 
@@ -513,6 +517,30 @@ def test_the_demo_ends_scored_and_with_likely_duplicates(few_items):
         assert pair.item.customer_id == pair.other.customer_id
         assert pair.item.channel_id != pair.other.channel_id
         assert pair.score >= 0.5
+
+
+@pytest.mark.django_db
+def test_the_service_levels_part_gives_the_high_and_urgent_items_due_times(few_items):
+    output = seed()
+
+    care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
+    policies = SlaPolicy.objects.filter(team=care)
+    assert set(policies.values_list("priority", flat=True)) == set(DEMO_POLICIES)
+    assert InboxSettings.objects.get(team=care).priority_plans == ["enterprise"]
+    waiting = FeedbackItem.objects.filter(team=care).exclude(
+        status__in=[ItemStatus.RESOLVED, ItemStatus.SPAM]
+    )
+    pressing = waiting.filter(priority__in=list(DEMO_POLICIES))
+    # Items of every channel the demo fills, mail and the others, by priority customers.
+    assert pressing.count() >= 2
+    assert not pressing.filter(first_response_due_at__isnull=True).exists()
+    assert (
+        not waiting.exclude(priority__in=list(DEMO_POLICIES))
+        .filter(first_response_due_at__isnull=False)
+        .exists()
+    )
+    assert "feedback, feedback channels, service levels." in output
+    assert "sla policies          2 created" in output
 
 
 @pytest.mark.django_db

@@ -108,6 +108,20 @@ def test_seed_creates_the_demo_company(all_parts):
     assert metric.definition
     assert metric.unit
     assert metric.measurements.count() == 12
+    # The last part: Customer Care's service levels, its pressing items given due times.
+    from feedback.models import FeedbackItem, SlaPolicy
+
+    care = Team.objects.get(slug="customer-care")
+    assert set(SlaPolicy.objects.filter(team=care).values_list("priority", flat=True)) == {
+        "high",
+        "urgent",
+    }
+    pressing = FeedbackItem.objects.filter(
+        team=care, priority__in=("high", "urgent"), status__in=("new", "open", "waiting")
+    )
+    assert pressing.exists()
+    assert not pressing.filter(first_response_due_at__isnull=True).exists()
+    assert DemoPart.objects.filter(name="service levels").exists()
 
 
 @pytest.mark.django_db
