@@ -22,7 +22,7 @@ from feedback.models import (
 )
 from feedback.services.presence import presence_touch
 from feedback.services.triage import SNOOZE_IN_PAST
-from feedback.views import item as item_views
+from feedback.views import item_actions as item_views
 from portal.models import Role
 from portal.services import profile_update
 from tests.factories import MembershipFactory, UserFactory

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from feedback.models import ItemStatus
 from feedback.services.presence import presence_touch
-from feedback.views.item import STATUS_SET
+from feedback.views.item_actions import STATUS_SET
 from portal.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.feedback import item_page_data
