@@ -37,6 +37,7 @@ from feedback.channels.base import (
     CheckResult,
     ConfigError,
     ConnectorError,
+    FetchedItem,
     FetchResult,
 )
 from feedback.mail import ParsedMessage, UnparseableMessage
@@ -295,11 +296,19 @@ def _edited(latest: list[dict[str, Any]], *, last: int, edits_seen: str) -> list
 
 
 def _add(batch: social.Batch, post: dict[str, Any], metadata: dict[str, Any]) -> bool:
-    raw = batch.room_for(post)
-    if raw is None:
-        return False
-    batch.add(f"post:{social.item_id(post)}", raw, metadata)
-    return True
+    return batch.offer(post_item(post, base_url=metadata["base_url"]))
+
+
+def post_item(post: dict[str, Any], *, base_url: str) -> FetchedItem:
+    """Pure: one post of ``/posts.json`` as the fetch hands it over (``post:<id>``, the post's
+    own JSON, the forum's address for its parse), for the connector and for whatever else
+    stores posts as a poll would (the demo)."""
+    return FetchedItem(
+        source_id=f"post:{social.item_id(post)}",
+        raw=social.item_bytes(post),
+        received_at=None,
+        metadata={"base_url": base_url},
+    )
 
 
 def _result(

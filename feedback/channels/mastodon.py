@@ -31,6 +31,7 @@ from feedback.channels.base import (
     CheckResult,
     ConfigError,
     ConnectorError,
+    FetchedItem,
     FetchResult,
 )
 from feedback.mail import ParsedMessage, UnparseableMessage
@@ -175,16 +176,18 @@ class MastodonConnector(social.SocialConnector):
         for entry in entries:
             status = entry.get("status") if config["source"] == "mentions" else entry
             if _wanted(status, account_id):
-                raw = batch.room_for(status)
-                if raw is None:
+                # Whether it fits is known before its thread is asked for.
+                if not batch.fits(social.item_bytes(status)):
                     full = True
                     break
-                metadata = {
-                    "base_url": reader.base,
-                    "account": account_acct,
-                    "thread": reader.thread(status),
-                }
-                batch.add(_source_id(status, entry), raw, metadata)
+                item = status_item(
+                    status,
+                    base_url=reader.base,
+                    account=account_acct,
+                    thread=reader.thread(status),
+                    entry=entry,
+                )
+                batch.offer(item)
             position = max(position, social.item_id(entry))
         next_cursor = {
             "since_id": str(position) if position else since,
@@ -207,11 +210,30 @@ class MastodonConnector(social.SocialConnector):
         )
 
 
-def _source_id(status: dict[str, Any], entry: dict[str, Any]) -> str:
-    """``status:<id>``; a status without an id is filed under its notification's, for its
-    parse to quarantine it."""
+def status_item(
+    status: dict[str, Any],
+    *,
+    base_url: str,
+    account: str,
+    thread: list[str],
+    entry: dict[str, Any] | None = None,
+) -> FetchedItem:
+    """Pure: one status as the fetch hands it over: ``status:<id>``, the status's own JSON,
+    and in its metadata the instance, the team's account (``account``) and the ids of the
+    statuses it answers, root first (``thread``). A status without an id is filed under its
+    notification's (``entry``), for its parse to quarantine it. For the connector and for
+    whatever else stores statuses as a poll would (the demo)."""
     status_id = social.item_id(status)
-    return f"status:{status_id}" if status_id is not None else f"entry:{social.item_id(entry)}"
+    if status_id is not None:
+        source_id = f"status:{status_id}"
+    else:
+        source_id = f"entry:{social.item_id(entry or {})}"
+    return FetchedItem(
+        source_id=source_id,
+        raw=social.item_bytes(status),
+        received_at=None,
+        metadata={"base_url": base_url, "account": account, "thread": thread},
+    )
 
 
 def _wanted(status: Any, account_id: str) -> bool:

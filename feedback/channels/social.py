@@ -146,16 +146,19 @@ class Batch:
         self.items: list[FetchedItem] = []
         self.size = 0
 
-    def room_for(self, item: Any) -> bytes | None:
-        """``item``'s payload when it still fits, else None (the batch is full)."""
-        raw = item_bytes(item)
-        if self.items and (len(self.items) >= self.limit or self.size + len(raw) > self.max_bytes):
-            return None
-        return raw
+    def fits(self, raw: bytes) -> bool:
+        """Whether a payload of ``raw`` still fits (the first always does)."""
+        return not self.items or (
+            len(self.items) < self.limit and self.size + len(raw) <= self.max_bytes
+        )
 
-    def add(self, source_id: str, raw: bytes, metadata: dict[str, Any]) -> None:
-        self.items.append(FetchedItem(source_id, raw, None, metadata))
-        self.size += len(raw)
+    def offer(self, item: FetchedItem) -> bool:
+        """Add ``item`` when it still fits; False (and nothing added) when the batch is full."""
+        if not self.fits(item.raw):
+            return False
+        self.items.append(item)
+        self.size += len(item.raw)
+        return True
 
 
 def item_bytes(item: Any) -> bytes:

@@ -5,8 +5,8 @@ The App Store reviews are an Atom document read by the feed connector
 (``feedback.channels.feed.document.read_document``); the forum's posts are the
 ``latest_posts`` of Discourse's ``/posts.json``; the mentions are Mastodon notifications
 (``/api/v1/notifications?types[]=mention``). Forum posts and statuses are cut one per payload
-with ``feedback.channels.social.item_bytes`` and filed under the source ids and metadata their
-connectors' fetches give them. Pure: ``voices`` and the demo directory's specs in,
+by the connectors' own ``discourse.post_item`` and ``mastodon.status_item``, as their fetches
+cut them. Pure: ``voices`` and the demo directory's specs in,
 ``FetchedItem`` values out, oldest first, each with the time a poll would have received it.
 The help desk's tickets and the widget's messages are ``feedback.demo.desk``'s.
 """
@@ -19,8 +19,10 @@ from random import Random
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape
 
-from feedback.channels import FetchedItem, http, social
+from feedback.channels import FetchedItem, http
+from feedback.channels.discourse import post_item
 from feedback.channels.feed.document import read_document
+from feedback.channels.mastodon import status_item
 from feedback.demo import voices
 from feedback.demo.mails import DemoMail
 from feedback.mail import parse_message
@@ -242,16 +244,10 @@ def forum_repeaters(repeated: list[Repeat]) -> list[Person]:
 def forum_items(
     rng: Random, end: datetime, customers: list[CustomerSpec], repeated: Sequence[Repeat] = ()
 ) -> list[FetchedItem]:
-    """Each post as the Discourse connector's fetch stores it: ``post:<id>``, the post's own
-    JSON, and the forum's address in its metadata."""
+    """Each post as the Discourse connector's fetch stores it (``discourse.post_item``)."""
     items = []
     for post in forum_posts(end, customers, repeated):
-        item = FetchedItem(
-            source_id=f"post:{post['id']}",
-            raw=social.item_bytes(post),
-            received_at=None,
-            metadata={"base_url": FORUM_URL},
-        )
+        item = post_item(post, base_url=FORUM_URL)
         sent_at = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00"))
         items.append(_received(rng, item, sent_at))
     return items
@@ -346,15 +342,8 @@ def mastodon_items(rng: Random, end: datetime, customers: list[CustomerSpec]) ->
             status["in_reply_to_id"] = thread[-1]
         ids.append(status_id)
         threads.append(thread)
-        item = FetchedItem(
-            source_id=f"status:{status_id}",
-            raw=social.item_bytes(status),
-            received_at=None,
-            metadata={
-                "base_url": MASTODON_URL,
-                "account": voices.TEAM_ACCOUNT,
-                "thread": thread,
-            },
+        item = status_item(
+            status, base_url=MASTODON_URL, account=voices.TEAM_ACCOUNT, thread=thread
         )
         items.append(_received(rng, item, when))
     return sorted(items, key=lambda item: item.received_at)

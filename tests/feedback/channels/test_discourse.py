@@ -20,6 +20,7 @@ from feedback.channels.discourse import (
     SOME_CATEGORIES,
     DiscourseConnector,
     parse_post,
+    post_item,
 )
 from feedback.channels.http import URL_PLAINTEXT
 from feedback.channels.social import (
@@ -314,6 +315,8 @@ def test_fetch_hands_over_posts_oldest_first_without_the_api_users_own(fake_web)
     assert result.items[0].metadata == {"base_url": fake_web.url}
     assert result.cursor == {"last_post_id": 107, "edits_seen": ""}
     assert not result.more
+    # The public cut is the fetch's: the demo stores posts as a poll would.
+    assert [post_item(post(101), base_url=fake_web.url)] == result.items[:1]
 
 
 def test_fetch_keeps_the_chosen_categories_and_their_subcategories(fake_web):

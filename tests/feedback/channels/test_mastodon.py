@@ -20,6 +20,7 @@ from feedback.channels.mastodon import (
     SOURCE_INVALID,
     MastodonConnector,
     parse_status,
+    status_item,
 )
 from feedback.channels.social import CHECK_NOT_THERE, CHECK_REFUSED, item_bytes
 from feedback.mail import LANE_CUSTOMER, UnparseableMessage
@@ -264,6 +265,14 @@ def test_mentions_are_read_from_the_first_oldest_first_with_the_thread_of_a_repl
         "account": "acmesupport",
         "thread": [FIRST, "113500000000000103"],
     }
+    # The public cut is the fetch's: the demo stores statuses as a poll would.
+    cut = status_item(
+        json.loads(result.items[2].raw),
+        base_url=fake_web.url,
+        account="acmesupport",
+        thread=[FIRST, "113500000000000103"],
+    )
+    assert cut == result.items[2]
     assert result.cursor == {
         "since_id": "5003",
         "account_id": OWN_ID,
@@ -336,6 +345,14 @@ def test_a_mention_of_a_deleted_status_is_passed_over(fake_web):
     result = MastodonConnector().fetch(config_for(fake_web), None)
 
     assert result.items == [] and result.cursor["since_id"] == "5001"
+
+
+def test_a_status_without_an_id_is_filed_under_its_notification():
+    item = status_item(
+        {"content": "hi"}, base_url=BASE, account="acme", thread=[], entry={"id": "5009"}
+    )
+
+    assert item.source_id == "entry:5009" and item.metadata["thread"] == []
 
 
 def test_an_unreadable_page_is_an_error(fake_web):
