@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -33,6 +34,8 @@ from portal.selectors import profile_get
 
 # Rows of an inbox page; the API takes its own page_size.
 DEFAULT_PAGE_SIZE = 25
+# Characters of the search document a list row reads (its subject, then the snippet's start).
+SNIPPET_READ = 1200
 
 # The items -----------------------------------------------------------------------------------
 
@@ -200,7 +203,14 @@ def inbox_items(
     order, with what a row shows read along (customer, account, channel, assignee, tags)."""
     from feedback.selectors import item_list
 
-    items = item_list(user=user, team=team).select_related("assignee")
+    # A row shows the start of the conversation, never the whole search document (up to
+    # MAX_SEARCH_DOCUMENT characters a row): only its first characters are read.
+    items = (
+        item_list(user=user, team=team)
+        .select_related("assignee")
+        .defer("search_document")
+        .annotate(inbox_snippet=Substr("search_document", 1, SNIPPET_READ))
+    )
     return inbox_order(inbox_filter(items, query, user=user, team=team, now=now), query.ordering)
 
 
