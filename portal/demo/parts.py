@@ -302,6 +302,15 @@ def seed_service_levels(ctx: DemoContext) -> None:
     seed_inbox_settings(ctx)
 
 
+def seed_inbox_work(ctx: DemoContext) -> None:
+    """Customer Care's inbox as its agents leave it (``feedback.demo.inbox_work``): tags,
+    templates, saved views, items triaged, answered, noted, snoozed and escalated; after the
+    service levels, whose policies the escalations follow."""
+    from feedback.demo.inbox_work import seed_inbox_work as build_inbox_work
+
+    build_inbox_work(ctx)
+
+
 @dataclass(frozen=True)
 class DemoPartSpec:
     """One part of the demo company: its name as recorded in DemoPart, and its builder."""
@@ -320,6 +329,7 @@ PARTS: tuple[DemoPartSpec, ...] = (
     DemoPartSpec("feedback", seed_feedback),
     DemoPartSpec("feedback channels", seed_feedback_channels),
     DemoPartSpec("service levels", seed_service_levels),
+    DemoPartSpec("inbox work", seed_inbox_work),
 )
 
 
