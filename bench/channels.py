@@ -50,17 +50,14 @@ FORUM_PATH = "/forum"
 WARM_PREFIX = "/warm"
 
 
-def _database_url(suffix: str) -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))
-
-
 def prepare_environment(suffix: str) -> None:
-    """Point Django at this benchmark's own database, media and broker folders."""
+    """Point Django at this benchmark's own database (``<DATABASE_URL name>_<suffix>``; the
+    URL given is kept, so that part 2 after part 1 names its own), media and broker folders."""
     from bench.run import _create_database_if_missing, _prepare_environment
 
     _prepare_environment()
-    os.environ["DATABASE_URL"] = _database_url(suffix)
+    given = urlsplit(os.environ.setdefault("PORTAL_BENCH_DATABASE_URL", os.environ["DATABASE_URL"]))
+    os.environ["DATABASE_URL"] = urlunsplit(given._replace(path=f"{given.path}_{suffix}"))
     os.environ["DJANGO_MEDIA_ROOT"] = str(MEDIA)
     os.environ.setdefault("PORTAL_LOCAL_DIR", str(LOCAL))
     _create_database_if_missing(os.environ["DATABASE_URL"])
