@@ -11,12 +11,13 @@ another channel, in slightly other words; an item has its customer's first messa
 sometimes a reply and a follow-up. Then ``VACUUM ANALYZE`` (autovacuum is off on the benchmark
 machine). Loaded once; a later run with the same volume reuses the databases.
 
-``PROBES`` new items (half repeating one of their customer's recent items through another
-channel, half a customer's new request) are added last. Timed: ``item_duplicates_find(item_id=
-probe)`` for every probe, the two databases in turns, ``--reps`` times (each probe checked once
-before, untimed, which stores its pairs). The report: the median time per check at each volume,
-their ratio (target at most 1.5x), and ``EXPLAIN (ANALYZE, BUFFERS)`` of the candidate query as
-the check ran it, captured from the connection, at 100,000 items.
+``PROBES`` new items, each of another customer (half repeating one of their customer's recent
+items through another channel, half a customer's new request), are added last. Timed:
+``item_duplicates_find(item_id=probe)`` for every probe, the two databases in turns,
+``--reps`` times (each probe checked once before, untimed, which stores its pairs). The
+report: the median time per check at each volume, their ratio (target at most 1.5x), and
+``EXPLAIN (ANALYZE, BUFFERS)`` of the candidate query as the check ran it, captured from the
+connection, at 100,000 items.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ class _Loader:
         self.items: list = []
         self.messages: list = []
         self.sequence = 0
-        # The customer's items so far, for repeats: (team, customer) -> [(item, subject, text)].
+        # Each customer's items so far, for repeats: (team id, customer id) -> [(item, channel,
+        # first message time, subject, text, customer)].
         self.history: dict[tuple[int, int], list] = {}
 
     def _channels(self, team) -> list:
