@@ -24,9 +24,14 @@ from feedback.models import (
 from feedback.services import payload_parse, payload_receive, payloads_parse
 from feedback.services.storage import blob_read
 from portal import events
-from portal.models import AuditEntry, Customer, CustomerIdentity, IdentityKind
-from tests.factories import CustomerFactory
-from tests.feedback.factories import ChannelFactory, FeedbackItemFactory
+from portal.models import AccountDomain, AuditEntry, Customer, CustomerIdentity, IdentityKind
+from tests.factories import AccountFactory, CustomerFactory
+from tests.feedback.factories import (
+    SUPPORT_ADDRESS,
+    ChannelFactory,
+    FeedbackItemFactory,
+    make_mail,
+)
 from tests.feedback.fake_connector import (
     FORUM_HOST,
     FORUM_KIND,
@@ -199,13 +204,59 @@ def test_a_known_handle_wins_over_an_address(channel, parse):
     assert bo.feedback_items.count() == 0
 
 
-def test_an_unknown_handle_with_an_unknown_address_becomes_a_customer_by_handle(channel, parse):
-    outcomes = parse(stored(channel, forum_post(1, username="eve", email="eve@example.test")))
+def test_an_unknown_handle_with_an_unknown_address_becomes_one_customer_with_both(channel, parse):
+    acme = AccountFactory(name="Eve Corp")
+    AccountDomain.objects.create(account=acme, domain="eve.example")
+
+    outcomes = parse(stored(channel, forum_post(1, username="eve", email="Eve@eve.example")))
+    # Their later mail from that address is the same person's.
+    mail = parse(
+        [
+            payload_receive(
+                channel=ChannelFactory(address=SUPPORT_ADDRESS),
+                raw=make_mail(message_id="later@eve.example", sender="Eve <eve@eve.example>"),
+                queue_parse=False,
+                now=NOW,
+            )[0].pk
+        ]
+    )
+
+    customer = outcomes[0].message.item.customer
+    assert (customer.email, customer.account) == ("eve@eve.example", acme)
+    assert customer.identities.get().handle == f"{FORUM_HOST}/eve"
+    assert outcomes[0].message.sender == "eve@eve.example"
+    assert mail[0].message.item.customer == customer
+    assert Customer.objects.count() == 1
+    assert AuditEntry.objects.filter(action="customer.created").count() == 1
+
+
+@pytest.mark.parametrize("mail_first", [True, False])
+def test_a_handle_and_a_mail_of_one_new_address_in_one_chunk_are_one_customer(channel, mail_first):
+    mailbox = ChannelFactory(address=SUPPORT_ADDRESS)
+    (mail,) = [
+        payload_receive(
+            channel=mailbox,
+            raw=make_mail(message_id="m@eve.example", sender="Eve <eve@eve.example>"),
+            queue_parse=False,
+            now=NOW,
+        )[0].pk
+    ]
+    (post,) = stored(channel, forum_post(1, username="eve", email="eve@eve.example"))
+
+    outcomes = payloads_parse(payload_ids=[mail, post] if mail_first else [post, mail], now=NOW)
+
+    customer = Customer.objects.get()
+    assert customer.email == "eve@eve.example"
+    assert customer.identities.get().handle == f"{FORUM_HOST}/eve"
+    assert {outcome.message.item.customer_id for outcome in outcomes} == {customer.pk}
+
+
+def test_a_refused_address_leaves_the_handle_deciding(channel, parse):
+    outcomes = parse(stored(channel, forum_post(1, username="eve", email="not an address")))
 
     customer = outcomes[0].message.item.customer
     assert customer.email == ""
     assert customer.identities.get().handle == f"{FORUM_HOST}/eve"
-    assert outcomes[0].message.sender == "eve@example.test"
 
 
 def test_a_reply_joins_the_item_of_the_post_it_answers(channel, parse):
@@ -228,12 +279,21 @@ def test_a_reply_joins_the_item_of_the_post_it_answers(channel, parse):
     assert {outcome.message.direction for outcome in outcomes} == {Direction.IN}
     assert FeedbackItem.objects.count() == 1
     # As with mail, the sender who opened the item is its customer; who joins it is named on
-    # their message.
-    assert Customer.objects.count() == 1
+    # their message, and known to the directory by that handle (every participant a person).
+    assert FeedbackItem.objects.get().customer.identities.get().handle == ALICE
     assert [outcome.message.sender_handle for outcome in outcomes] == [
         f"{FORUM_HOST}/bo",
         f"{FORUM_HOST}/carol",
     ]
+    assert set(CustomerIdentity.objects.values_list("handle", flat=True)) == {
+        ALICE,
+        f"{FORUM_HOST}/bo",
+        f"{FORUM_HOST}/carol",
+    }
+    assert Customer.objects.count() == 3
+    # Found again, not created twice, when they write once more.
+    parse(stored(channel, forum_post(13, username="bo", title="Export is broken", topic=10)))
+    assert Customer.objects.count() == 3
 
 
 def test_a_reply_in_the_same_chunk_joins_the_item_its_parent_opens(channel):
@@ -243,6 +303,9 @@ def test_a_reply_in_the_same_chunk_joins_the_item_its_parent_opens(channel):
 
     assert outcomes[0].message.item_id == outcomes[1].message.item_id
     assert outcomes[1].message.thread_reason == ThreadReason.IN_REPLY_TO
+    # The replier is a person of the directory, the item stays its opener's.
+    bo = Customer.objects.get(identities__handle=f"{FORUM_HOST}/bo")
+    assert outcomes[1].message.item.customer != bo
 
 
 def test_an_edited_post_revises_its_message_instead_of_adding_one(

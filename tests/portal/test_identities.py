@@ -15,7 +15,7 @@ from portal.fields import normalised_key
 from portal.models import AuditEntry, Customer, CustomerIdentity
 from portal.services import identities as identity_services
 from tests.conftest import require_service
-from tests.factories import CustomerFactory
+from tests.factories import AccountFactory, CustomerFactory
 
 
 class Recorder:
@@ -158,6 +158,72 @@ def test_ensure_re_reads_a_handle_another_writer_stored_meanwhile(
     assert CustomerIdentity.objects.count() == 2
     assert AuditEntry.objects.filter(action="customer.created").count() == 1
     assert [call["customer_id"] for call in saved.calls] == [bob.pk]
+
+
+@pytest.mark.django_db
+def test_ensure_gives_a_new_customer_the_free_address_of_its_row(world):
+    account = AccountFactory()
+    CustomerFactory(email="taken@example.test")
+    row = identity_services.IdentityRow
+    with CaptureQueriesContext(connection) as queries:
+        ids = services.customer_identities_ensure(
+            actor=SYSTEM,
+            identities=[
+                row("zendesk", "acme.zendesk.com/1", "Eve", " Eve@Example.test ", account.pk),
+                # The same person's other handle: one customer holding both.
+                row("discourse", "forum.example.com/eve", "Eve E.", "eve@example.test"),
+                # Known to the directory already (a main address): left out.
+                row("mastodon", "t@mastodon.social", "T", "taken@example.test"),
+                row("mastodon", "x@mastodon.social", "X", "not an address"),
+                ("mastodon", "plain@mastodon.social", "Plain"),
+            ],
+        )
+    # The handles' look-up, the addresses' (one UNION), and the writes.
+    assert len(queries) <= 8
+    eve = Customer.objects.get(email="eve@example.test")
+    assert eve.account == account
+    assert ids[("zendesk", "acme.zendesk.com/1")] == ids[("discourse", "forum.example.com/eve")]
+    assert ids[("zendesk", "acme.zendesk.com/1")] == eve.pk
+    assert sorted(eve.identities.values_list("handle", flat=True)) == [
+        "acme.zendesk.com/1",
+        "forum.example.com/eve",
+    ]
+    for handle in ("t@mastodon.social", "x@mastodon.social", "plain@mastodon.social"):
+        other = Customer.objects.get(pk=ids[("mastodon", handle)])
+        assert (other.email, other.account) == ("", None)
+    assert selectors.customer_find_by_email(email="EVE@example.test") == eve
+    entry = AuditEntry.objects.get(action="customer.created", target_id=eve.pk)
+    assert entry.changes["email"]["after"] == "eve@example.test"
+    assert Customer.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_ensure_leaves_out_an_address_another_writer_took_meanwhile(world):
+    """The address is free at the look-up, then a concurrent writer takes it: the customers'
+    INSERT hits the unique address inside a savepoint, and the batch, read again, creates the
+    customer by its handle alone. Nothing is stored twice."""
+    real = selectors.customer_ids_find_by_emails
+    calls = []
+
+    def taken_after_the_read(*, emails):
+        calls.append(list(emails))
+        found = real(emails=emails)
+        if len(calls) == 1:
+            CustomerFactory(email="eve@example.test")
+        return found
+
+    with mock.patch.object(
+        identity_services.selectors, "customer_ids_find_by_emails", taken_after_the_read
+    ):
+        ids = services.customer_identities_ensure(
+            actor=SYSTEM,
+            identities=[("zendesk", "acme.zendesk.com/1", "Eve", "eve@example.test")],
+        )
+    assert len(calls) == 2
+    by_handle = Customer.objects.get(pk=ids[("zendesk", "acme.zendesk.com/1")])
+    assert by_handle.email == ""
+    assert Customer.objects.count() == 2
+    assert CustomerIdentity.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -145,6 +145,28 @@ def _new_item(
     return item
 
 
+def _participant_known(parsed: ParsedMessage, chunk: _Chunk | None = None) -> None:
+    """Someone known by a handle whose message joins an item (a reply on a forum topic, a
+    status in a thread) is a person of the directory all the same: their customer is found
+    or created as an opener's is (with the chunk's others, in a chunk), though the item stays
+    its opener's. A message has no customer of its own: the handle it names
+    (``sender_handle``) leads to them. Mail that joins an item is left as it was: its sender
+    is the item's customer, or someone they copied in, found by address when they write."""
+    if not parsed.sender_handle:
+        return
+    if chunk is not None:
+        chunk.senders.customer_id(
+            parsed.from_address, parsed.from_name, parsed.sender_handle_kind, parsed.sender_handle
+        )
+        return
+    customer_id_for_handle(
+        kind=parsed.sender_handle_kind,
+        handle=parsed.sender_handle,
+        name=parsed.from_name,
+        address=parsed.from_address,
+    )
+
+
 def _external_url(url: str) -> str:
     """Where the original can be seen, when it is an http(s) URL that fits the column: it is
     shown as a link, so a ``javascript:`` URL from a remote must never be stored, and a cut
@@ -359,6 +381,7 @@ def _store(
                 item, created_item = _new_item(payload, parsed, chunk), True
             else:
                 reopened = _reopen(item, parsed.sent_at)
+                _participant_known(parsed, chunk)
         # A concurrent worker storing the same mail makes this insert fail: the whole attempt
         # (this transaction, or the chunk's) is rolled back and tried again, and then finds that
         # message. No savepoint of its own, which would cost two more round trips per message.
