@@ -14,6 +14,9 @@ def _queue_merged_customer_items(payload: dict) -> None:
 
 
 def _queue_duplicate_check(payload: dict) -> None:
+    if payload.get("duplicates_queued"):
+        # Created many at once: checked in batches (feedback.services.duplicates_queue).
+        return
     from feedback.tasks import find_likely_duplicates
 
     find_likely_duplicates.delay(payload["item_id"])

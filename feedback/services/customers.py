@@ -15,25 +15,29 @@ address of a known customer is that customer's (a Zendesk requester who also mai
 the handle is added to their identities (``portal.services.customer_update``, the system's,
 audited), so that their messages without an address find them too; when the directory refuses
 that (another customer took the handle meanwhile, or they hold the most handles allowed) the
-address still decides. Otherwise the handle becomes a new customer without an e-mail address,
-holding it
-(``portal.services.customer_identities_ensure``, the system's, audited); staff merge them
-with a known customer later. A handle the directory refuses (an unknown kind, too long) is
-treated as absent.
+address still decides. Otherwise the handle becomes a new customer holding it
+(``portal.services.customer_identities_ensure``, the system's, audited), with the address when
+one came that nobody has yet (a new Zendesk requester: one person, whom a later mail from that
+address finds) and the account of its domain, else without an e-mail address; staff merge
+them with a known customer later. A handle the directory refuses (an unknown kind, too long)
+is treated as absent.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from feedback.models import FeedbackItem
+from feedback.services.duplicates import duplicates_queue
 from portal import selectors as portal_selectors
 from portal import services as portal_services
 from portal.actors import SYSTEM
 from portal.fields import normalised_key
 from portal.models import Account, Customer
 from portal.services.directory_bulk import CustomerRow, customers_import_rows
+from portal.services.identities import IdentityRow
 
 # Domains anyone can get an address at: never matched to an account.
 FREE_MAIL_DOMAINS = frozenset(
@@ -169,14 +173,21 @@ def customer_id_for_handle(
     found = portal_selectors.customer_ids_find_by_identities(identities=[cleaned]).get(key)
     if found is not None:
         return found
-    if (address or "").strip():
-        customer = portal_selectors.customer_find_by_email(email=address.strip())
+    address = (address or "").strip()
+    account = None
+    if address:
+        customer = portal_selectors.customer_find_by_email(email=address)
         if customer is not None:
             identity_attach(customer_id=customer.pk, kind=cleaned[0], handle=cleaned[1])
             return customer.pk
-    created = portal_services.customer_identities_ensure(
-        actor=SYSTEM, identities=[(*cleaned, customer_name_from_sender(name))]
+        account = account_for_address(address)
+    row = IdentityRow(
+        *cleaned,
+        customer_name_from_sender(name),
+        address,
+        account.pk if account is not None else None,
     )
+    created = portal_services.customer_identities_ensure(actor=SYSTEM, identities=[row])
     return created.get(key)
 
 
@@ -214,9 +225,9 @@ class ChunkSenders:
     waiting: list[tuple[FeedbackItem, str | HandleKey]] = field(default_factory=list)
     looked_up: set[str] = field(default_factory=set)
     # The same for handles: customer ids by HandleKey, the unknown ones as (kind, handle,
-    # name) of their first message, and the keys looked up.
+    # name, address) of their first message, and the keys looked up.
     handle_ids: dict[HandleKey, int] = field(default_factory=dict)
-    handles_pending: dict[HandleKey, tuple[str, str, str]] = field(default_factory=dict)
+    handles_pending: dict[HandleKey, tuple[str, str, str, str]] = field(default_factory=dict)
     handles_looked_up: set[HandleKey] = field(default_factory=set)
     # Unknown handles that came with a known customer's address: added to that customer's
     # identities by ``create``, as (customer id, kind, handle).
@@ -260,7 +271,9 @@ class ChunkSenders:
                 self.handle_ids[key] = by_address
                 self.attach[key] = (by_address, *cleaned)
                 return by_address
-            self.handles_pending.setdefault(key, (*cleaned, customer_name_from_sender(name)))
+            self.handles_pending.setdefault(
+                key, (*cleaned, customer_name_from_sender(name), (address or "").strip())
+            )
             return None
         address = (address or "").strip()
         if not address:
@@ -300,15 +313,11 @@ class ChunkSenders:
         self.attach.clear()
         if not self.pending and not self.handles_pending:
             return
+        # Handles first: a new sender's handle and address become one customer holding both,
+        # whom the chunk's mail from that address then finds (``_create_by_address`` looks the
+        # addresses up again before creating any).
+        self._create_by_handle()
         self._create_by_address()
-        if self.handles_pending:
-            # Race-safe on its own: a handle another writer stored meanwhile is found.
-            self.handle_ids.update(
-                portal_services.customer_identities_ensure(
-                    actor=SYSTEM, identities=list(self.handles_pending.values())
-                )
-            )
-            self.handles_pending.clear()
         items = []
         for item, key in self.waiting:
             item.customer_id = (
@@ -318,6 +327,22 @@ class ChunkSenders:
                 items.append(item)
         self.waiting.clear()
         FeedbackItem.objects.bulk_update(items, ["customer"])
+
+    def _create_by_handle(self) -> None:
+        if not self.handles_pending:
+            return
+        accounts = portal_selectors.accounts_find_by_domains(
+            domains=[account_domain(row[3]) for row in self.handles_pending.values() if row[3]]
+        )
+        rows = []
+        for kind, handle, name, address in self.handles_pending.values():
+            account = accounts.get(account_domain(address).rstrip(".")) if address else None
+            rows.append(IdentityRow(kind, handle, name, address, account.pk if account else None))
+        # Race-safe on its own: a handle or address another writer stored meanwhile is found.
+        self.handle_ids.update(
+            portal_services.customer_identities_ensure(actor=SYSTEM, identities=rows)
+        )
+        self.handles_pending.clear()
 
     def _create_by_address(self) -> None:
         if not self.pending:
@@ -352,7 +377,20 @@ class ChunkSenders:
         self.pending.clear()
 
 
+@transaction.atomic
 def customer_items_move(*, source_id: int, target_id: int) -> int:
     """On ``portal.customers_merged``: the merged (source) customer's items become the
-    target's, in one UPDATE; run again, it finds nothing left to move. The number moved."""
-    return FeedbackItem.objects.filter(customer_id=source_id).update(customer_id=target_id)
+    target's, in one UPDATE, and are checked for duplicates among the target's other items
+    after the commit (``duplicates_queue``: one person's mail and forum post, known apart
+    until the merge, may say the same); run again, it finds nothing left to move. The number
+    moved."""
+    moved = list(
+        FeedbackItem.objects.select_for_update()
+        .filter(customer_id=source_id)
+        .values_list("pk", flat=True)
+    )
+    if not moved:
+        return 0
+    FeedbackItem.objects.filter(pk__in=moved, customer_id=source_id).update(customer_id=target_id)
+    duplicates_queue(moved)
+    return len(moved)

@@ -18,8 +18,14 @@ counts what one text has and the other lacks: ``token_set_ratio`` scores a one-l
 Pairs scoring at least ``PORTAL_DUPLICATE_THRESHOLD`` are stored once each (smaller id first),
 inserted ignoring conflicts: a check run twice, or a pair found from both sides, stores one row,
 and a dismissed pair stays dismissed.
+
+Items created many at once (an API bulk push, a CSV import) are checked by one task per
+``DUPLICATE_CHUNK`` of them (``duplicates_queue``), their ``feedback.item_created`` marked
+``duplicates_queued``; so are the items a customers merge moves to the surviving customer,
+whose other items may now say the same.
 """
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -136,6 +142,30 @@ def item_duplicates_find(
     return list(
         LikelyDuplicate.objects.filter(Q(item_id=item.pk) | Q(other_id=item.pk)).order_by("pk")
     )
+
+
+# Items one queued check takes: a CSV import of thousands queues a few tasks, not one per row.
+DUPLICATE_CHUNK = 200
+
+
+def duplicates_queue(item_ids: Iterable[int | None]) -> None:
+    """Queue the duplicate check of ``item_ids``, ``DUPLICATE_CHUNK`` items per task, once the
+    current transaction commits (at once outside one); nothing when there are none."""
+    ids = sorted({pk for pk in item_ids if pk is not None})
+    if ids:
+        transaction.on_commit(lambda: _queue(ids), robust=True)
+
+
+def _queue(item_ids: list[int]) -> None:
+    from feedback.tasks import find_likely_duplicates_of_items
+
+    for start in range(0, len(item_ids), DUPLICATE_CHUNK):
+        find_likely_duplicates_of_items.delay(item_ids[start : start + DUPLICATE_CHUNK])
+
+
+def items_duplicates_find(*, item_ids: Iterable[int]) -> int:
+    """``item_duplicates_find`` for each of ``item_ids``; the number of pairs they have."""
+    return sum(len(item_duplicates_find(item_id=item_id)) for item_id in item_ids)
 
 
 @transaction.atomic

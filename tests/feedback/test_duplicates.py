@@ -9,7 +9,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from feedback import tasks
 from feedback.models import FeedbackItem, LikelyDuplicate
+from feedback.services import ItemRow, customer_items_move, duplicates, items_import_rows
 from feedback.services.duplicates import (
     DUPLICATE_ALREADY_DISMISSED,
     candidates,
@@ -20,6 +22,7 @@ from feedback.services.duplicates import (
 from feedback.services.items import item_ingest
 from portal.actors import SYSTEM
 from portal.models import AuditEntry
+from portal.services import customers_merge
 from tests.conftest import require_service
 from tests.factories import CustomerFactory
 from tests.feedback.factories import ChannelFactory, FeedbackItemFactory, MessageFactory
@@ -212,6 +215,60 @@ def test_a_new_item_is_checked_after_its_commit(setting, world, django_capture_o
 
     assert pushed.customer_id == s["customer"].pk
     assert pairs() == {(mail.pk, pushed.pk)}
+
+
+def test_an_import_checks_its_items_a_task_per_chunk_not_one_each(
+    setting, world, django_capture_on_commit_callbacks, monkeypatch
+):
+    s = setting
+    s["customer"].email = "omar@haddad.example"
+    s["customer"].save()
+    mail = item_with(s["team"], s["customer"], s["mail"], CSV_MAIL, T0)
+    monkeypatch.setattr(duplicates, "DUPLICATE_CHUNK", 2)
+    single, batches = [], []
+    monkeypatch.setattr(tasks.find_likely_duplicates, "delay", single.append)
+    batch_task = tasks.find_likely_duplicates_of_items
+    monkeypatch.setattr(
+        batch_task, "delay", lambda ids: batches.append(ids) or batch_task(list(ids))
+    )
+    rows = [
+        ItemRow(line=n + 2, team=s["team"], customer_email="omar@haddad.example", subject=subject,
+                text=text, received_at=T0 + timedelta(hours=n + 1))
+        for n, (subject, text) in enumerate([DARK_MODE, CSV_POST, INVOICE])
+    ]  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = items_import_rows(actor=world.agent_a, rows=rows, now=T0 + timedelta(hours=5))
+
+    assert result.created == 3
+    imported = sorted(FeedbackItem.objects.exclude(pk=mail.pk).values_list("pk", flat=True))
+    assert batches == [imported[:2], imported[2:]]
+    assert single == []
+    csv_post = FeedbackItem.objects.get(subject=CSV_POST[0])
+    assert pairs() == {(mail.pk, csv_post.pk)}
+
+
+def test_a_merge_checks_the_moved_items_against_the_customers_own(
+    setting, world, django_capture_on_commit_callbacks
+):
+    s = setting
+    known = s["customer"]
+    by_handle = CustomerFactory(email="")
+    mail = item_with(s["team"], known, s["mail"], CSV_MAIL, T0)
+    post = item_with(s["team"], by_handle, s["forum"], CSV_POST, T0 + timedelta(hours=2))
+    # Two people until the merge: nothing to compare.
+    assert item_duplicates_find(item_id=post.pk) == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customers_merge(actor=SYSTEM, source=by_handle, target=known)
+
+    post.refresh_from_db()
+    assert post.customer_id == known.pk
+    assert pairs() == {(mail.pk, post.pk)}
+    # Moved again (the event handled twice): nothing moves, nothing is stored twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert customer_items_move(source_id=by_handle.pk, target_id=known.pk) == 0
+    assert LikelyDuplicate.objects.count() == 1
 
 
 def test_dismissing_is_for_agents_of_the_team_audited_and_once(setting, world):
