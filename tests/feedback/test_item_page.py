@@ -464,3 +464,12 @@ def test_splitting_the_only_message_says_why(agent_client, world):
     page = agent_client.get(response["Location"]).content.decode()
     assert "only message" in page
     assert Message.objects.get(pk=message.pk).item_id == lonely.pk
+
+
+def test_a_reply_and_a_note_whose_author_was_deleted_still_show(agent_client, world):
+    Message.objects.filter(pk__in=[world.failed.pk, world.note.pk]).update(author=None)
+
+    page = agent_client.get(page_url(world.item)).content.decode()
+
+    assert "550 mailbox unavailable" in page
+    assert "by someone" in page
