@@ -484,13 +484,16 @@ def test_forum_and_mastodon_senders_are_customers_one_person_across_channels(few
     laura_handle = laura.identities.get(kind="discourse").handle
     assert laura_handle == f"{remote.FORUM_HOST}/{remote.forum_username(customers[19])}"
     assert Message.objects.filter(sender_handle=laura_handle).count() == 2
-    # People known only by a handle who open an item are new customers without an address,
-    # holding it (a reply joins its topic's item, which is the opener's).
+    # People known only by a handle are new customers without an address, holding it: those
+    # who open an item, and those whose reply joins one (the item stays its opener's, but
+    # the directory knows every participant).
     handle_only = Customer.objects.filter(
         email="", identities__kind__in=("discourse", "mastodon")
     ).distinct()
-    new_people = {topic.posts[0].name for topic in voices.TOPICS if topic.posts[0].name}
-    new_people |= {m.name for m in voices.MENTIONS if m.name and m.replies_to is None}
+    new_people = {
+        post.name for topic in voices.TOPICS for post in topic.posts if post.customer is None
+    }
+    new_people |= {m.name for m in voices.MENTIONS if m.customer is None}
     assert set(handle_only.values_list("name", flat=True)) == new_people
     assert all(customer.identities.count() == 1 for customer in handle_only)
     dina = handle_only.get(name="Dina Osei")
