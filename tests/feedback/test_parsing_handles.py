@@ -296,6 +296,33 @@ def test_a_reply_joins_the_item_of_the_post_it_answers(channel, parse):
     assert Customer.objects.count() == 3
 
 
+def test_a_chunk_queues_one_duplicate_check_for_the_items_it_opens(
+    channel, parse, monkeypatch, django_capture_on_commit_callbacks, request
+):
+    from feedback import tasks
+
+    single, batches = [], []
+    monkeypatch.setattr(tasks.find_likely_duplicates, "delay", single.append)
+    monkeypatch.setattr(tasks.find_likely_duplicates_of_items, "delay", batches.append)
+    ids = stored(
+        channel,
+        forum_post(1, username="bo"),
+        forum_post(2, username="carol", reply_to=1, topic=1),
+        forum_post(3, username="dan", title="Another"),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        parse(ids)
+
+    opened = sorted(FeedbackItem.objects.values_list("pk", flat=True))
+    assert len(opened) == 2
+    if request.node.callspec.params["parse"] == "chunk":
+        assert (batches, single) == ([opened], [])
+    else:
+        # One payload per transaction: each new item's own check, as before.
+        assert (batches, sorted(single)) == ([], opened)
+
+
 def test_a_reply_in_the_same_chunk_joins_the_item_its_parent_opens(channel):
     ids = stored(channel, forum_post(20), forum_post(21, username="bo", reply_to=20, topic=20))
 
