@@ -448,6 +448,9 @@ class Message(models.Model):
     )
     delivery_error = models.TextField(blank=True)
     delivery_attempts = models.PositiveIntegerField(default=0)
+    # When the last attempt began handing the mail over: a reply still ``sending`` long after
+    # it (the worker died mid-send) may be retried by an agent (feedback.services.replies).
+    delivery_started_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField()
     received_at = models.DateTimeField()

@@ -15,7 +15,9 @@ row lock and commits before it talks to the mail server, then records ``sent`` o
 finds the message no longer ``queued`` and does nothing. A worker that dies between handing
 the mail over and recording it leaves the message ``sending``: it is not sent again by itself,
 because sending twice is worse for a customer than an agent seeing a reply that did not go
-out. A failed send is shown on the item and sent again only by ``reply_retry``, with the same
+out. After ``SENDING_STALLED`` (far longer than the send task's time limit) such a reply counts
+as stalled: the item says that the customer may or may not have it, and an agent may retry it.
+A failed send is shown on the item and sent again only by ``reply_retry``, with the same
 Message-ID, so that a mail that did go out after all is recognisable as the same one (the
 customer's client and our own ingest, which stores a copy of the mail once by its identity).
 
@@ -24,7 +26,7 @@ replies; a widget item is answered by e-mail to the address its sender gave.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,11 +73,16 @@ NO_ADDRESS = (
     "record has none. Add their address to the customer's record and reply again."
 )
 ADDRESS_INVALID = "{address!r} is not an e-mail address a reply can go to: correct it."
-RETRY_NOT_FAILED = "Only a reply whose sending failed can be sent again; this one is {status}."
+RETRY_NOT_FAILED = (
+    "Only a reply whose sending failed or stalled can be sent again; this one is {status}."
+)
 NOT_A_REPLY = "This message is not a reply the portal sends."
 SEND_FAILED = "Sending failed: {error}. Retry once the mail server is reachable again."
 MAX_REFERENCES = 20
 MAX_ERROR_LENGTH = 1000
+# A reply ``sending`` for longer than this was left by a worker that stopped mid-send (the send
+# task's hard time limit is 90 seconds).
+SENDING_STALLED = timedelta(minutes=15)
 RE_PREFIX = "Re: "
 
 ACTION_REPLIED = "feedback_item.replied"
@@ -369,7 +376,10 @@ def reply_deliver(*, message_id: int, now: datetime | None = None) -> str:
         message.delivery = DeliveryStatus.SENDING
         message.delivery_attempts += 1
         message.delivery_error = ""
-        message.save(update_fields=["delivery", "delivery_attempts", "delivery_error"])
+        message.delivery_started_at = now or timezone.now()
+        message.save(
+            update_fields=["delivery", "delivery_attempts", "delivery_error", "delivery_started_at"]
+        )
     # Committed as ``sending`` before the mail server is asked: see the module's docstring.
     try:
         reply_mail(message).send(fail_silently=False)
@@ -387,9 +397,20 @@ def _finish(message_id: int, status: str, *, error: str = "", delivered_at=None)
     )
 
 
+def delivery_stalled(message: Message, now: datetime | None = None) -> bool:
+    """True for a reply left ``sending`` for longer than ``SENDING_STALLED``."""
+    started = message.delivery_started_at
+    return (
+        message.delivery == DeliveryStatus.SENDING
+        and started is not None
+        and started < (now or timezone.now()) - SENDING_STALLED
+    )
+
+
 @transaction.atomic
-def reply_retry(*, actor: Any, message: Message) -> Message:
-    """Queue a failed reply again (the same mail, the same Message-ID). Agents of its team."""
+def reply_retry(*, actor: Any, message: Message, now: datetime | None = None) -> Message:
+    """Queue a failed or stalled reply again (the same mail, the same Message-ID). Agents of
+    its team."""
     access.require_team_role(actor, message.team, Role.AGENT)
     message = (
         Message.objects.select_for_update(of=("self",))
@@ -398,9 +419,10 @@ def reply_retry(*, actor: Any, message: Message) -> Message:
     )
     if message.direction != Direction.OUT or message.is_note or not message.delivery:
         raise ValidationError(NOT_A_REPLY)
-    if message.delivery != DeliveryStatus.FAILED:
+    if message.delivery != DeliveryStatus.FAILED and not delivery_stalled(message, now):
         status = DeliveryStatus(message.delivery).label.lower()
         raise ValidationError(RETRY_NOT_FAILED.format(status=status))
+    before = message.delivery
     message.delivery = DeliveryStatus.QUEUED
     message.delivery_error = ""
     message.save(update_fields=["delivery", "delivery_error"])
@@ -410,7 +432,7 @@ def reply_retry(*, actor: Any, message: Message) -> Message:
             action=ACTION_RETRIED,
             target=message.item,
             team=message.team,
-            changes={"reply": {"before": DeliveryStatus.FAILED.value, "after": message.pk}},
+            changes={"reply": {"before": before, "after": message.pk}},
         )
     _queue_send(message.pk)
     return message

@@ -36,6 +36,7 @@ from feedback.models import (
     PresenceActivity,
 )
 from feedback.services.presence import presence_others, presence_touch
+from feedback.services.replies import delivery_stalled
 from feedback.services.triage import PRIORITY_AUTOMATIC
 from feedback.views.inbox_rows import KIND_BADGES, relative
 from feedback.views.replies import composer_context
@@ -266,6 +267,9 @@ def item_page(request: HttpRequest, pk: int) -> HttpResponse:
         # Only someone who could answer the customer makes a collision.
         presence_touch(user=request.user, item=item, activity=PresenceActivity.VIEWING, now=now)
     conversation = _messages(request, item)
+    for message in conversation:
+        # A reply a stopped worker left "sending" is shown as stalled, with a retry.
+        message.delivery_stalled = delivery_stalled(message, now)
     context = {
         "section": "inbox",
         **header_context(request, item),

@@ -473,3 +473,14 @@ def test_a_reply_and_a_note_whose_author_was_deleted_still_show(agent_client, wo
 
     assert "550 mailbox unavailable" in page
     assert "by someone" in page
+
+
+def test_a_reply_left_sending_long_ago_shows_as_stalled_with_a_retry(agent_client, world):
+    Message.objects.filter(pk=world.failed.pk).update(
+        delivery="sending", delivery_started_at=timezone.now() - timedelta(hours=1)
+    )
+
+    page = agent_client.get(page_url(world.item)).content.decode()
+
+    assert "Sending stalled" in page
+    assert reverse("feedback:reply_retry", args=[world.item.pk, world.failed.pk]) in page

@@ -314,3 +314,29 @@ def test_agents_use_templates_but_only_superusers_manage_shared_ones(item, agent
     shared = template_create(actor=root, team=None, name="Shared", body="Hi")
 
     assert shared.team is None
+
+
+def test_a_reply_a_stopped_worker_left_sending_may_be_retried_once_stalled(
+    item, agent, django_capture_on_commit_callbacks, client
+):
+    message = send(item, agent, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    started = NOW - timedelta(minutes=5)
+    # A worker that died between handing the mail over and recording it.
+    Message.objects.filter(pk=message.pk).update(
+        delivery=DeliveryStatus.SENDING, delivery_started_at=started
+    )
+    message.refresh_from_db()
+
+    with pytest.raises(ValidationError) as error:
+        reply_retry(actor=agent, message=message, now=started + timedelta(minutes=5))
+    assert error.value.messages == [RETRY_NOT_FAILED.format(status="sending")]
+    assert not replies.delivery_stalled(message, started + timedelta(minutes=5))
+
+    later = started + replies.SENDING_STALLED + timedelta(seconds=1)
+    assert replies.delivery_stalled(message, later)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply_retry(actor=agent, message=message, now=later)
+    message.refresh_from_db()
+    assert (message.delivery, message.delivery_attempts) == (DeliveryStatus.SENT, 2)
+    assert len(mail.outbox) == 1
