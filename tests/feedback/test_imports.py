@@ -132,7 +132,9 @@ def test_rows_become_items_with_their_first_message_customer_tags_and_events(
     assert len(feedback_events) == 6
     for item in items.values():
         message = item.messages.get()
-        assert ("feedback.item_created", {"item_id": item.pk}) in feedback_events
+        # Their duplicate check is queued in batches (feedback.services.duplicates_queue).
+        announced = {"item_id": item.pk, "duplicates_queued": True}
+        assert ("feedback.item_created", announced) in feedback_events
         assert (
             "feedback.message_received",
             {"message_id": message.pk, "item_id": item.pk},
