@@ -26,6 +26,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
+from itertools import cycle
 
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test.utils import override_settings
@@ -43,7 +44,7 @@ from feedback.models import (
     SavedView,
     Tag,
 )
-from feedback.services import payload_parse, payload_receive
+from feedback.services import messages_sentiment_score, payload_parse, payload_receive
 from feedback.services.replies import note_add, reply_deliver, reply_recipient, reply_render
 from feedback.services.replies import reply_send as send
 from feedback.services.saved_views import saved_view_create
@@ -108,7 +109,10 @@ class _Work:
         self.agents = [(ctx.users[name], weight) for name, weight in AGENTS if name in ctx.users]
         self.tags: dict[str, Tag] = {}
         self.templates: dict[str, ResponseTemplate] = {}
-        self.replies: list[int] = []
+        # The snoozes still to give (the first open items get them), and whether the one
+        # failed reply was sent.
+        self.snoozes: list[datetime] = []
+        self.failed = False
 
     def note(self, kind: str, outcome: str = "created") -> None:
         self.ctx.report.note(kind, outcome)
@@ -223,70 +227,66 @@ class _Work:
 
     def work_active(self, items: list[FeedbackItem]) -> None:
         """The newest first: a few priority items nobody got to (they escalate), the other
-        priority items answered and resolved, the rest new, open (a note, two snoozed) or
-        waiting on the customer's answer (one reply failed)."""
+        priority items answered and resolved; the rest in turn waiting on the customer's
+        answer (the first reply failed), open (notes, the first two snoozed) or new; posts on
+        the forum, Mastodon or the store, which take no reply, answered where they were
+        written and resolved, open or new."""
         unanswered = 0
         now = timezone.now()
-        snoozes = [now + timedelta(hours=4), now + timedelta(days=7)]
-        failed = False
+        self.snoozes = [now + timedelta(hours=4), now + timedelta(days=7)]
+        self.failed = False
+        answerable_turns = cycle(("waiting", "open", "new", "waiting", "open", "resolved"))
+        elsewhere_turns = cycle(("resolved", "new", "open"))
         for item in reversed(items):
             agent, tags, at = self.pick_agent(), item_tag_names(item.subject), self.when(item)
             answerable = bool(reply_recipient(item)[0])
-            tag_objects = [self.tags[name] for name in tags if name in self.tags]
-            roll = self.rng.random()
             if item.priority in PRIORITY and unanswered < UNANSWERED_PRIORITY:
                 unanswered += 1
+                turn = "new"
+            elif item.priority in PRIORITY:
+                turn = "resolved"
+            else:
+                turn = next(answerable_turns if answerable else elsewhere_turns)
+            tag_objects = [self.tags[name] for name in tags if name in self.tags]
+            if turn == "new":
+                # Not opened yet; tagged as an agent went through the list.
                 item_update(actor=agent, item=item, tags=tag_objects, now=at)
-                self.note("items left new")
-            elif item.priority in PRIORITY or (not answerable and roll < 0.4):
-                # Priority customers are answered first; posts on the forum, Mastodon or the
-                # store are answered where they were written.
+            elif turn == "resolved":
                 if answerable:
                     self.reply(agent, item, tags, at)
-                status = ItemStatus.RESOLVED
                 item_update(
                     actor=agent,
                     item=item,
-                    status=status,
+                    status=ItemStatus.RESOLVED,
                     assignee=agent,
                     tags=tag_objects,
                     now=at + timedelta(minutes=2),
                 )
-                self.note("items resolved")
-            elif roll < 0.3 or (not answerable and roll < 0.7):
-                # Not opened yet; an agent tagged some of them while going through the list.
-                tagged = tag_objects if roll < 0.15 else []
-                item_update(actor=agent, item=item, tags=tagged, now=at)
-                self.note("items left new")
-            elif not answerable or roll < 0.6 or snoozes:
-                item_update(
-                    actor=agent,
-                    item=item,
-                    status=ItemStatus.OPEN,
-                    assignee=agent,
-                    tags=tag_objects,
-                    now=at,
-                )
-                if snoozes or roll < 0.5:
-                    self.add_note(agent, item, tags, at + timedelta(minutes=3))
-                if snoozes:
-                    item_update(
-                        actor=agent,
-                        item=item,
-                        snoozed_until=snoozes.pop(0),
-                        now=at + timedelta(minutes=4),
-                    )
-                    self.note("items snoozed")
-                self.note("items open")
+            elif turn == "open":
+                self.open(agent, item, tags, tag_objects, at)
             else:
                 item_update(actor=agent, item=item, assignee=agent, tags=tag_objects, now=at)
-                self.reply(agent, item, tags, at + timedelta(minutes=5), fail=not failed)
-                if not failed:
-                    self.add_note(
-                        agent, item, tags, at + timedelta(minutes=7), content.FAILED_REPLY_NOTE
-                    )
-                failed = True
-                self.note("items waiting")
+                self.reply(agent, item, tags, at + timedelta(minutes=5), fail=not self.failed)
+                if not self.failed:
+                    note = content.FAILED_REPLY_NOTE
+                    self.add_note(agent, item, tags, at + timedelta(minutes=7), note)
+                self.failed = True
+            self.note(f"items {turn}")
+
+    def open(self, agent, item: FeedbackItem, tags: list[str], tag_objects: list, at) -> None:
+        item_update(
+            actor=agent,
+            item=item,
+            status=ItemStatus.OPEN,
+            assignee=agent,
+            tags=tag_objects,
+            now=at,
+        )
+        self.add_note(agent, item, tags, at + timedelta(minutes=3))
+        if self.snoozes:
+            wake = self.snoozes.pop(0)
+            item_update(actor=agent, item=item, snoozed_until=wake, now=at + timedelta(minutes=4))
+            self.note("items snoozed")
 
     def spam(self) -> None:
         channel = Channel.objects.filter(
@@ -320,6 +320,8 @@ class _Work:
             message = outcome.message
             if message is None or message.item_id is None:
                 continue
+            # Scored as the task queued after the commit would score it (as the channels are).
+            messages_sentiment_score(message_ids=[message.pk])
             item = FeedbackItem.objects.select_related("team").get(pk=message.item_id)
             at = sent_at + timedelta(hours=1)
             item_update(actor=agent, item=item, status=ItemStatus.SPAM, now=at)

@@ -5,10 +5,13 @@ the same way; each part built once like every demo part."""
 
 import json
 import random
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail as django_mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -20,15 +23,17 @@ from feedback.channels.feed.document import read_document
 from feedback.channels.webhook import signed_headers
 from feedback.channels.widget import reencode_screenshot
 from feedback.demo import channels as demo_channels
-from feedback.demo import desk, remote, voices
+from feedback.demo import desk, inbox_content, inbox_work, remote, voices
 from feedback.demo import mails as demo_mail_module
 from feedback.demo.inbox import DEMO_POLICIES
 from feedback.models import (
     Attachment,
     Channel,
+    DeliveryStatus,
     Direction,
     FeedbackItem,
     InboxSettings,
+    ItemPriority,
     ItemStatus,
     Lane,
     LikelyDuplicate,
@@ -36,14 +41,18 @@ from feedback.models import (
     PayloadStatus,
     Quarantine,
     RawPayload,
+    ResponseTemplate,
+    SavedView,
     SlaPolicy,
+    Tag,
     ThreadReason,
 )
 from feedback.services import channel_update, channels_dispatch
 from feedback.services.storage import blob_read
+from feedback.templating import template_validate
 from portal import demo
 from portal.demo import parts
-from portal.models import Customer, CustomerIdentity, DemoPart, Team
+from portal.models import AuditEntry, Customer, CustomerIdentity, DemoPart, Team
 from tests.feedback.factories import ChannelFactory, make_mail
 
 TODAY = date(2026, 12, 7)
@@ -67,7 +76,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-FEEDBACK_PARTS = ("feedback", "feedback channels", "service levels")
+FEEDBACK_PARTS = ("feedback", "feedback channels", "service levels", "inbox work")
 
 
 def without_parts(monkeypatch, names: tuple[str, ...]) -> None:
@@ -77,14 +86,16 @@ def without_parts(monkeypatch, names: tuple[str, ...]) -> None:
 
 
 def without_feedback_part(monkeypatch) -> None:
-    """No feedback part: the channels part builds on the mail, the service levels on both."""
+    """No feedback part: the channels part builds on the mail, the service levels on both, the
+    inbox work on all three."""
     without_parts(monkeypatch, FEEDBACK_PARTS)
 
 
 @pytest.fixture
 def mail_part_only(monkeypatch):
-    """The mail's tests count every item and customer: the other channels' part is left out."""
-    without_parts(monkeypatch, ("feedback channels",))
+    """The mail's tests count every item and customer: the other channels' part is left out,
+    and the inbox work (its spam mail, its replies)."""
+    without_parts(monkeypatch, ("feedback channels", "inbox work"))
 
 
 def counts() -> dict[str, int]:
@@ -197,7 +208,8 @@ def test_seed_builds_the_channels_and_a_few_hundred_real_items(mail_part_only):
 
 
 @pytest.mark.django_db
-def test_the_stored_payloads_are_the_generated_mails_byte_for_byte(few_items):
+def test_the_stored_payloads_are_the_generated_mails_byte_for_byte(few_items, monkeypatch):
+    without_parts(monkeypatch, ("inbox work",))  # its spam comes by mail too
     seed()
 
     generated = {mail.raw for mail in feedback_demo.demo_mails(timezone.localdate())}
@@ -241,7 +253,10 @@ def test_seeding_again_changes_nothing(few_items):
 
 
 @pytest.mark.django_db
-def test_rebuilding_the_part_keeps_what_people_changed_and_stores_no_mail_twice(few_items):
+def test_rebuilding_the_part_keeps_what_people_changed_and_stores_no_mail_twice(
+    few_items, monkeypatch
+):
+    without_parts(monkeypatch, ("inbox work",))  # its spam comes by mail too
     seed()
     admin = demo.USERS[0].username
     actor = parts.get_user_model().objects.get(username=admin)
@@ -276,9 +291,10 @@ def test_a_database_seeded_before_the_part_existed_gets_it(few_items, monkeypatc
 
     output = seed()
 
-    assert "Built now: feedback, feedback channels, service levels." in output
-    assert FeedbackItem.objects.filter(channel__kind="webhook").count() == 30
-    assert DemoPart.objects.filter(name__in=FEEDBACK_PARTS).count() == 3
+    assert "Built now: feedback, feedback channels, service levels, inbox work." in output
+    mail = FeedbackItem.objects.filter(channel__kind="webhook")
+    assert mail.exclude(status=ItemStatus.SPAM).count() == 30
+    assert DemoPart.objects.filter(name__in=FEEDBACK_PARTS).count() == 4
 
 
 @pytest.mark.django_db
@@ -306,7 +322,7 @@ def test_without_the_customer_care_team_the_part_builds_nothing(few_items, monke
 
     output = seed()
 
-    assert "Built now: feedback, feedback channels, service levels." in output
+    assert "Built now: feedback, feedback channels, service levels, inbox work." in output
     assert not Channel.objects.exists()
     assert not Message.objects.exists()
 
@@ -523,7 +539,9 @@ def test_the_demo_ends_scored_and_with_likely_duplicates(few_items):
 
 
 @pytest.mark.django_db
-def test_the_service_levels_part_gives_the_high_and_urgent_items_due_times(few_items):
+def test_the_service_levels_part_gives_the_high_and_urgent_items_due_times(few_items, monkeypatch):
+    # The inbox work, built after it, answers and resolves most priority items.
+    without_parts(monkeypatch, ("inbox work",))
     output = seed()
 
     care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
@@ -560,3 +578,141 @@ def test_rebuilding_the_channels_part_stores_nothing_twice_and_sends_no_widget_m
     assert "Built now: feedback channels." in output
     assert "forum posts           0 created" in output
     assert "widget messages" not in output
+
+
+# --- the inbox work -----------------------------------------------------------------------------
+
+
+def inbox_work_counts() -> dict[str, object]:
+    care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
+    return {
+        **counts(),
+        "tags": Tag.objects.filter(team=care).count(),
+        "templates": ResponseTemplate.objects.count(),
+        "views": SavedView.objects.count(),
+        "audit": AuditEntry.objects.count(),
+        "statuses": sorted(FeedbackItem.objects.values_list("pk", "status", "assignee_id")),
+    }
+
+
+@pytest.mark.django_db
+def test_the_inbox_work_leaves_a_worked_in_inbox(few_items):
+    output = seed()
+
+    care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
+    items = FeedbackItem.objects.filter(team=care)
+    statuses = Counter(items.values_list("status", flat=True))
+    assert set(statuses) == set(ItemStatus.values)
+    assert statuses[ItemStatus.SPAM] == len(inbox_content.SPAM_MAILS)
+    for status in (ItemStatus.NEW, ItemStatus.OPEN, ItemStatus.WAITING):
+        assert statuses[status] >= 2, statuses
+    assert statuses[ItemStatus.RESOLVED] > items.count() / 2
+    assignees = set(items.exclude(assignee=None).values_list("assignee__username", flat=True))
+    assert assignees == {"agent", "lead", "maya"}
+    assert not items.filter(status=ItemStatus.NEW).exclude(assignee=None).exists()
+    # Coloured tags on many items, each colour as the content gives it.
+    colours = dict(Tag.objects.filter(team=care).values_list("name", "colour"))
+    assert colours == inbox_content.TAGS
+    assert items.filter(tags__isnull=False).distinct().count() > items.count() / 2
+    # Two snoozes: one wakes later today, one in a week.
+    now = timezone.now()
+    snoozes = sorted(items.exclude(snoozed_until=None).values_list("snoozed_until", flat=True))
+    assert len(snoozes) == 2
+    assert now < snoozes[0] < now + timedelta(hours=5)
+    assert now + timedelta(days=6) < snoozes[1] < now + timedelta(days=8)
+    # Escalated: the priority items nobody answered, at the top of the default list.
+    escalated = items.exclude(escalated_at=None)
+    assert escalated.count() == inbox_work.UNANSWERED_PRIORITY
+    assert not escalated.exclude(status=ItemStatus.NEW).exists()
+    assert not escalated.exclude(priority=ItemPriority.URGENT).exists()
+    assert "sla breaches" in output
+
+
+@pytest.mark.django_db
+def test_the_inbox_work_has_templates_views_replies_and_notes(few_items):
+    seed()
+
+    care = Team.objects.get(slug=feedback_demo.TEAM_SLUG)
+    team_templates = ResponseTemplate.objects.filter(team=care)
+    assert team_templates.count() == len(inbox_content.TEAM_TEMPLATES)
+    assert ResponseTemplate.objects.filter(team=None).count() == 1
+    for template in ResponseTemplate.objects.all():
+        template_validate(template.body)
+        assert "{{ customer.first_name" in template.body
+    mine = SavedView.objects.get(team=care, name=inbox_content.AGENT_VIEW[0])
+    assert mine.owner.username == "agent"
+    assert mine.params == {"assignee": ["me"], "status": ["new", "open", "waiting"]}
+    shared = SavedView.objects.get(team=care, name=inbox_content.SHARED_VIEW[0])
+    assert shared.owner is None
+
+    replies = Message.objects.filter(team=care, direction=Direction.OUT, is_note=False).exclude(
+        delivery=""
+    )
+    assert replies.filter(delivery=DeliveryStatus.SENT).count() >= 5
+    assert not replies.exclude(delivery__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED]).exists()
+    failed = replies.get(delivery=DeliveryStatus.FAILED)
+    assert "ConnectionRefusedError" in failed.delivery_error
+    assert failed.item.status == ItemStatus.WAITING
+    # Personalised from a template, signed by the agent who sent it, before yesterday began.
+    sent = replies.filter(delivery=DeliveryStatus.SENT).select_related("item__customer", "author")
+    for reply in sent:
+        assert "{{" not in reply.text
+        assert reply.author.first_name in reply.text
+        assert reply.item.customer.name.split()[0] in reply.text
+        assert reply.sent_at < work_end_for_today()
+        assert reply.item.first_responded_at is not None
+    # Nothing left the process: the replies went to Django's in-memory backend (the tests').
+    assert len(django_mail.outbox) == sent.count()
+    notes = Message.objects.filter(team=care, is_note=True)
+    assert notes.count() >= 3
+    assert notes.filter(item=failed.item, text=inbox_content.FAILED_REPLY_NOTE).exists()
+    assert not notes.exclude(delivery="").exists()
+
+
+def work_end_for_today() -> datetime:
+    today = timezone.localdate()
+    return datetime.combine(today - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_the_demo_agent_sees_the_failed_reply_with_its_retry(few_items):
+    seed()
+    failed = Message.objects.get(delivery=DeliveryStatus.FAILED)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="agent"))
+
+    listing = client.get(reverse("feedback:inbox"))
+    page = client.get(reverse("feedback:item", args=[failed.item_id]))
+
+    assert listing.status_code == 200
+    assert page.status_code == 200
+    assert "ConnectionRefusedError" in page.content.decode()
+    assert reverse("feedback:reply_retry", args=[failed.item_id, failed.pk]) in (
+        page.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_seeding_again_adds_nothing_to_the_inbox_work(few_items):
+    seed()
+    before = inbox_work_counts()
+
+    output = seed()
+
+    assert inbox_work_counts() == before
+    assert "inbox work" in output.split("Built before and left as they are:")[1]
+
+
+@pytest.mark.django_db
+def test_rebuilding_the_inbox_work_keeps_tags_templates_views_and_spam(few_items):
+    seed()
+    before = inbox_work_counts()
+    DemoPart.objects.filter(name="inbox work").delete()
+
+    output = seed()
+
+    after = inbox_work_counts()
+    for key in ("tags", "templates", "views", "RawPayload", "Customer"):
+        assert after[key] == before[key], key
+    assert f"  {'tags':<18} {0:>4} created, {len(inbox_content.TAGS)} found already" in output
+    assert FeedbackItem.objects.filter(status=ItemStatus.SPAM).count() == 2
