@@ -38,6 +38,7 @@ TAG_WORDS = {
         "odd routes",
         "sent my technician",
         "no access",
+        "in english",
         "not reaching",
     ),
     "billing": ("invoice", "charged", "charge", "refund", "vat number", "seats"),

@@ -37,9 +37,11 @@ from feedback.demo.mime import address, mail
 from feedback.demo.seed import SUPPORT_ADDRESS, TEAM_SLUG, WEBHOOK_CHANNEL
 from feedback.models import (
     Channel,
+    Direction,
     FeedbackItem,
     ItemPriority,
     ItemStatus,
+    Message,
     ResponseTemplate,
     SavedView,
     Tag,
@@ -113,6 +115,9 @@ class _Work:
         # failed reply was sent.
         self.snoozes: list[datetime] = []
         self.failed = False
+        # Items support answered before, and those whose latest message is that answer.
+        self.answered: set[int] = set()
+        self.ours_last: set[int] = set()
 
     def note(self, kind: str, outcome: str = "created") -> None:
         self.ctx.report.note(kind, outcome)
@@ -204,6 +209,7 @@ class _Work:
             .order_by("last_message_at", "pk")
         )
         items = list(untouched)
+        self.read_conversations(items)
         active_from = self.end - timedelta(days=ACTIVE_DAYS)
         old = [item for item in items if item.last_message_at < active_from]
         active = [item for item in items if item.last_message_at >= active_from]
@@ -211,9 +217,29 @@ class _Work:
             self.resolve_old(item, reply=index % (len(old) // OLD_REPLIES or 1) == 0)
         self.work_active(active)
 
+    def read_conversations(self, items: list[FeedbackItem]) -> None:
+        """Which items support answered already (the demo's mail has support's answers in
+        it), and which of those wait on the customer (our answer is the latest message): a
+        second acknowledgement would read badly, so only unanswered items get a reply."""
+        rows = (
+            Message.objects.filter(item__in=[item.pk for item in items], is_note=False)
+            .order_by("item_id", "sent_at", "pk")
+            .values_list("item_id", "direction")
+        )
+        latest = {}
+        for item_id, direction in rows:
+            if direction == Direction.OUT:
+                self.answered.add(item_id)
+            latest[item_id] = direction
+        self.ours_last = {pk for pk, direction in latest.items() if direction == Direction.OUT}
+
+    def first_answer(self, item: FeedbackItem) -> bool:
+        """A reply of ours would be the item's first answer, and the item can take one."""
+        return item.pk not in self.answered and bool(reply_recipient(item)[0])
+
     def resolve_old(self, item: FeedbackItem, *, reply: bool) -> None:
         agent, tags, at = self.pick_agent(), item_tag_names(item.subject), self.when(item)
-        if reply and reply_recipient(item)[0]:
+        if reply and self.first_answer(item):
             self.reply(agent, item, tags, at)
         item_update(
             actor=agent,
@@ -227,26 +253,38 @@ class _Work:
 
     def work_active(self, items: list[FeedbackItem]) -> None:
         """The newest first: a few priority items nobody got to (they escalate), the other
-        priority items answered and resolved; the rest in turn waiting on the customer's
-        answer (the first reply failed), open (notes, the first two snoozed) or new; posts on
-        the forum, Mastodon or the store, which take no reply, answered where they were
-        written and resolved, open or new."""
+        priority items and thanks answered and resolved; the rest in turn waiting on the
+        customer (our reply sent; the first one failed), open (a note; the first two
+        snoozed) or new; items support answered in the mail already get no second answer,
+        and posts on the forum, Mastodon or the store, which take no reply, are answered
+        where they were written."""
         unanswered = 0
         now = timezone.now()
         self.snoozes = [now + timedelta(hours=4), now + timedelta(days=7)]
         self.failed = False
-        answerable_turns = cycle(("waiting", "open", "new", "waiting", "open", "resolved"))
+        unanswered_turns = cycle(("waiting", "open", "new", "waiting", "open", "resolved"))
+        answered_turns = cycle(("waiting", "resolved", "open"))
         elsewhere_turns = cycle(("resolved", "new", "open"))
         for item in reversed(items):
             agent, tags, at = self.pick_agent(), item_tag_names(item.subject), self.when(item)
-            answerable = bool(reply_recipient(item)[0])
-            if item.priority in PRIORITY and unanswered < UNANSWERED_PRIORITY:
+            answerable = self.first_answer(item)
+            priority = item.priority in PRIORITY
+            praise = "praise" in tags
+            waiting_on_us = item.pk not in self.answered and not praise
+            if priority and waiting_on_us and unanswered < UNANSWERED_PRIORITY:
                 unanswered += 1
                 turn = "new"
-            elif item.priority in PRIORITY:
+            elif priority or praise:
+                # Priority customers are answered first; thanks are answered and closed.
                 turn = "resolved"
+            elif answerable:
+                turn = next(unanswered_turns)
+            elif item.pk in self.answered:
+                turn = next(answered_turns)
+                # Waiting only on the customer when support's answer is the latest message.
+                turn = "open" if turn == "waiting" and item.pk not in self.ours_last else turn
             else:
-                turn = next(answerable_turns if answerable else elsewhere_turns)
+                turn = next(elsewhere_turns)
             tag_objects = [self.tags[name] for name in tags if name in self.tags]
             if turn == "new":
                 # Not opened yet; tagged as an agent went through the list.
@@ -264,6 +302,15 @@ class _Work:
                 )
             elif turn == "open":
                 self.open(agent, item, tags, tag_objects, at)
+            elif not answerable:
+                item_update(
+                    actor=agent,
+                    item=item,
+                    status=ItemStatus.WAITING,
+                    assignee=agent,
+                    tags=tag_objects,
+                    now=at,
+                )
             else:
                 item_update(actor=agent, item=item, assignee=agent, tags=tag_objects, now=at)
                 self.reply(agent, item, tags, at + timedelta(minutes=5), fail=not self.failed)
