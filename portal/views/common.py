@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -48,8 +49,22 @@ def redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
     itself: a 302 would be followed inside htmx's own request, and the whole next page
     swapped into the form's place, with the address bar still showing the form."""
     htmx = getattr(request, "htmx", None)
-    response = HttpResponseClientRedirect(url) if htmx else redirect(url)
+    if not htmx:
+        return vary_on_htmx(redirect(url))
+    response = HttpResponseClientRedirect(url)
+    if _same_document(htmx.current_url, url):
+        # The browser treats an address that differs from the current one only by its
+        # fragment (the item page and its "#reply") as a jump within the page: nothing is
+        # loaded, so the reply just sent would not show. htmx reloads after the jump.
+        response["HX-Refresh"] = "true"
     return vary_on_htmx(response)
+
+
+def _same_document(current_url: str | None, url: str) -> bool:
+    if not current_url:
+        return False
+    here, there = urlsplit(current_url), urlsplit(url)
+    return "#" in url and (here.path, here.query) == (there.path, there.query)
 
 
 def paginate(request: HttpRequest, queryset, per_page: int | None = None) -> Page:
