@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -426,6 +427,11 @@ def plans(scene: Scene, counted: dict) -> dict[str, dict[str, str]]:
 # Report ----------------------------------------------------------------------------------------
 
 
+def _first_table(sql: str) -> str:
+    match = re.search(r'FROM "?(\w+)"?', sql)
+    return match.group(1) if match else "?"
+
+
 def _median(loads: list[Load], attribute: str) -> float:
     return statistics.median(getattr(load, attribute) for load in loads)
 
@@ -455,15 +461,14 @@ def report(results: dict, counted: dict, plan_text: dict, depth: int) -> bool:
     print("|---|---:|---:|")
     for kind in KINDS:
         print(f"| {kind} | {len(counted[(kind, 25)])} | {len(counted[(kind, 100)])} |")
-    print("\nthe first page's queries:")
+    print("\nthe first page's queries (the table each reads first):")
     for sql in counted[("first", 25)]:
-        print("  -", " ".join(sql.split())[:150])
+        print("  -", _first_table(sql), "…", " ".join(sql.split())[-60:])
 
     shares = {kind: rate[(kind, "ours")] / rate[(kind, "bare")] for kind in KINDS}
     deep = p50[("deep", "ours")] / p50[("first", "ours")]
     deep_sql = p50[("deep", "sql")] / p50[("first", "sql")]
     search = p50[("search", "ours")] / p50[("search", "sql")]
-    search_extra = (p50[("search", "ours")] - p50[("first", "ours")]) / p50[("search", "sql")]
     sizes = {len(statements) for statements in counted.values()}
     verdicts = [
         (
@@ -477,9 +482,7 @@ def report(results: dict, counted: dict, plan_text: dict, depth: int) -> bool:
             deep <= DEEP_TARGET,
         ),
         (
-            f"search within {SEARCH_TARGET}x of the raw full-text query (p50): ours "
-            f"{search:.1f}x; the search's cost over the first page / the raw query: "
-            f"{search_extra:.2f}x",
+            f"search within {SEARCH_TARGET}x of the raw full-text query (p50): ours {search:.1f}x",
             search <= SEARCH_TARGET,
         ),
         (
