@@ -47,17 +47,23 @@ from feedback.models import (
     Tag,
 )
 from feedback.services import messages_sentiment_score, payload_parse, payload_receive
-from feedback.services.replies import note_add, reply_deliver, reply_recipient, reply_render
-from feedback.services.replies import reply_send as send
+from feedback.services.replies import (
+    note_add,
+    reply_deliver,
+    reply_recipient,
+    reply_render,
+    reply_send,
+)
 from feedback.services.saved_views import saved_view_create
 from feedback.services.sla import sla_breaches_mark
 from feedback.services.tags import tag_create
 from feedback.services.templates import template_create
 from feedback.services.triage import item_update
+from portal import access
 from portal.demo.data import SEED
 from portal.demo.parts import DemoContext
 from portal.fields import normalised_key
-from portal.models import Team
+from portal.models import Role, Team
 
 WORK_SEED = SEED + 10
 # Items whose latest message came this many days before the work ends are still being worked
@@ -108,7 +114,12 @@ class _Work:
         self.ctx, self.team = ctx, team
         self.rng = random.Random(WORK_SEED)
         self.end = work_end(ctx)
-        self.agents = [(ctx.users[name], weight) for name, weight in AGENTS if name in ctx.users]
+        # The demo's agents who still may work on the team's items (people change roles).
+        self.agents = [
+            (ctx.users[name], weight)
+            for name, weight in AGENTS
+            if name in ctx.users and access.has_team_role(ctx.users[name], team, Role.AGENT)
+        ]
         self.tags: dict[str, Tag] = {}
         self.templates: dict[str, ResponseTemplate] = {}
         # The snoozes still to give (the first open items get them), and whether the one
@@ -154,8 +165,9 @@ class _Work:
 
     def ensure_views(self) -> None:
         views = [(None, content.SHARED_VIEW)]
-        if "agent" in self.ctx.users:
-            views.insert(0, (self.ctx.users["agent"], content.AGENT_VIEW))
+        agent = self.ctx.users.get("agent")
+        if agent is not None and access.has_team_role(agent, self.team, Role.AGENT):
+            views.insert(0, (agent, content.AGENT_VIEW))
         for owner, (name, params) in views:
             if SavedView.objects.filter(team=self.team, owner=owner, name=name).exists():
                 self.note("saved views", "kept")
@@ -171,7 +183,12 @@ class _Work:
 
     @property
     def lead(self):
-        return self.ctx.users.get("lead") or self.ctx.actor
+        """The demo's lead manages the tags, templates and shared views; the demo superuser
+        when that login is gone or no longer a lead of the team."""
+        lead = self.ctx.users.get("lead")
+        if lead is not None and access.has_team_role(lead, self.team, Role.LEAD):
+            return lead
+        return self.ctx.actor
 
     # The items --------------------------------------------------------------------------------
 
@@ -189,7 +206,7 @@ class _Work:
         key = _first_with(tags, content.TEMPLATE_FOR_TAG, content.DEFAULT_TEMPLATE)
         template = self.templates.get(key) or self.templates[content.DEFAULT_TEMPLATE]
         text = reply_render(item=item, agent=agent, body=template.body)
-        message = send(actor=agent, item=item, text=text, now=at)
+        message = reply_send(actor=agent, item=item, text=text, now=at)
         with _mail_backend(REFUSING_BACKEND if fail else MEMORY_BACKEND):
             reply_deliver(message_id=message.pk, now=at + timedelta(seconds=20))
         self.note("failed replies" if fail else "replies")
@@ -341,7 +358,7 @@ class _Work:
         ).first()
         if channel is None:
             return
-        agent = self.ctx.users.get("agent") or self.lead
+        agent = self.agents[0][0]  # the demo agent, unless people changed their role
         for index, (name, sender, subject, text) in enumerate(content.SPAM_MAILS):
             sent_at = self.end - timedelta(days=2 + index, hours=5, minutes=17 * index)
             raw = mail(

@@ -52,7 +52,15 @@ from feedback.services.storage import blob_read
 from feedback.templating import template_validate
 from portal import demo
 from portal.demo import parts
-from portal.models import AuditEntry, Customer, CustomerIdentity, DemoPart, Team
+from portal.models import (
+    AuditEntry,
+    Customer,
+    CustomerIdentity,
+    DemoPart,
+    Membership,
+    Role,
+    Team,
+)
 from tests.feedback.factories import ChannelFactory, make_mail
 
 TODAY = date(2026, 12, 7)
@@ -716,3 +724,21 @@ def test_rebuilding_the_inbox_work_keeps_tags_templates_views_and_spam(few_items
         assert after[key] == before[key], key
     assert f"  {'tags':<18} {0:>4} created, {len(inbox_content.TAGS)} found already" in output
     assert FeedbackItem.objects.filter(status=ItemStatus.SPAM).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_demo_agent_who_lost_the_role_works_on_nothing(few_items, monkeypatch):
+    with monkeypatch.context() as patch:
+        without_parts(patch, ("inbox work",))
+        seed()
+    Membership.objects.filter(user__username="agent", team__slug=feedback_demo.TEAM_SLUG).update(
+        role=Role.VIEWER
+    )
+
+    seed()
+
+    items = FeedbackItem.objects.filter(team__slug=feedback_demo.TEAM_SLUG)
+    assert not items.filter(assignee__username="agent").exists()
+    assert items.exclude(assignee=None).exists()
+    assert not SavedView.objects.filter(owner__username="agent").exists()
+    assert SavedView.objects.filter(owner=None).exists()
