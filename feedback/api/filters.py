@@ -69,10 +69,24 @@ class InboxFilterBackend(BaseFilterBackend):
         ]
 
 
-def _parameter(name: str, description: str, *, many: bool = False, **schema) -> dict:
+def _parameter(
+    name: str,
+    description: str,
+    *,
+    many: bool = False,
+    max_items: int | None = None,
+    style: str | None = None,
+    explode: bool = True,
+    **schema,
+) -> dict:
     parameter = {"name": name, "required": False, "in": "query", "description": description}
     if many:
-        parameter.update({"schema": {"type": "array", "items": schema}, "explode": True})
+        array = {"type": "array", "items": schema}
+        if max_items is not None:
+            array["maxItems"] = max_items
+        parameter.update({"schema": array, "explode": explode})
+        if style is not None:
+            parameter["style"] = style
     else:
         parameter["schema"] = schema
     return parameter
@@ -144,7 +158,15 @@ INBOX_PARAMETERS = [
         f"One of {', '.join(f'`{name}`' for name in ORDERINGS)} (default `{DEFAULT_ORDERING}`: "
         "escalated first, then urgent, high, normal, each by latest activity); a leading `-` "
         "reverses.",
-        _choices([*ORDERINGS, *(f"-{name}" for name in ORDERINGS)]),
+        {
+            # The form of every list's ordering (portal.api.filters.StrictOrderingFilter), a
+            # list of one field: the inbox orders by one at a time.
+            "many": True,
+            "max_items": 1,
+            "style": "form",
+            "explode": False,
+            **_choices([*ORDERINGS, *(f"-{name}" for name in ORDERINGS)]),
+        },
     ),
 ]
 

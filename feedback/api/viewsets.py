@@ -52,6 +52,7 @@ from feedback.api.serializers import (
     QuarantinedPayloadSerializer,
 )
 from feedback.imports import FEEDBACK_IMPORT_KIND
+from feedback.inbox.ordering import ORDERINGS
 from feedback.models import LikelyDuplicate, Quarantine
 from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import item_merge
@@ -220,6 +221,8 @@ class FeedbackItemViewSet(
     parser_classes = [JSONParser]
     # The inbox's filters, search and orders (feedback.inbox), read by one backend.
     filter_backends = [filters.InboxFilterBackend]
+    # Declared as on every list (the backend orders by the inbox's names, one at a time).
+    ordering_fields = list(ORDERINGS)
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -77,7 +77,8 @@ NOT_A_DATE = "{value!r} is not a date; write it as YYYY-MM-DD."
 DATES_REVERSED = "The range ends ({to}) before it starts ({start}); swap the dates."
 NOT_A_FLAG = "{value!r} is neither yes nor no; give 1 or 0."
 ONE_VALUE = "Give one value, not {count}."
-UNKNOWN_ORDERING = "Cannot order by {value!r}; choose from: {choices} (a leading - reverses)."
+# The words of every API list's (portal.api.filters.UNKNOWN_ORDERING): the items list is one.
+UNKNOWN_ORDERING = "Cannot order by {value!r}; choose from: {choices}."
 THIS_TEAM, YOUR_TEAMS = "this team", "your teams"
 
 
