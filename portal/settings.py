@@ -255,6 +255,8 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "portal.models.ImportStatus",
         "FeedbackItemStatusEnum": "feedback.models.ItemStatus",
         "QuarantineStatusEnum": "feedback.models.QuarantineStatus",
+        "ItemPriorityEnum": "feedback.models.ItemPriority",
+        "PriorityOrAutomaticEnum": "feedback.api.serializers.triage.PRIORITY_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -26,6 +26,9 @@ BULK_WHAT = "Send changes (status, assignee, tags, add_tags, remove_tags, priori
 BULK_WHAT += "snoozed_until) or merge, not both and not neither."
 
 _TAG_MAX = Tag._meta.get_field("name").max_length
+# A priority by hand, or the rules' own: its schema enum is named in settings
+# (SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES), apart from the items' priorities.
+PRIORITY_CHOICES = [*ItemPriority.choices, (PRIORITY_AUTOMATIC, "Automatic")]
 
 
 class ServiceChoiceField(serializers.ChoiceField):
@@ -65,7 +68,7 @@ class TriageChangesSerializer(serializers.Serializer):
     )
     tags = _tags_field("Tag ids of the item's team: all of its tags (replacing the others).")
     priority = ServiceChoiceField(
-        choices=[*ItemPriority.choices, (PRIORITY_AUTOMATIC, "Automatic")],
+        choices=PRIORITY_CHOICES,
         required=False,
         allow_null=True,
         help_text=f"A priority set by hand (kept from the automatic rules, reason 'set by "
