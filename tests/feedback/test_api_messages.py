@@ -331,6 +331,8 @@ def test_tags_of_the_team_are_listed_and_another_teams_are_not(world):
     listed = client.get(reverse("api:feedback-tag-list"))
     hidden = client.get(reverse("api:feedback-tag-detail", args=[other.pk]))
 
-    assert listed.json()["results"] == [{"id": tag.pk, "team": world.team_a.pk, "name": "billing"}]
+    assert listed.json()["results"] == [
+        {"id": tag.pk, "team": world.team_a.pk, "name": "billing", "colour": tag.colour}
+    ]
     assert hidden.status_code == 404
     assert client.get(reverse("api:feedback-tag-list"), {"team": "x"}).status_code == 400

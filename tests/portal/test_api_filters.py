@@ -11,7 +11,15 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from feedback import services as feedback_services
-from feedback.models import Quarantine
+from feedback.models import (
+    DeliveryStatus,
+    Direction,
+    ItemPriority,
+    Quarantine,
+    ResponseTemplate,
+    SavedView,
+    SlaPolicy,
+)
 from portal.api.base import PortalViewSet
 from portal.api.filters import (
     ECHOED_FIELD_LENGTH,
@@ -64,6 +72,10 @@ ORDERING_CASES = [
     ("api:feedback-message-list", "sent_at"),
     ("api:feedback-quarantine-list", "retry_count"),
     ("api:feedback-tag-list", "name"),
+    ("api:feedback-template-list", "name"),
+    ("api:feedback-reply-list", "sent_at"),
+    ("api:feedback-saved-view-list", "name"),
+    ("api:feedback-sla-policy-list", "first_response_hours"),
 ]
 
 
@@ -88,7 +100,18 @@ def listed(world):
         channel = ChannelFactory(team=world.team_a, name=f"Mailbox {day}")
         item = FeedbackItemFactory(team=world.team_a, first_message_at=when, last_message_at=when)
         MessageFactory(item=item, sent_at=when)
+        MessageFactory(
+            item=item, direction=Direction.OUT, delivery=DeliveryStatus.SENT, sent_at=when
+        )
         TagFactory(team=world.team_a, name=f"tag {day}")
+        ResponseTemplate.objects.create(team=world.team_a, name=f"template {day}", body="Hi")
+        SavedView.objects.create(team=world.team_a, name=f"view {day}")
+        SlaPolicy.objects.create(
+            team=world.team_a,
+            priority=(ItemPriority.HIGH, ItemPriority.URGENT)[day - 1],
+            first_response_hours=day,
+            resolution_hours=10 * day,
+        )
         payload, _ = feedback_services.payload_receive(
             channel=channel, raw=f"broken {day}\r\n".encode(), queue_parse=False
         )

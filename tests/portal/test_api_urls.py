@@ -54,7 +54,14 @@ urlpatterns = [path("api/v1/", include((api_urlpatterns([*APP_URLCONFS, PROBE_AP
 
 
 def registered_prefixes(urlconfs) -> set[str]:
-    return {prefix for urlconf in urlconfs for prefix, _viewset, _name in urlconf.router.registry}
+    """The prefixes of every resource that lists: one without a list (a team's inbox settings,
+    ``feedback/inbox-settings/{team}/``) has no address the root could give."""
+    return {
+        prefix
+        for urlconf in urlconfs
+        for prefix, viewset, _name in urlconf.router.registry
+        if hasattr(viewset, "list")
+    }
 
 
 def test_every_app_mounts_its_own_api_urls():

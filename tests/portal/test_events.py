@@ -48,7 +48,11 @@ def test_emit_runs_handlers_only_after_commit(db, listen, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         events.emit("portal.customer_saved", customer_id=7)
         assert saved.calls == []
-    assert len(callbacks) == 1
+    # One callback per handler: other apps handle the event too (the feedback app
+    # re-evaluates the customer's open items in a batch handler), each in a callback of its own.
+    handlers = events._handlers["portal.customer_saved"]
+    batch_handlers = events._batch_handlers.get("portal.customer_saved", [])
+    assert len(callbacks) == len(handlers) + len(batch_handlers)
     assert saved.calls == [{"customer_id": 7}]
 
 
@@ -197,3 +201,62 @@ def test_north_star_measurement_emits_north_star_measured(
             actor=world.lead_a, measured_on=date(2025, 1, 6), value=3
         )
     assert measured.calls == [{"measurement_id": measurement.pk}]
+
+
+@pytest.fixture
+def listen_batches() -> Iterator:
+    """Register batch recorders (each call: the list of payloads) and unregister them."""
+    registered: list[tuple[str, Recorder]] = []
+
+    def subscribe(name: str) -> Recorder:
+        recorder = Recorder()
+        events.register_batch(name, recorder)
+        registered.append((name, recorder))
+        return recorder
+
+    yield subscribe
+    for name, recorder in registered:
+        events.unregister_batch(name, recorder)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_handler_gets_a_transactions_payloads_once_after_commit(listen_batches):
+    batches = listen_batches("feedback.item_created")
+
+    with transaction.atomic():
+        for item_id in (1, 2, 3):
+            events.emit("feedback.item_created", item_id=item_id)
+        assert batches.calls == []
+
+    assert batches.calls == [[{"item_id": 1}, {"item_id": 2}, {"item_id": 3}]]
+    # The next transaction is a batch of its own; outside one, a batch of one at once.
+    with transaction.atomic():
+        events.emit("feedback.item_created", item_id=4)
+    events.emit("feedback.item_created", item_id=5)
+    assert batches.calls[1:] == [[{"item_id": 4}], [{"item_id": 5}]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_loses_the_payloads_of_a_rolled_back_savepoint_and_of_a_rollback(
+    listen_batches,
+):
+    batches = listen_batches("feedback.item_created")
+
+    with transaction.atomic():
+        events.emit("feedback.item_created", item_id=1)
+        try:
+            with transaction.atomic():
+                events.emit("feedback.item_created", item_id=2)
+                raise RuntimeError("the savepoint is rolled back")
+        except RuntimeError:
+            pass
+        events.emit("feedback.item_created", item_id=3)
+    assert sorted(p["item_id"] for batch in batches.calls for p in batch) == [1, 3]
+
+    batches.calls.clear()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.emit("feedback.item_created", item_id=6)
+        raise RuntimeError("the transaction is rolled back")
+    with transaction.atomic():
+        events.emit("feedback.item_created", item_id=7)
+    assert batches.calls == [[{"item_id": 7}]]
