@@ -4,16 +4,21 @@ A tag rather than a line in each view, because every app's detail pages show the
 section: a page adds ``{% audit_history object %}`` and the history is read through the one
 scoped selector, ``selectors.audit_list_for``, for the person viewing the page."""
 
+import re
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.db.models import Model
+from django.utils import dateformat, timezone
 
 from portal import selectors
 
 register = template.Library()
 
 HISTORY_SHOWN = 20
+# How the audit log records a moment (datetime.isoformat, portal.services.audit).
+_RECORDED_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 @register.inclusion_tag("portal/partials/audit_history.html", takes_context=True)
@@ -46,4 +51,18 @@ def audit_value(value: Any) -> str:
         return ", ".join(f"{key}: {item}" for key, item in value.items())
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and _RECORDED_MOMENT.match(value):
+        return _moment(value)
     return str(value)
+
+
+def _moment(value: str) -> str:
+    """A recorded moment in the reader's time zone, like the page's other times, instead of
+    "2026-12-07T05:50:53.838798+00:00"."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return dateformat.format(moment, "j M Y, H:i T" if timezone.is_aware(moment) else "j M Y, H:i")
