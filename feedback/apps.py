@@ -22,10 +22,20 @@ def _queue_duplicate_check(payload: dict) -> None:
     find_likely_duplicates.delay(payload["item_id"])
 
 
-def _queue_item_sla(payload: dict) -> None:
-    from feedback.tasks import start_item_sla
+# Ids per task for the handlers that get a transaction's payloads at once.
+TASK_CHUNK = 200
 
-    start_item_sla.delay(payload["item_id"])
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    ids = sorted(set(ids))
+    return [ids[start : start + TASK_CHUNK] for start in range(0, len(ids), TASK_CHUNK)]
+
+
+def _queue_items_sla(payloads: list[dict]) -> None:
+    from feedback.tasks import start_items_sla
+
+    for chunk in _chunks([payload["item_id"] for payload in payloads]):
+        start_items_sla.delay(chunk)
 
 
 def _queue_item_sla_restart(payload: dict) -> None:
@@ -34,10 +44,11 @@ def _queue_item_sla_restart(payload: dict) -> None:
     restart_item_sla.delay(payload["item_id"])
 
 
-def _queue_customer_priorities(payload: dict) -> None:
-    from feedback.tasks import refresh_customer_priorities
+def _queue_customers_priorities(payloads: list[dict]) -> None:
+    from feedback.tasks import refresh_customers_priorities
 
-    refresh_customer_priorities.delay(payload["customer_id"])
+    for chunk in _chunks([payload["customer_id"] for payload in payloads]):
+        refresh_customers_priorities.delay(chunk)
 
 
 def _queue_account_priorities(payload: dict) -> None:
@@ -63,9 +74,11 @@ class FeedbackConfig(AppConfig):
         # Priority customers and service levels (feedback.services.sla): a new item gets its
         # automatic priority and due times, a reopened one a fresh resolution period, and a
         # customer whose tier or account changed has their open items re-evaluated.
-        events.register("feedback.item_created", _queue_item_sla)
+        # Batched: the items a parse chunk or an import opens, the customers it creates, are
+        # one task per transaction, not one each.
+        events.register_batch("feedback.item_created", _queue_items_sla)
         events.register("feedback.item_reopened", _queue_item_sla_restart)
-        events.register("portal.customer_saved", _queue_customer_priorities)
+        events.register_batch("portal.customer_saved", _queue_customers_priorities)
         events.register("portal.account_saved", _queue_account_priorities)
 
         from feedback.imports import FEEDBACK_IMPORTER

@@ -78,11 +78,12 @@ def find_likely_duplicates_of_items(item_ids: list[int]) -> int:
     return items_duplicates_find(item_ids=item_ids)
 
 
-@shared_task(soft_time_limit=30, time_limit=60)
-def start_item_sla(item_id: int) -> bool:
-    """Queued on ``feedback.item_created``: the item's automatic priority and SLA due times.
-    Safe to run twice: one UPDATE that writes the same values again."""
-    return sla.item_sla_start(item_id=item_id)
+@shared_task(soft_time_limit=120, time_limit=150)
+def start_items_sla(item_ids: list[int]) -> int:
+    """Queued on ``feedback.item_created`` (a transaction's new items at once): each item's
+    automatic priority and SLA due times. Safe to run twice: one UPDATE an item that writes
+    the same values again. Returns how many items were still there."""
+    return sum(sla.item_sla_start(item_id=item_id) for item_id in item_ids)
 
 
 @shared_task(soft_time_limit=30, time_limit=60)
@@ -91,11 +92,14 @@ def restart_item_sla(item_id: int) -> bool:
     return sla.item_sla_restart(item_id=item_id)
 
 
-@shared_task(soft_time_limit=60, time_limit=90, acks_late=True, reject_on_worker_lost=True)
-def refresh_customer_priorities(customer_id: int) -> int:
-    """Queued on ``portal.customer_saved``: the customer's open items follow their tier and
-    account. Safe to run twice: the second run finds nothing to change."""
-    return sla.customer_items_priority_refresh(customer_id=customer_id)
+@shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)
+def refresh_customers_priorities(customer_ids: list[int]) -> int:
+    """Queued on ``portal.customer_saved`` (a transaction's saved customers at once): their
+    open items follow their tier and account. Safe to run twice: the second run finds nothing
+    to change."""
+    return sum(
+        sla.customer_items_priority_refresh(customer_id=customer_id) for customer_id in customer_ids
+    )
 
 
 @shared_task(soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True)

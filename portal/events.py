@@ -8,6 +8,8 @@ from typing import Any
 from django.db import transaction
 
 Handler = Callable[[dict[str, Any]], None]
+# A handler of many payloads at once: the event's payloads of one transaction, in order.
+BatchHandler = Callable[[list[dict[str, Any]]], None]
 
 UNKNOWN_EVENT = "Unknown event {name!r}: declare it in portal.events.EVENTS first."
 
@@ -47,6 +49,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
 }
 
 _handlers: dict[str, list[Handler]] = {}
+_batch_handlers: dict[str, list[BatchHandler]] = {}
+# The connection attribute holding the open batches of the current transaction.
+_BATCHES = "_portal_event_batches"
 
 
 def register(name: str, handler: Handler) -> None:
@@ -61,6 +66,45 @@ def unregister(name: str, handler: Handler) -> None:
         _handlers[name].remove(handler)
 
 
+def register_batch(name: str, handler: BatchHandler) -> None:
+    """Register ``handler`` to get every payload of ``name`` emitted in one transaction as one
+    list, once it commits: a handler that queues a task per payload queues one task for the
+    lot instead (a parse chunk opening fifty items queues one task, not fifty)."""
+    if name not in EVENTS:
+        raise KeyError(UNKNOWN_EVENT.format(name=name))
+    if handler not in _batch_handlers.setdefault(name, []):
+        _batch_handlers[name].append(handler)
+
+
+def unregister_batch(name: str, handler: BatchHandler) -> None:
+    if handler in _batch_handlers.get(name, []):
+        _batch_handlers[name].remove(handler)
+
+
+def _batch(handler: BatchHandler) -> list[dict[str, Any]] | None:
+    """The open batch of ``handler`` in the current transaction and savepoint, opened (with
+    its after-commit call) when there is none; None outside a transaction. Batches are kept
+    per savepoint, so the payloads of a rolled-back savepoint go with its after-commit call,
+    and a batch whose call already ran or was dropped is never appended to."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
+    batches = connection.__dict__.setdefault(_BATCHES, {})
+    key = (handler, tuple(connection.savepoint_ids))
+    batch = batches.get(key)
+    if batch is not None and any(call is batch[1] for _, call, _ in connection.run_on_commit):
+        return batch[0]
+    payloads: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        batches.pop(key, None)
+        handler(payloads)
+
+    batches[key] = (payloads, flush)
+    transaction.on_commit(flush, robust=True)
+    return payloads
+
+
 def emit(name: str, **payload: Any) -> None:
     """Call every handler of ``name`` once the current transaction commits (at once outside one)."""
     if name not in EVENTS:
@@ -70,3 +114,12 @@ def emit(name: str, **payload: Any) -> None:
         raise TypeError(f"Event {name!r} needs {', '.join(sorted(missing))}.")
     for handler in list(_handlers.get(name, [])):
         transaction.on_commit(lambda handler=handler: handler(dict(payload)), robust=True)
+    for batch_handler in list(_batch_handlers.get(name, [])):
+        payloads = _batch(batch_handler)
+        if payloads is None:
+            # Outside a transaction: at once, as on_commit runs a handler there.
+            transaction.on_commit(
+                lambda handler=batch_handler: handler([dict(payload)]), robust=True
+            )
+        else:
+            payloads.append(dict(payload))

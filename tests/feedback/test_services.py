@@ -249,13 +249,13 @@ def test_a_store_queues_the_parse_after_its_commit(django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         payloads_store(channel=channel, result=batch(make_mail(message_id="q@x.example")))
 
-    # The parse, queued after the store's commit; then the sentiment, after the parse's (and
-    # the events' handlers, whoever registered them).
+    # The parse, queued after the store's commit; then the sentiment and the duplicate check,
+    # after the parse's (and the events' handlers, whoever registered them).
     assert [
         name
         for name in (callback.__qualname__.split(".")[0] for callback in callbacks)
-        if name != "emit"
-    ] == ["_store", "sentiment_queue"]
+        if name not in ("emit", "_batch")
+    ] == ["_store", "sentiment_queue", "duplicates_queue"]
     assert Message.objects.get().external_id == "q@x.example"
 
 

@@ -133,13 +133,13 @@ def test_a_signed_mail_is_stored_byte_for_byte_then_parsed_into_an_item(
         channel,
         "webhook",
     )
-    # The parse, queued after the commit; then the sentiment, after the parse's (and the
-    # events' handlers, whoever registered them).
+    # The parse, queued after the commit; then the sentiment and the duplicate check, after
+    # the parse's (and the events' handlers, whoever registered them).
     assert [
         name
         for name in (callback.__qualname__.split(".")[0] for callback in callbacks)
-        if name != "emit"
-    ] == ["_store", "sentiment_queue"]
+        if name not in ("emit", "_batch")
+    ] == ["_store", "sentiment_queue", "duplicates_queue"]
     payload.refresh_from_db()
     assert payload.status == PayloadStatus.PARSED
     message = Message.objects.get()
