@@ -26,7 +26,7 @@ from feedback.models import (
     Sentiment,
     Tag,
 )
-from portal.api.filters import IdFilter
+from portal.api.filters import IdFilter, StrictBooleanFilter
 from portal.models import Tier
 from portal.validation import MAX_SEARCH_LENGTH
 
@@ -38,8 +38,8 @@ class ChannelFilter(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(
         choices=[(kind, kind) for kind in sorted(CONNECTORS)], help_text=SEVERAL
     )
-    enabled = filters.BooleanFilter()
-    healthy = filters.BooleanFilter()
+    enabled = StrictBooleanFilter()
+    healthy = StrictBooleanFilter()
 
     class Meta:
         model = Channel

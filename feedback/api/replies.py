@@ -34,7 +34,7 @@ from feedback.services.templates import (
 )
 from portal import selectors as portal_selectors
 from portal.api.base import PortalViewSet
-from portal.api.filters import IdFilter
+from portal.api.filters import IdFilter, StrictBooleanFilter
 
 NO_SUCH_TEAM = "No such team."
 NO_SUCH_ITEM = "No such feedback item."
@@ -126,7 +126,7 @@ class ResponseTemplateFilter(filters.FilterSet):
     team = IdFilter(
         method="team_or_shared", help_text="Team id: its templates and the shared ones."
     )
-    shared = filters.BooleanFilter(
+    shared = StrictBooleanFilter(
         field_name="team", lookup_expr="isnull", help_text="Only shared (true) or team (false)."
     )
 

@@ -19,7 +19,7 @@ from feedback.models import SavedView
 from feedback.services import saved_views as services
 from portal import selectors as portal_selectors
 from portal.api.base import PortalViewSet
-from portal.api.filters import IdFilter
+from portal.api.filters import IdFilter, StrictBooleanFilter
 from portal.api.serializers import SelectorRelatedField
 from portal.models import Team
 
@@ -74,7 +74,7 @@ class SavedViewUpdateSerializer(serializers.Serializer):
 
 class SavedViewFilter(filters.FilterSet):
     team = IdFilter(field_name="team", help_text="Team id.")
-    shared = filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
+    shared = StrictBooleanFilter(field_name="owner", lookup_expr="isnull")
 
     class Meta:
         model = SavedView

@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -42,6 +43,7 @@ SEARCH_DESCRIPTION = (
 # An unknown field is echoed back in the message; a long one is cut so the answer stays small.
 ECHOED_FIELD_LENGTH = 60
 VALUE_MISSING = "Give a value, or leave the parameter out."
+NOT_A_BOOLEAN = "{value!r} is neither true nor false; give true or false."
 
 
 class PortalFilterBackend(filters.DjangoFilterBackend):
@@ -173,6 +175,34 @@ class IdFilter(filters.NumberFilter):
     instead of matching nothing, or failing on SQLite, which cannot compare with such a number."""
 
     field_class = IdFormField
+
+
+class _StrictBooleanWidget(BooleanWidget):
+    """django-filter's widget reads ``true``/``false``/``1``/``0``; any other value it turns into
+    None, which filters nothing. This one hands that value on for the field to refuse."""
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        raw = data.get(name)
+        return raw if value is None and raw not in (None, "") else value
+
+
+class _StrictBooleanField(forms.NullBooleanField):
+    def to_python(self, value):
+        if isinstance(value, str):
+            raise forms.ValidationError(NOT_A_BOOLEAN.format(value=value[:ECHOED_FIELD_LENGTH]))
+        return super().to_python(value)
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """A yes/no filter whose other values (``?shared=0.5``, ``?enabled=yes``) answer 400 instead
+    of being dropped, which answered the whole list as if the question had been asked."""
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", _StrictBooleanWidget)
+        super().__init__(*args, **kwargs)
 
 
 class MembershipFilter(filters.FilterSet):
