@@ -8,7 +8,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ from portal.api.serializers import (
 )
 
 NORTH_STAR_NOT_DEFINED = "No North Star metric is defined yet."
+NOTHING_TO_CHANGE = "Send at least one of name, definition and unit to change."
 
 
 class NorthStarView(APIView):
@@ -52,6 +53,10 @@ class NorthStarView(APIView):
         return self._set(request, partial=True)
 
     def _set(self, request: Request, *, partial: bool) -> Response:
+        if partial and not request.data:
+            # A body that names nothing (empty, or a form whose parts did not parse) is a
+            # client's mistake rather than a change of nothing.
+            raise ValidationError({"detail": NOTHING_TO_CHANGE})
         metric = selectors.north_star_get(user=request.user)
         serializer = NorthStarSerializer(
             metric, data=request.data, partial=partial, context={"request": request}
