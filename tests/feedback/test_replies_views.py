@@ -171,7 +171,9 @@ def test_a_failed_reply_is_retried(agent_client, item, django_capture_on_commit_
     assert response.status_code == 302
     reply.refresh_from_db()
     assert reply.delivery == DeliveryStatus.SENT
-    assert "Only a reply whose sending failed or stalled can be sent again" in again.content.decode()
+    assert (
+        "Only a reply whose sending failed or stalled can be sent again" in again.content.decode()
+    )
 
 
 def test_a_message_of_another_item_is_not_retried_through_this_one(agent_client, item):
