@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from feedback import selectors
-from feedback.views.items import FILTERS_REFUSED, NO_TEAM, filter_params
+from feedback.views.items import FILTERS_REFUSED, NO_TEAM, filter_params, with_default_status
 from portal.imports.csvfile import safe_cell
 from portal.selectors import current_team_get
 from portal.validation import validation_messages
@@ -47,7 +47,10 @@ def inbox_export(request: HttpRequest) -> HttpResponse:
         raise Http404(NO_TEAM)
     try:
         query = selectors.inbox_query_from_params(
-            filter_params(request.GET), user=request.user, team=team, ignore_blank=True
+            with_default_status(filter_params(request.GET)),
+            user=request.user,
+            team=team,
+            ignore_blank=True,
         )
     except ValidationError as error:
         text = "\n".join([FILTERS_REFUSED, *validation_messages(error)])

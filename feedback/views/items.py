@@ -93,6 +93,17 @@ def filter_params(params: Mapping[str, Any]) -> dict[str, list[str]]:
     return result
 
 
+# What the list shows when no status is asked for: the work still to do, as a help desk opens
+# on its unsolved tickets; "All" asks for every status by name.
+UNSOLVED = [ItemStatus.NEW.value, ItemStatus.OPEN.value, ItemStatus.WAITING.value]
+ALL_STATUSES = [value for value, _ in ItemStatus.choices]
+
+
+def with_default_status(params: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """``params`` with the unsolved statuses when they ask for no status."""
+    return dict(params) if params.get("status") else {**params, "status": UNSOLVED}
+
+
 def list_url(params: Mapping[str, list[str]], **overrides: list[str] | None) -> str:
     """The inbox with these filters, each override replacing (or with None removing) one."""
     merged = dict(params)
@@ -177,7 +188,9 @@ def inbox_context(
         **_options(team, user),
     }
     try:
-        query = selectors.inbox_query_from_params(params, user=user, team=team, ignore_blank=True)
+        query = selectors.inbox_query_from_params(
+            with_default_status(params), user=user, team=team, ignore_blank=True
+        )
     except ValidationError as error:
         context["errors"] = error.message_dict
         context["sort_choices"] = _sort_choices(context["text"].get("ordering", "priority"))
@@ -217,15 +230,22 @@ def inbox_context(
 
 
 def _tabs(params: dict[str, list[str]], counts: dict[str, int]) -> list[dict[str, Any]]:
-    """A tab for all and one per status, each with its count under the other filters."""
+    """The unsolved work (the default), all, and one per status, each with its count under
+    the other filters (the counts cover every status whatever the list shows)."""
     asked = set(params.get("status", []))
     tabs = [
         {
+            "label": "Unsolved",
+            "count": sum(counts.get(value, 0) for value in UNSOLVED),
+            "url": list_url(params, status=None),
+            "active": not asked or asked == set(UNSOLVED),
+        },
+        {
             "label": "All",
             "count": sum(counts.values()),
-            "url": list_url(params, status=None),
-            "active": not asked,
-        }
+            "url": list_url(params, status=ALL_STATUSES),
+            "active": asked == set(ALL_STATUSES),
+        },
     ]
     for value, label in ItemStatus.choices:
         tabs.append(

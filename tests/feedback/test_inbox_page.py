@@ -40,6 +40,10 @@ def _row_ids(page: str) -> list[int]:
     return [int(pk) for pk in re.findall(r'<tr id="item-(\d+)"', page)]
 
 
+# Every status asked for by name: the "All" tab (the list opens on the unsolved ones).
+ALL = "&".join(f"status={value}" for value in ("new", "open", "waiting", "resolved", "spam"))
+
+
 def _tabs(page: str) -> dict[str, int]:
     found = re.findall(r'hx-get="[^"]*"[^>]*>(\w+) <span class="count">(\d+)</span>', page)
     return {label: int(count) for label, count in found}
@@ -53,7 +57,11 @@ def test_the_default_view_leaves_snoozed_items_out_and_puts_escalated_ones_first
 
     rows = _row_ids(page)
     assert rows[0] == items["invoice"].pk
-    assert set(rows) == {items[key].pk for key in ("invoice", "export", "darkmode", "login")}
+    # The unsolved work: the resolved item waits under "All" and "Resolved".
+    assert set(rows) == {items[key].pk for key in ("invoice", "export", "darkmode")}
+    assert items["login"].status == "resolved"
+    everything = _row_ids(_page(client, world.agent_a, "?" + ALL))
+    assert set(everything) == {items[k].pk for k in ("invoice", "export", "darkmode", "login")}
     assert "Call me back next week" not in page
     # The row shows what an agent decides on.
     assert "Our March invoices show 19% VAT" in page  # the snippet
@@ -137,6 +145,7 @@ def test_status_tabs_count_under_the_other_filters(client, world, data):
     urgent = _tabs(_page(client, world.agent_a, "?priority=urgent&status=new"))
 
     assert everything == {
+        "Unsolved": 3,
         "All": 4,
         "New": 1,
         "Open": 1,
@@ -145,7 +154,15 @@ def test_status_tabs_count_under_the_other_filters(client, world, data):
         "Spam": 0,
     }
     # The status itself is left out of the counts, so that each tab says what it would show.
-    assert urgent == {"All": 1, "New": 0, "Open": 1, "Waiting": 0, "Resolved": 0, "Spam": 0}
+    assert urgent == {
+        "Unsolved": 1,
+        "All": 1,
+        "New": 0,
+        "Open": 1,
+        "Waiting": 0,
+        "Resolved": 0,
+        "Spam": 0,
+    }
 
 
 def test_mine_and_unassigned_quick_links(client, world, data):
@@ -231,7 +248,7 @@ def test_times_are_shown_in_the_readers_time_zone(client, world):
 
 
 def test_viewers_see_the_list_without_write_controls(client, world, data):
-    page = _page(client, world.viewer_a)
+    page = _page(client, world.viewer_a, "?" + ALL)
 
     assert len(_row_ids(page)) == 4
     assert 'name="items"' not in page

@@ -71,6 +71,7 @@ def test_keyboard_through_the_list_on_a_desktop(
     row = page.locator(f"#item-{items['export'].pk}")
     row.locator(".col-assignee", has_text="Ann Agent").wait_for()
     assert _current(page) == f"item-{items['export'].pk}"
+    # e: resolved in place (the row stays until the list is loaded again).
     page.keyboard.press("e")
     row.locator(".status-tag", has_text="Resolved").wait_for()
     exported = FeedbackItem.objects.get(pk=items["export"].pk)

@@ -23,12 +23,16 @@ def test_the_inbox_lists_the_current_teams_items_with_counts_per_status(client, 
 
     page = client.get(reverse("feedback:inbox")).content.decode()
 
+    # The list opens on the unsolved items; the resolved one is under "All" and "Resolved".
     assert "Export fails" in page
-    assert "Dark mode?" in page
+    assert "Dark mode?" not in page
+    resolved = client.get(reverse("feedback:inbox") + "?status=resolved").content.decode()
+    assert "Dark mode?" in resolved
     assert "Alice Example" in page
     assert "Team B&#x27;s secret" not in page and "Team B's secret" not in page
     tabs = re.findall(r'hx-get="[^"]*"[^>]*>(\w+) <span class="count">(\d+)</span>', page)
     assert tabs == [
+        ("Unsolved", "1"),
         ("All", "2"),
         ("New", "1"),
         ("Open", "0"),
