@@ -165,6 +165,7 @@ def build_scene(depth: int) -> Scene:
     from bench.inbox_site.rows import page_params, page_sql
     from feedback import selectors
     from feedback.inbox.keyset import NEXT, Keyset
+    from feedback.views.items import with_default_status
     from portal.models import Team
 
     team = Team.objects.get(slug="inbox-bench-00")
@@ -173,7 +174,8 @@ def build_scene(depth: int) -> Scene:
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     scene = Scene(team_id=team.pk, user_id=user.pk, cookie=cookie)
 
-    query = selectors.inbox_query_from_params({}, user=user, team=team)
+    # The page's own default filters (it opens on the unsolved statuses).
+    query = selectors.inbox_query_from_params(with_default_status({}), user=user, team=team)
     items = selectors.inbox_items(user=user, team=team, query=query)
     keyset = Keyset(items, owner="The inbox")
     row = items[depth - 1]
@@ -185,7 +187,9 @@ def build_scene(depth: int) -> Scene:
         ("search", {"q": SEARCH}, {"q": SEARCH}),
     ):
         page_query = selectors.inbox_query_from_params(
-            {k: [v] for k, v in params.items() if k != "cursor"}, user=user, team=team
+            with_default_status({k: [v] for k, v in params.items() if k != "cursor"}),
+            user=user,
+            team=team,
         )
         expected = selectors.inbox_page(
             user=user, team=team, query=page_query, cursor=params.get("cursor"), size=PAGE_SIZE

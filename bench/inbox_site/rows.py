@@ -2,8 +2,9 @@
 default order: escalated first, then urgent, high, normal, then latest activity) with what a
 row shows (customer, account, channel, assignee, tags), in one statement.
 
-It returns the rows the portal's page shows, written by hand: the same team, the same "not
-snoozed" condition, the same row comparison after the cursor's key, the same full-text match
+It returns the rows the portal's page shows, written by hand: the same team, the unsolved
+statuses the page opens on, the same "not snoozed" condition, the same row comparison after the
+cursor's key, the same full-text match
 (``to_tsvector('english', search_document) @@ websearch_to_tsquery('english', …)``, as the GIN
 index is built), the same ORDER BY and LIMIT, applied to the items alone before the joins; the
 tags of the page's items are read by a correlated subquery rather than a second query.
@@ -27,6 +28,7 @@ SELECT id, team_id, subject, status, priority, priority_reason, last_message_at,
        {ESCALATED} AS escalated, {RANK} AS rank
   FROM feedback_feedbackitem
  WHERE team_id = %(team)s
+   AND status = ANY(%(statuses)s)
    AND (snoozed_until IS NULL OR snoozed_until <= now())"""
 AFTER = f"""
    AND ({ESCALATED}, {RANK}, last_message_at, id)
@@ -57,12 +59,16 @@ def page_sql(*, after: bool, search: bool) -> str:
     return SELECT.format(page=page)
 
 
+# The statuses the inbox opens on (``feedback.views.items.UNSOLVED``).
+UNSOLVED = ["new", "open", "waiting"]
+
+
 def page_params(
     team: int, *, key: list | None = None, q: str = "", size: int = 25
 ) -> dict[str, object]:
     """Parameters of :func:`page_sql`; ``key``: (escalated, rank, last_message_at, id) of the
     row the page follows."""
-    params: dict[str, object] = {"team": team, "q": q, "size": size}
+    params: dict[str, object] = {"team": team, "q": q, "size": size, "statuses": UNSOLVED}
     if key is not None:
         params.update(zip(("escalated", "rank", "last", "id"), key, strict=True))
     return params
