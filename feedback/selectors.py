@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,6 +30,7 @@ from feedback.channels import ConfigError, get_connector
 
 # The inbox's list (query, items, pages, counts, CSV rows) is feedback.inbox's; callers reach
 # it through these names.
+from feedback.inbox.counts import inbox_counts_cached as inbox_counts_cached
 from feedback.inbox.export import inbox_export_rows as inbox_export_rows
 from feedback.inbox.keyset import CursorInvalid as CursorInvalid
 from feedback.inbox.params import InboxQuery as InboxQuery
@@ -369,6 +381,37 @@ def items_likely_duplicates(*, item_ids: list[int]) -> dict[int, list[tuple[int,
         if high in found:
             found[high].append((low, score))
     return found
+
+
+def items_tags_and_duplicates(
+    *, item_ids: list[int]
+) -> tuple[dict[int, list[int]], dict[int, list[tuple[int, float]]]]:
+    """Each item's tag ids, and its likely duplicates as ``items_likely_duplicates`` gives
+    them, in one query (a list page's rows: the tags' names and colours are the team's)."""
+    tag_ids: dict[int, list[int]] = {pk: [] for pk in item_ids}
+    duplicates: dict[int, list[tuple[int, float]]] = {pk: [] for pk in item_ids}
+    tagged = (
+        FeedbackItem.tags.through.objects.filter(feedbackitem_id__in=item_ids)
+        .order_by()
+        .values_list("feedbackitem_id", "tag_id", Value(None, output_field=FloatField()))
+    )
+    pairs = (
+        LikelyDuplicate.objects.filter(Q(item_id__in=item_ids) | Q(other_id__in=item_ids))
+        .filter(dismissed_at__isnull=True)
+        .order_by()
+        .values_list("item_id", "other_id", "score")
+    )
+    # A tag's row has no score; a pair of likely duplicates always has one.
+    rows = sorted(tagged.union(pairs, all=True), key=lambda row: (-(row[2] or 0), row[0], row[1]))
+    for low, high, score in rows:
+        if score is None:
+            tag_ids[low].append(high)
+            continue
+        if low in duplicates:
+            duplicates[low].append((high, score))
+        if high in duplicates:
+            duplicates[high].append((low, score))
+    return tag_ids, duplicates
 
 
 # Response templates and replies --------------------------------------------------------------

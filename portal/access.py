@@ -38,6 +38,12 @@ def team_roles(user: User) -> dict[int, Role]:
     return roles
 
 
+def remember_team_roles(user: User, roles: dict[int, str]) -> None:
+    """Keep roles already read (team id to role) for this user object's later checks."""
+    if user.is_authenticated and not is_system(user):
+        setattr(user, _CACHE_ATTRIBUTE, {team_id: Role(role) for team_id, role in roles.items()})
+
+
 def forget_team_roles(user: User) -> None:
     """Drop the cached roles after memberships of this user changed."""
     if hasattr(user, _CACHE_ATTRIBUTE):

@@ -6,7 +6,17 @@ from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, IntegerField, Model, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.http import Http404, HttpRequest
 
 from portal import access
@@ -74,16 +84,34 @@ def team_get(*, user: User, slug: str | None = None, pk: int | None = None) -> T
     return get_or_404(team_list(user=user), "No such team.", **lookup)
 
 
-def current_team_get(request: HttpRequest, teams: list[Team] | None = None) -> Team | None:
-    """The team the user chose in the team switcher in this session, else the one they chose
-    last in any session (their profile remembers it), else their first team.
+# The request attribute holding the signed-in user's teams, read once per request.
+REQUEST_TEAMS_ATTRIBUTE = "_portal_teams"
 
-    ``teams`` may pass the user's already-read team list to save a query."""
+
+def request_team_list(request: HttpRequest) -> list[Team]:
+    """The signed-in user's teams (``team_list``), read once per request, each with the user's
+    own role (``my_role``, None where a superuser is no member). The roles are remembered for
+    the request's access checks, so the navigation, the team switcher and every role check of a
+    page cost one query."""
+    teams = getattr(request, REQUEST_TEAMS_ATTRIBUTE, None)
+    if teams is None:
+        user = request.user
+        own_role = Membership.objects.filter(team=OuterRef("pk"), user=user).values("role")
+        teams = list(team_list(user=user).annotate(my_role=Subquery(own_role[:1])))
+        access.remember_team_roles(
+            user, {team.pk: team.my_role for team in teams if team.my_role is not None}
+        )
+        setattr(request, REQUEST_TEAMS_ATTRIBUTE, teams)
+    return teams
+
+
+def current_team_get(request: HttpRequest) -> Team | None:
+    """The team the user chose in the team switcher in this session, else the one they chose
+    last in any session (their profile remembers it), else their first team."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    if teams is None:
-        teams = list(team_list(user=user))
+    teams = request_team_list(request)
     chosen = request.session.get(CURRENT_TEAM_SESSION_KEY)
     if chosen is None:
         chosen = profile_get(user=user).last_team_id
@@ -310,6 +338,10 @@ def profile_get(*, user: User) -> UserProfile:
         # Anonymous visitors and the system actor have no row to read and nothing to cache on.
         return UserProfile()
     profile = getattr(user, PROFILE_CACHE_ATTRIBUTE, None)
+    if profile is None and get_user_model().portal_profile.is_cached(user):
+        # Read along with the user (portal.auth.PortalBackend), found or not.
+        profile = getattr(user, "portal_profile", None) or UserProfile(user=user)
+        setattr(user, PROFILE_CACHE_ATTRIBUTE, profile)
     if profile is None:
         profile = UserProfile.objects.filter(user=user).first() or UserProfile(user=user)
         setattr(user, PROFILE_CACHE_ATTRIBUTE, profile)

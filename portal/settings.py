@@ -144,6 +144,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's model backend, the user's profile read along (portal.auth).
+AUTHENTICATION_BACKENDS = ["portal.auth.PortalBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -199,6 +201,10 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Sessions are written to the database and read from the cache (Redis, or the embedded file
+# cache): a page does not query the session table.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Security: strict defaults that `manage.py check --deploy` accepts once debug is off.
 SESSION_COOKIE_HTTPONLY = True

@@ -224,6 +224,30 @@ class InboxPage:
     next_is_first: bool = False
 
 
+# What a page's rows show of each item's customer, account, channel and assignee: their other
+# columns (a customer's attributes, a channel's encrypted settings, a password hash) are not read.
+PAGE_RELATED_COLUMNS = (
+    "customer__name",
+    "customer__email",
+    "customer__tier",
+    "customer__account__name",
+    "channel__kind",
+    "channel__name",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+)
+
+
+def _page_columns() -> tuple[str, ...]:
+    own = (
+        field.name
+        for field in FeedbackItem._meta.concrete_fields
+        if field.name != "search_document"
+    )
+    return (*own, *PAGE_RELATED_COLUMNS)
+
+
 def inbox_page(
     *,
     user: User,
@@ -234,8 +258,16 @@ def inbox_page(
     now: datetime | None = None,
 ) -> InboxPage:
     """One keyset page of the inbox; a cursor this list did not give out for this order
-    raises ``CursorInvalid`` (the page starts again from the first, the API answers 404)."""
-    items = inbox_items(user=user, team=team, query=query, now=now)
+    raises ``CursorInvalid`` (the page starts again from the first, the API answers 404).
+    The tags are not read along: the page reads them with its rows' likely duplicates
+    (``items_tags_and_duplicates``); of the related rows only what a row shows is read."""
+    items = (
+        inbox_items(user=user, team=team, query=query, now=now)
+        .prefetch_related(None)
+        .select_related(None)
+        .select_related("customer__account", "channel", "assignee")
+        .only(*_page_columns())
+    )
     page = Keyset(items, owner="The inbox").page(cursor or None, size)
     return InboxPage(
         items=page.rows,

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
 
+from feedback.inbox.counts import inbox_counts_changed
 from feedback.models import FeedbackItem, ItemStatus, Message
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
@@ -98,6 +99,7 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
     items_sentiment_update(item_ids=[into.pk])
     item_search_document_refresh([into.pk])
     into.refresh_from_db()
+    inbox_counts_changed(into.team_id)
 
     audit(
         actor=actor,
@@ -160,6 +162,7 @@ def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
     items_sentiment_update(item_ids=[source.pk, item.pk])
     item_search_document_refresh([source.pk, item.pk])
     item.refresh_from_db()
+    inbox_counts_changed(item.team_id)
 
     audit(
         actor=actor,

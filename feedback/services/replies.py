@@ -39,6 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.channels import ConfigError, get_connector
+from feedback.inbox.counts import inbox_counts_changed
 from feedback.mail import parse_message
 from feedback.models import (
     MAX_ADDRESS_LENGTH,
@@ -328,6 +329,7 @@ def reply_send(
     item.first_responded_at = item.first_responded_at or now
     item.last_message_at = max(item.last_message_at, now)
     item.save(update_fields=["status", "first_responded_at", "last_message_at", "updated_at"])
+    inbox_counts_changed(item.team_id)
     item_search_document_refresh([item.pk])
     audit(
         actor=actor,

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from feedback.inbox.counts import inbox_counts_changed
 from feedback.models import DEFAULT_TAG_COLOUR, FeedbackItem, Tag
 from feedback.services.items import TAG_EMPTY, TAG_TOO_LONG
 from portal import access
@@ -153,6 +154,7 @@ def tag_merge(*, actor: Actor, source: Tag, into: Tag) -> Tag:
         [through(feedbackitem_id=item_id, tag_id=into.pk) for item_id in moving]
     )
     tagged = through.objects.filter(tag_id=source.pk).count()
+    inbox_counts_changed(into.team_id)
     audit(
         actor=actor,
         action="feedback_tag.merged",

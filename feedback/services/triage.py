@@ -30,6 +30,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db import transaction
 from django.utils import timezone
 
+from feedback.inbox.counts import inbox_counts_changed
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Tag
 from feedback.services.merging import item_merge
 from feedback.services.search_document import item_search_document_refresh
@@ -261,6 +262,8 @@ def _apply(actor: Actor, item: FeedbackItem, values: dict[str, Any], now: dateti
 
     if changed:
         item.save(update_fields=[*sorted(changed), "updated_at"])
+    if changed or tag_entry:
+        inbox_counts_changed(item.team_id)
     for action, changes in entries:
         audit(actor=actor, action=action, target=item, team=item.team, changes=changes)
     if resolved:

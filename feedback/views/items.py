@@ -124,8 +124,15 @@ def _params_from_url(url: str) -> dict[str, list[str]]:
 
 
 def _options(team: Team, user) -> dict[str, Any]:
-    members = list(membership_list(user=user, team=team))
-    channels = list(selectors.channel_list(user=user, team=team))
+    # Only the columns the filter form and the rows show (a channel's settings are not read).
+    members = list(
+        membership_list(user=user, team=team).only(
+            "role", "team__name", "user__username", "user__first_name", "user__last_name"
+        )
+    )
+    channels = list(
+        selectors.channel_list(user=user, team=team).only("team__name", "kind", "name")
+    )
     kinds = sorted({channel.kind for channel in channels})
     return {
         "statuses": ItemStatus.choices,
@@ -205,10 +212,10 @@ def inbox_context(
         page = selectors.inbox_page(
             user=user, team=team, query=query, cursor=None, size=PAGE_SIZE, now=now
         )
-    counts = selectors.inbox_counts(user=user, team=team, query=query, now=now)
+    counts = selectors.inbox_counts_cached(user=user, team=team, query=query, now=now)
     context.update(
         query=query,
-        rows=inbox_rows(page.items, now),
+        rows=inbox_rows(page.items, now=now, team_tags=context["tags"], reader=user),
         next_url=list_url(params, cursor=[page.next_cursor]) if page.next_cursor else None,
         previous_url=(
             list_url(params, cursor=[page.previous_cursor])
@@ -341,12 +348,7 @@ def inbox_row_action(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, done.format(id=pk, status=item.get_status_display().lower()))
         return redirect_after_post(request, back)
     fresh = selectors.item_list(user=request.user).get(pk=pk)
-    row = inbox_rows([fresh], timezone.now())[0]
-    context = {
-        "row": replace(row, errors=errors),
-        "current_url": back,
-        "can_write": True,
-        "statuses": ItemStatus.choices,
-        "now": timezone.now(),
-    }
+    tags = list(selectors.tag_list(user=request.user, team=item.team))
+    row = inbox_rows([fresh], now=timezone.now(), team_tags=tags, reader=request.user)[0]
+    context = {"row": replace(row, errors=errors), "current_url": back, "can_write": True}
     return render(request, "feedback/partials/inbox_row.html", context)

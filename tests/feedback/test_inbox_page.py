@@ -11,12 +11,13 @@ from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from feedback.inbox.counts import inbox_counts_forget
 from feedback.inbox.params import UNKNOWN_CHOICE
 from feedback.models import FeedbackItem, ItemStatus
 from feedback.views.inbox_rows import SNIPPET_LENGTH, relative, snippet
 from feedback.views.items import FILTERS_REFUSED
 from portal.services import profile_update
-from tests.feedback.factories import FeedbackItemFactory
+from tests.feedback.factories import FeedbackItemFactory, TagFactory
 from tests.feedback.inbox_page_data import inbox_data
 
 pytestmark = pytest.mark.django_db
@@ -279,6 +280,24 @@ def test_the_page_runs_the_same_queries_however_many_rows(client, world):
         client.get(INBOX)
 
     assert len(many) == len(few)
+
+
+def test_the_page_reads_at_most_ten_queries_with_or_without_its_counts_kept(client, world):
+    client.force_login(world.agent_a)
+    tag = TagFactory(team=world.team_a)
+    for _ in range(5):
+        FeedbackItemFactory(team=world.team_a).tags.add(tag)
+    client.get(INBOX)
+    with CaptureQueriesContext(connection) as warm:
+        client.get(INBOX)
+    inbox_counts_forget(world.team_a.pk)
+    with CaptureQueriesContext(connection) as cold:
+        page = client.get(INBOX).content.decode()
+
+    # Session (cached), user with profile, teams with roles, saved views, members, channels,
+    # tags, items, their tags and duplicates, notifications; the counts when not kept.
+    assert len(warm) == 9 and len(cold) == 10
+    assert page.count("tag-badge") == 5
 
 
 def test_the_snippet_is_the_text_after_the_subject_cut_to_a_line(world):

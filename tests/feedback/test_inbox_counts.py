@@ -1,0 +1,97 @@
+"""The inbox's counts per status, kept in the cache for a short while (feedback.inbox.counts):
+fresh again after ``COUNTS_FRESH_FOR`` seconds (an injected clock) or after a person's change to
+the team's items, kept apart per team, filters and reader where the filters depend on who reads."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from feedback.inbox.counts import COUNTS_FRESH_FOR, inbox_counts_cached
+from feedback.inbox.params import inbox_query_from_params
+from feedback.models import ItemStatus
+from feedback.services import item_update
+from feedback.services.tags import tag_merge
+from tests.feedback.factories import FeedbackItemFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def counts(user, team, text: str = "", now: datetime = NOW) -> dict[str, int]:
+    query = inbox_query_from_params(QueryDict(text), user=user, team=team)
+    return inbox_counts_cached(user=user, team=team, query=query, now=now)
+
+
+def test_counts_are_read_once_then_kept_until_they_are_too_old(world):
+    team, agent = world.team_a, world.agent_a
+    FeedbackItemFactory(team=team, status=ItemStatus.NEW)
+    first = counts(agent, team)
+    # Written behind the services' back (as a channel's new item would arrive).
+    FeedbackItemFactory(team=team, status=ItemStatus.NEW)
+
+    with CaptureQueriesContext(connection) as queries:
+        kept = counts(agent, team, now=NOW + timedelta(seconds=COUNTS_FRESH_FOR - 1))
+    later = counts(agent, team, now=NOW + timedelta(seconds=COUNTS_FRESH_FOR))
+
+    assert first["new"] == 1 and kept == first and len(queries) == 0
+    assert later["new"] == 2
+
+
+def test_a_persons_change_shows_at_once(world, django_capture_on_commit_callbacks):
+    team, agent = world.team_a, world.agent_a
+    item = FeedbackItemFactory(team=team, status=ItemStatus.NEW)
+    counts(agent, team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        item_update(actor=agent, item=item, status=ItemStatus.OPEN)
+
+    assert counts(agent, team)["new"] == 0 and counts(agent, team)["open"] == 1
+
+
+def test_a_tag_merge_shows_at_once_in_the_tag_filters_counts(
+    world, django_capture_on_commit_callbacks
+):
+    team = world.team_a
+    source, into = TagFactory(team=team, name="bug"), TagFactory(team=team, name="defect")
+    FeedbackItemFactory(team=team, status=ItemStatus.NEW).tags.add(source)
+    assert counts(world.lead_a, team, f"tag={into.pk}")["new"] == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tag_merge(actor=world.lead_a, source=source, into=into)
+
+    assert counts(world.lead_a, team, f"tag={into.pk}")["new"] == 1
+
+
+def test_a_change_in_one_team_keeps_the_other_teams_counts(
+    world, django_capture_on_commit_callbacks
+):
+    item = FeedbackItemFactory(team=world.team_a, status=ItemStatus.NEW)
+    counts(world.member_b, world.team_b)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        item_update(actor=world.agent_a, item=item, status=ItemStatus.OPEN)
+    with CaptureQueriesContext(connection) as queries:
+        counts(world.member_b, world.team_b)
+
+    assert len(queries) == 0
+
+
+def test_counts_are_kept_per_filters_and_per_reader_where_me_is_asked(world):
+    team = world.team_a
+    FeedbackItemFactory(team=team, status=ItemStatus.NEW, assignee=world.agent_a)
+    FeedbackItemFactory(team=team, status=ItemStatus.OPEN)
+
+    mine = counts(world.agent_a, team, "assignee=me")
+    theirs = counts(world.lead_a, team, "assignee=me")
+    unassigned = counts(world.agent_a, team, "assignee=none")
+    # Statuses and order do not change the counts: one entry serves every tab.
+    with CaptureQueriesContext(connection) as queries:
+        same = counts(world.agent_a, team, "assignee=me&status=open&ordering=-created_at")
+
+    assert (mine["new"], mine["open"]) == (1, 0)
+    assert (theirs["new"], theirs["open"]) == (0, 0)
+    assert (unassigned["new"], unassigned["open"]) == (0, 1)
+    assert same == mine and len(queries) == 0
