@@ -130,9 +130,7 @@ def _options(team: Team, user) -> dict[str, Any]:
             "role", "team__name", "user__username", "user__first_name", "user__last_name"
         )
     )
-    channels = list(
-        selectors.channel_list(user=user, team=team).only("team__name", "kind", "name")
-    )
+    channels = list(selectors.channel_list(user=user, team=team).only("team__name", "kind", "name"))
     kinds = sorted({channel.kind for channel in channels})
     return {
         "statuses": ItemStatus.choices,
