@@ -13,15 +13,6 @@ def _queue_merged_customer_items(payload: dict) -> None:
     move_merged_customer_items.delay(payload["source_id"], payload["target_id"])
 
 
-def _queue_duplicate_check(payload: dict) -> None:
-    if payload.get("duplicates_queued"):
-        # Created many at once: checked in batches (feedback.services.duplicates_queue).
-        return
-    from feedback.tasks import find_likely_duplicates
-
-    find_likely_duplicates.delay(payload["item_id"])
-
-
 # Ids per task for the handlers that get a transaction's payloads at once.
 TASK_CHUNK = 200
 
@@ -29,6 +20,12 @@ TASK_CHUNK = 200
 def _chunks(ids: list[int]) -> list[list[int]]:
     ids = sorted(set(ids))
     return [ids[start : start + TASK_CHUNK] for start in range(0, len(ids), TASK_CHUNK)]
+
+
+def _queue_items_duplicates(payloads: list[dict]) -> None:
+    from feedback.services.duplicates import duplicates_queue
+
+    duplicates_queue(payload["item_id"] for payload in payloads)
 
 
 def _queue_items_sla(payloads: list[dict]) -> None:
@@ -69,8 +66,9 @@ class FeedbackConfig(AppConfig):
         # A merged customer's feedback items follow them into the customer they were merged
         # into (the directory keeps the source as a tombstone).
         events.register("portal.customers_merged", _queue_merged_customer_items)
-        # A new item is compared with the same customer's items from other channels.
-        events.register("feedback.item_created", _queue_duplicate_check)
+        # A new item is compared with the same customer's items from other channels, the
+        # items of one transaction (a parse chunk, an import) in one task per chunk of them.
+        events.register_batch("feedback.item_created", _queue_items_duplicates)
         # Priority customers and service levels (feedback.services.sla): a new item gets its
         # automatic priority and due times, a reopened one a fresh resolution period, and a
         # customer whose tier or account changed has their open items re-evaluated.

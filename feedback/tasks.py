@@ -6,7 +6,7 @@ from celery import shared_task
 
 from feedback import services
 from feedback.services import sla
-from feedback.services.duplicates import item_duplicates_find, items_duplicates_find
+from feedback.services.duplicates import items_duplicates_find
 from feedback.services.replies import reply_deliver
 
 
@@ -62,19 +62,12 @@ def move_merged_customer_items(source_id: int, target_id: int) -> int:
     return services.customer_items_move(source_id=source_id, target_id=target_id)
 
 
-@shared_task(soft_time_limit=30, time_limit=60)
-def find_likely_duplicates(item_id: int) -> int:
-    """Queued on ``feedback.item_created``: flag the item's likely duplicates (the same
-    customer, another channel, similar text). Safe to run twice: pairs are stored once."""
-    return len(item_duplicates_find(item_id=item_id))
-
-
 @shared_task(soft_time_limit=240, time_limit=300)
 def find_likely_duplicates_of_items(item_ids: list[int]) -> int:
-    """Queued for items created many at once (a bulk push, a CSV import) and for the items a
+    """Queued on ``feedback.item_created`` for a transaction's new items and for the items a
     customers merge moved (``feedback.services.duplicates.duplicates_queue``, at most
-    ``DUPLICATE_CHUNK`` ids): each item's check as ``find_likely_duplicates`` runs it. Safe to
-    run twice: pairs are stored once."""
+    ``DUPLICATE_CHUNK`` ids): flag each item's likely duplicates (the same customer, another
+    channel, similar text). Safe to run twice: pairs are stored once."""
     return items_duplicates_find(item_ids=item_ids)
 
 

@@ -40,7 +40,6 @@ from feedback.models import (
     ThreadReason,
 )
 from feedback.services.customers import account_domain, customer_name_from_sender
-from feedback.services.duplicates import duplicates_queue
 from feedback.services.items import PushedItem, item_push_clean, push_identity
 from feedback.services.search_document import search_document_of
 from feedback.services.sentiment import sentiment_queue
@@ -221,10 +220,10 @@ def _import_batch(checked: list[_Checked], now: datetime) -> RowsResult:
         ]
     )
     for item, message in zip(items, messages, strict=True):
-        # Their duplicate check is queued below, a task per chunk of items, not one each.
-        events.emit("feedback.item_created", item_id=item.pk, duplicates_queued=True)
+        # Their handlers take the transaction's items at once (one duplicate check, one SLA
+        # start per chunk of them: feedback.apps).
+        events.emit("feedback.item_created", item_id=item.pk)
         events.emit("feedback.message_received", message_id=message.pk, item_id=item.pk)
-    duplicates_queue(item.pk for item in items)
     # Scored after the commit, one task for the batch (``feedback.services.sentiment``).
     sentiment_queue(message.pk for message in messages)
     result.created += len(items)

@@ -19,10 +19,10 @@ Pairs scoring at least ``PORTAL_DUPLICATE_THRESHOLD`` are stored once each (smal
 inserted ignoring conflicts: a check run twice, or a pair found from both sides, stores one row,
 and a dismissed pair stays dismissed.
 
-Items created many at once (an API bulk push, a CSV import) are checked by one task per
-``DUPLICATE_CHUNK`` of them (``duplicates_queue``), their ``feedback.item_created`` marked
-``duplicates_queued``; so are the items a customers merge moves to the surviving customer,
-whose other items may now say the same.
+The items of one transaction (a parse chunk, an API bulk push, a CSV import, or a single new
+item) are checked by one task per ``DUPLICATE_CHUNK`` of them (``duplicates_queue``, from the
+batched ``feedback.item_created`` handler in ``feedback.apps``); so are the items a customers
+merge moves to the surviving customer, whose other items may now say the same.
 """
 
 from collections.abc import Iterable

@@ -132,8 +132,7 @@ def test_rows_become_items_with_their_first_message_customer_tags_and_events(
     assert len(feedback_events) == 6
     for item in items.values():
         message = item.messages.get()
-        # Their duplicate check is queued in batches (feedback.services.duplicates_queue).
-        announced = {"item_id": item.pk, "duplicates_queued": True}
+        announced = {"item_id": item.pk}
         assert ("feedback.item_created", announced) in feedback_events
         assert (
             "feedback.message_received",

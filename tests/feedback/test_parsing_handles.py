@@ -301,8 +301,7 @@ def test_a_chunk_queues_one_duplicate_check_for_the_items_it_opens(
 ):
     from feedback import tasks
 
-    single, batches = [], []
-    monkeypatch.setattr(tasks.find_likely_duplicates, "delay", single.append)
+    batches = []
     monkeypatch.setattr(tasks.find_likely_duplicates_of_items, "delay", batches.append)
     ids = stored(
         channel,
@@ -317,10 +316,10 @@ def test_a_chunk_queues_one_duplicate_check_for_the_items_it_opens(
     opened = sorted(FeedbackItem.objects.values_list("pk", flat=True))
     assert len(opened) == 2
     if request.node.callspec.params["parse"] == "chunk":
-        assert (batches, single) == ([opened], [])
+        assert batches == [opened]
     else:
-        # One payload per transaction: each new item's own check, as before.
-        assert (batches, sorted(single)) == ([], opened)
+        # One payload per transaction: a check for each transaction's new item.
+        assert sorted(batches) == [[pk] for pk in opened]
 
 
 def test_a_reply_in_the_same_chunk_joins_the_item_its_parent_opens(channel):

@@ -249,8 +249,8 @@ def test_a_store_queues_the_parse_after_its_commit(django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         payloads_store(channel=channel, result=batch(make_mail(message_id="q@x.example")))
 
-    # The parse, queued after the store's commit; then the sentiment and the duplicate check,
-    # after the parse's (and the events' handlers, whoever registered them).
+    # The parse, queued after the store's commit; then the sentiment, after the parse's (and
+    # the events' batched handlers: the duplicate check).
     assert [
         name
         for name in (callback.__qualname__.split(".")[0] for callback in callbacks)

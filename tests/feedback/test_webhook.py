@@ -133,8 +133,8 @@ def test_a_signed_mail_is_stored_byte_for_byte_then_parsed_into_an_item(
         channel,
         "webhook",
     )
-    # The parse, queued after the commit; then the sentiment and the duplicate check, after
-    # the parse's (and the events' handlers, whoever registered them).
+    # The parse, queued after the commit; then the sentiment, after the parse's (and the
+    # events' handlers, the duplicate check among them).
     assert [
         name
         for name in (callback.__qualname__.split(".")[0] for callback in callbacks)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from feedback.mail import LANE_CUSTOMER
 from feedback.models import Message, PayloadStatus, Quarantine, QuarantineStatus, RawPayload
 from feedback.services.conversations import is_own_address
-from feedback.services.duplicates import duplicates_queue
 from feedback.services.parsing.common import (
     ParseOutcome,
     _Chunk,
@@ -96,7 +95,6 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
             ]
             # The messages first: the marks name them, and their events come before the new
             # customers' ones, as when each mail was inserted as it was stored.
-            opened = list(chunk.items)
             _flush(chunk)
             for payload in chunk.marked:
                 # Given again: a message's id came with the flush, after its payload got it.
@@ -110,9 +108,6 @@ def _parse_chunk(payloads: list[RawPayload], now: datetime) -> list[ParseOutcome
             )
             # One scoring task for the chunk, after its commit (the messages have ids now).
             sentiment_queue(message.pk for message in chunk.to_score)
-            # One duplicate check for the items the chunk opened, after its commit (their
-            # customers are set by now).
-            duplicates_queue(item.pk for item in opened)
             if chunk.marked:
                 # One UPDATE; only the message differs between the rows (bulk_update would
                 # build a CASE for each field, which costs more Python than the round trip).

@@ -412,10 +412,7 @@ def _store(
         _score_later(message, chunk)
 
         def announce() -> None:
-            if created_item and chunk is not None:
-                # The chunk queues its new items' duplicate check in one task (``_parse_chunk``).
-                events.emit("feedback.item_created", item_id=item.pk, duplicates_queued=True)
-            elif created_item:
+            if created_item:
                 events.emit("feedback.item_created", item_id=item.pk)
             if reopened:
                 events.emit("feedback.item_reopened", item_id=item.pk)
