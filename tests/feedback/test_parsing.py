@@ -5,6 +5,8 @@ and every way a payload ends in quarantine instead of crashing the batch."""
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from feedback.models import (
     Direction,
@@ -20,6 +22,7 @@ from feedback.services import (
     STORE_FAILED,
     payload_parse,
     payload_receive,
+    payloads_parse,
 )
 from feedback.tokens import item_id_from_token, reply_address, reply_token
 from portal import events
@@ -76,6 +79,61 @@ def test_a_customers_reply_reopens_a_resolved_item_and_moves_its_last_message_ti
     item = FeedbackItem.objects.get(pk=first.item_id)
     assert reply.item_id == item.pk
     assert (item.status, item.last_message_at) == (ItemStatus.OPEN, later)
+
+
+def test_a_chunks_replies_to_stored_items_move_and_reopen_them_in_two_statements(
+    channel, django_capture_on_commit_callbacks
+):
+    resolved = receive(channel, make_mail(message_id="a@x.example")).message.item
+    snoozed = receive(channel, make_mail(message_id="b@x.example")).message.item
+    FeedbackItem.objects.filter(pk=resolved.pk).update(status=ItemStatus.RESOLVED, resolved_at=NOW)
+    FeedbackItem.objects.filter(pk=snoozed.pk).update(status=ItemStatus.OPEN, snoozed_until=NOW)
+    early, late = datetime(2026, 3, 1, 8, 0, tzinfo=UTC), datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    replies = [
+        make_mail(message_id="r1@x.example", in_reply_to="a@x.example", date=early),
+        make_mail(message_id="r2@x.example", in_reply_to="a@x.example", date=late),
+        make_mail(message_id="r3@x.example", in_reply_to="b@x.example", date=late),
+    ]
+    ids = [
+        payload_receive(channel=channel, raw=raw, queue_parse=False, now=NOW)[0].pk
+        for raw in replies
+    ]
+    seen = []
+    events.register("feedback.item_reopened", seen.append)
+
+    try:
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            payloads_parse(payload_ids=ids, now=NOW)
+    finally:
+        events.unregister("feedback.item_reopened", seen.append)
+
+    resolved.refresh_from_db()
+    snoozed.refresh_from_db()
+    assert (resolved.status, resolved.resolved_at) == (ItemStatus.OPEN, None)
+    assert (resolved.first_message_at, resolved.last_message_at) == (early, late)
+    assert (snoozed.status, snoozed.snoozed_until) == (ItemStatus.OPEN, None)
+    # Reopened once, however many of the chunk's mails answered it.
+    assert seen == [{"item_id": resolved.pk}]
+    item_writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith(('UPDATE "feedback_feedbackitem" SET "first_message_at"',
+                                    'UPDATE "feedback_feedbackitem" SET "last_message_at"',
+                                    'UPDATE "feedback_feedbackitem" SET "resolved_at"',
+                                    'UPDATE "feedback_feedbackitem" SET "snoozed_until"',
+                                    'UPDATE "feedback_feedbackitem" SET "status"'))
+    ]  # fmt: skip
+    # Read (and on PostgreSQL locked) together: the items the chunk's replies answer, by id.
+    locks = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "feedback_feedbackitem"."id", "feedback_feedbackitem"')
+        and 'WHERE "feedback_feedbackitem"."id" IN (' in query["sql"]
+    ]
+    assert (len(item_writes), len(locks)) == (1, 1)
 
 
 def test_a_reply_on_a_spam_item_leaves_it_spam(channel):

@@ -72,6 +72,9 @@ class _Chunk:
     unsaved: list[Message] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     announcements: list[Callable[[], None]] = field(default_factory=list)
+    # The stored items the chunk's customer mails answer, with the earliest and the latest
+    # of those mails' times: moved and reopened at once (``store._reopen_chunk``).
+    reopen: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     # Messages whose sentiment is scored after the commit, in one task for the chunk.
     to_score: list[Message] = field(default_factory=list)
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from feedback.mail import LANE_CUSTOMER, ParsedMessage
 from feedback.models import (
@@ -73,23 +74,36 @@ def _mark_parsed(
         )
 
 
-def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
+def _reopen(item: FeedbackItem, sent_at: datetime, chunk: _Chunk | None = None) -> bool:
     """A customer's mail moves the item's message times, reopens a waiting or resolved item
     and ends its snooze (the customer wrote again: it is back in the list); True when it
-    reopened it."""
+    reopened it. In a chunk, a stored item is only noted: ``_reopen_chunk`` moves them all."""
     if item.pk is None:
         # An item this chunk opens (inserted with its others by ``_flush``): nobody else can
         # see it yet, and it is new, so only its times move.
         item.first_message_at = min(item.first_message_at, sent_at)
         item.last_message_at = max(item.last_message_at, sent_at)
         return False
+    if chunk is not None:
+        first, last = chunk.reopen.get(item.pk, (sent_at, sent_at))
+        chunk.reopen[item.pk] = (min(first, sent_at), max(last, sent_at))
+        return False
     item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
+    changed, reopened = _moved(item, sent_at, sent_at)
+    if changed:
+        item.save(update_fields=[*changed, "updated_at"])
+    return reopened
+
+
+def _moved(item: FeedbackItem, first: datetime, last: datetime) -> tuple[list[str], bool]:
+    """Customer mail sent from ``first`` to ``last`` on a stored ``item``: its fields changed
+    (message times, status, resolved time, snooze) and whether it reopened."""
     changed = []
-    if sent_at < item.first_message_at:
-        item.first_message_at = sent_at
+    if first < item.first_message_at:
+        item.first_message_at = first
         changed.append("first_message_at")
-    if sent_at > item.last_message_at:
-        item.last_message_at = sent_at
+    if last > item.last_message_at:
+        item.last_message_at = last
         changed.append("last_message_at")
     reopened = item.status in REOPENED_FROM
     if reopened:
@@ -102,9 +116,30 @@ def _reopen(item: FeedbackItem, sent_at: datetime) -> bool:
     if item.snoozed_until is not None:
         item.snoozed_until = None
         changed.append("snoozed_until")
+    return changed, reopened
+
+
+def _reopen_chunk(chunk: _Chunk, now: datetime) -> None:
+    """The stored items the chunk's customer mails answered, locked in one statement (in id
+    order, as every chunk locks them) and written in one, as ``_reopen`` does each."""
+    if not chunk.reopen:
+        return
+    items = FeedbackItem.objects.select_for_update().filter(pk__in=chunk.reopen).order_by("pk")
+    changed: list[FeedbackItem] = []
+    fields: set[str] = set()
+    for item in items:
+        names, reopened = _moved(item, *chunk.reopen[item.pk])
+        if names:
+            item.updated_at = now
+            changed.append(item)
+            fields.update(names)
+        if reopened:
+            chunk.announcements.append(
+                lambda pk=item.pk: events.emit("feedback.item_reopened", item_id=pk)
+            )
     if changed:
-        item.save(update_fields=[*changed, "updated_at"])
-    return reopened
+        FeedbackItem.objects.bulk_update(changed, [*sorted(fields), "updated_at"])
+    chunk.reopen = {}
 
 
 def _new_item(
@@ -303,6 +338,7 @@ def _flush(chunk: _Chunk) -> None:
     if chunk.attachments:
         # Each attachment's message id is taken from its message, saved just above.
         Attachment.objects.bulk_create(chunk.attachments)
+    _reopen_chunk(chunk, timezone.now())
     for announce in chunk.announcements:
         announce()
     chunk.items, chunk.unsaved, chunk.attachments, chunk.announcements = [], [], [], []
@@ -380,7 +416,7 @@ def _store(
             if item is None:
                 item, created_item = _new_item(payload, parsed, chunk), True
             else:
-                reopened = _reopen(item, parsed.sent_at)
+                reopened = _reopen(item, parsed.sent_at, chunk)
                 _participant_known(parsed, chunk)
         # A concurrent worker storing the same mail makes this insert fail: the whole attempt
         # (this transaction, or the chunk's) is rolled back and tried again, and then finds that
