@@ -71,6 +71,8 @@ HISTORY_VERBS = {
     "feedback_item.reply_retried": "retried a failed reply",
     "feedback_item.sla_breached": "recorded an SLA breach",
 }
+# Changes that only name the message an action wrote (a reply's or a note's id).
+MESSAGE_REFERENCES = {"reply", "note"}
 # The merge form's choice of the item that is kept.
 INTO_THIS = "into_this"
 INTO_OTHER = "into_other"
@@ -125,6 +127,9 @@ def _history(request: HttpRequest, item: FeedbackItem) -> list[HistoryEntry]:
     for entry in entries:
         changes = []
         for name, change in (entry.changes or {}).items():
+            if name in MESSAGE_REFERENCES:
+                # The message's id: the verb says what was written, the thread shows it.
+                continue
             if isinstance(change, dict):
                 changes.append((name.replace("_", " "), change.get("before"), change.get("after")))
         history.append(

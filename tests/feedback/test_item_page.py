@@ -21,6 +21,7 @@ from feedback.models import (
     Tag,
 )
 from feedback.services.presence import presence_touch
+from feedback.services.replies import note_add
 from feedback.services.triage import SNOOZE_IN_PAST
 from feedback.views import item_actions as item_views
 from portal.models import Role
@@ -267,6 +268,15 @@ def test_history_lists_who_did_what_in_order(agent_client, world):
     assignee = history.index("changed the assignee")
     assert status < assignee
     assert "sam" in history[status - 200 : status]
+
+
+def test_history_says_a_note_was_added_without_its_message_id(agent_client, world):
+    note = note_add(actor=world.agent, item=world.item, text="Called them back")
+    page = agent_client.get(page_url(world.item)).content.decode()
+    history = page[page.index('id="item-history"') :]
+
+    assert "added an internal note" in history
+    assert "note:" not in history and f"→ {note.pk}<" not in history
 
 
 # --- duplicates, merge, split -------------------------------------------------------------------
