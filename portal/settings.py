@@ -194,6 +194,10 @@ PORTAL_ALLOW_PLAINTEXT_IMAP = env.bool("PORTAL_ALLOW_PLAINTEXT_IMAP", default=Fa
 # this similar (0 to 1: pg_trgm similarity on PostgreSQL, rapidfuzz's token sort ratio else).
 # At 0.5 both flag a request told again in other words (pg_trgm ~0.55, rapidfuzz ~0.75) and
 # neither flags two unrelated English messages (pg_trgm ~0.1, rapidfuzz ~0.4).
+# Proxies (load balancers) in front of the web processes that append the client's address to
+# X-Forwarded-For: the widget's rate limit counts the address the outermost one saw. 0: the
+# peer's address (REMOTE_ADDR) is the client's.
+PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
 PORTAL_DUPLICATE_WINDOW_HOURS = env.int("PORTAL_DUPLICATE_WINDOW_HOURS", default=72)
 PORTAL_DUPLICATE_THRESHOLD = env.float("PORTAL_DUPLICATE_THRESHOLD", default=0.5)
 

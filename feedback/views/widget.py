@@ -81,8 +81,14 @@ def request_too_large(request: HttpRequest) -> str | None:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address the rate limit counts: the peer's, as the web server reports it. Behind a
-    proxy the server must put the client's address there (docs/widget.md)."""
+    """The address the rate limit counts: the peer's, as the web server reports it; behind
+    ``PORTAL_TRUSTED_PROXIES`` proxies, the address the outermost of them saw, read from the
+    right of ``X-Forwarded-For`` (what a client writes further left is not believed)."""
+    hops = settings.PORTAL_TRUSTED_PROXIES
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops][:64]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

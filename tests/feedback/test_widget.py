@@ -310,6 +310,30 @@ def test_the_rate_limit_counts_per_minute_with_an_injected_clock():
     widget_rate_limit_hit(channel=_Channel, ip="203.0.113.5", now=NOW + timedelta(seconds=30))
 
 
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "counted"),
+    [
+        (0, "198.51.100.7", "10.0.0.2"),  # no proxy trusted: the header is not read
+        (1, "198.51.100.7", "198.51.100.7"),
+        (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # a client's own entry is not believed
+        (2, "198.51.100.7, 10.0.0.9", "198.51.100.7"),
+        (2, "198.51.100.7", "10.0.0.2"),  # fewer entries than proxies: the peer's address
+        (1, "", "10.0.0.2"),
+    ],
+)
+def test_the_rate_limit_counts_the_address_the_outermost_trusted_proxy_saw(
+    settings, proxies, forwarded, counted
+):
+    from django.test import RequestFactory
+
+    from feedback.views.widget import client_ip
+
+    settings.PORTAL_TRUSTED_PROXIES = proxies
+    request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == counted
+
+
 def test_the_rate_limit_counts_per_day_and_refusals_do_not_use_the_day_up():
     start = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
 
