@@ -11,6 +11,7 @@ from django.utils import timezone
 from feedback.models import FeedbackItem, ItemStatus
 from portal.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.feedback.factories import TagFactory
 from tests.feedback.inbox_page_data import inbox_data
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     DESKTOP,
@@ -43,6 +44,9 @@ def test_keyboard_through_the_list_on_a_desktop(
     screenshot_dir,  # noqa: F811
 ):
     items = data.items
+    # Demo-like tags and names, the widest the columns get.
+    for name in ("feature request", "integrations", "performance"):
+        items["invoice"].tags.add(TagFactory(team=items["invoice"].team, name=name))
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     _log_in(page, live_server.url)
@@ -58,6 +62,10 @@ def test_keyboard_through_the_list_on_a_desktop(
     assert page.locator(f"#item-{items['export'].pk} input[name=items]").is_checked()
     assert page.locator("[data-bulk-count]").inner_text() == "(1 selected)"
     page.screenshot(path=str(screenshot_dir / "inbox-desktop.png"), full_page=True)
+    # The twelve columns fit the desktop: the row actions need no sideways scrolling.
+    assert page.evaluate(
+        "(s => s.scrollWidth <= s.clientWidth)(document.querySelector('.inbox-scroll'))"
+    )
 
     page.keyboard.press("?")
     help_dialog = page.locator("#inbox-help")
