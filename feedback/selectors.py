@@ -7,6 +7,7 @@ runs a fixed number of queries however long it is; the health figures are subque
 query for all channels.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -365,21 +366,30 @@ def items_channel_kinds(*, item_ids: list[int]) -> dict[int, set[str]]:
     return kinds
 
 
-def items_likely_duplicates(*, item_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
-    """Each item's likely duplicates not dismissed, as (other item id, score), most similar
-    first; a pair is listed on both of its items."""
-    found: dict[int, list[tuple[int, float]]] = {pk: [] for pk in item_ids}
-    rows = (
-        LikelyDuplicate.objects.filter(Q(item_id__in=item_ids) | Q(other_id__in=item_ids))
-        .filter(dismissed_at__isnull=True)
-        .order_by("-score", "pk")
-        .values_list("item_id", "other_id", "score")
+def _open_pairs(item_ids: list[int]) -> QuerySet[LikelyDuplicate]:
+    """The likely-duplicate pairs not dismissed that name any of ``item_ids``."""
+    return LikelyDuplicate.objects.filter(
+        Q(item_id__in=item_ids) | Q(other_id__in=item_ids), dismissed_at__isnull=True
     )
-    for low, high, score in rows:
+
+
+def _by_item(
+    found: dict[int, list[tuple[int, float]]], pairs: Iterable[tuple[int, int, float]]
+) -> None:
+    """Each pair (item, other, score) listed on both of its items that ``found`` holds."""
+    for low, high, score in pairs:
         if low in found:
             found[low].append((high, score))
         if high in found:
             found[high].append((low, score))
+
+
+def items_likely_duplicates(*, item_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+    """Each item's likely duplicates not dismissed, as (other item id, score), most similar
+    first; a pair is listed on both of its items."""
+    found: dict[int, list[tuple[int, float]]] = {pk: [] for pk in item_ids}
+    pairs = _open_pairs(item_ids).order_by("-score", "pk")
+    _by_item(found, pairs.values_list("item_id", "other_id", "score"))
     return found
 
 
@@ -395,22 +405,12 @@ def items_tags_and_duplicates(
         .order_by()
         .values_list("feedbackitem_id", "tag_id", Value(None, output_field=FloatField()))
     )
-    pairs = (
-        LikelyDuplicate.objects.filter(Q(item_id__in=item_ids) | Q(other_id__in=item_ids))
-        .filter(dismissed_at__isnull=True)
-        .order_by()
-        .values_list("item_id", "other_id", "score")
-    )
+    pairs = _open_pairs(item_ids).order_by().values_list("item_id", "other_id", "score")
     # A tag's row has no score; a pair of likely duplicates always has one.
     rows = sorted(tagged.union(pairs, all=True), key=lambda row: (-(row[2] or 0), row[0], row[1]))
-    for low, high, score in rows:
-        if score is None:
-            tag_ids[low].append(high)
-            continue
-        if low in duplicates:
-            duplicates[low].append((high, score))
-        if high in duplicates:
-            duplicates[high].append((low, score))
+    for item_id, tag_id, _ in (row for row in rows if row[2] is None):
+        tag_ids[item_id].append(tag_id)
+    _by_item(duplicates, (row for row in rows if row[2] is not None))
     return tag_ids, duplicates
 
 
