@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.run import maintenance
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".local" / "bench"
 MEDIA = WORK / "channels-media"
@@ -63,23 +65,6 @@ def prepare_environment(suffix: str) -> None:
     _create_database_if_missing(os.environ["DATABASE_URL"])
 
 
-def maintenance_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def _maintenance(url: str, *statements: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(maintenance_url(url))
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 def _use_database(name: str) -> None:
     from django.db import connections
 
@@ -94,7 +79,7 @@ def migrate_template() -> None:
     name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
     template = f"{name}_template"
     _use_database("postgres")
-    _maintenance(
+    maintenance(
         os.environ["DATABASE_URL"],
         f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)',
         f'CREATE DATABASE "{template}"',
@@ -115,7 +100,7 @@ def reset_database() -> None:
     url = os.environ["DATABASE_URL"]
     name = urlsplit(url).path.lstrip("/")
     _use_database(name)
-    _maintenance(
+    maintenance(
         url,
         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
         f'CREATE DATABASE "{name}" TEMPLATE "{name}_template"',

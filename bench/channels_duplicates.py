@@ -268,7 +268,7 @@ class _Loader:
 def _exists(name: str) -> bool:
     import psycopg2
 
-    from bench.channels import maintenance_url
+    from bench.run import maintenance_url
 
     connection = psycopg2.connect(maintenance_url(os.environ["DATABASE_URL"]))
     try:
@@ -299,7 +299,8 @@ def prepare_volume(items: int, template_ready: list[bool]) -> tuple[list[int], s
     from django.core.management import call_command
     from django.db import transaction
 
-    from bench.channels import _maintenance, _use_database, migrate_template
+    from bench.channels import _use_database, migrate_template
+    from bench.run import maintenance
     from feedback.models import FeedbackItem, Message
     from portal.models import Team
 
@@ -320,7 +321,7 @@ def prepare_volume(items: int, template_ready: list[bool]) -> tuple[list[int], s
         template_ready.append(True)
     template = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/')}_template"
     _use_database("postgres")
-    _maintenance(
+    maintenance(
         os.environ["DATABASE_URL"],
         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
         f'CREATE DATABASE "{name}" TEMPLATE "{template}"',

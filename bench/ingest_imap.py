@@ -36,6 +36,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.run import maintenance
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".local" / "bench"
 MEDIA = WORK / "media"
@@ -87,20 +89,6 @@ def _prepare_environment() -> str:
     return helpdesk_url
 
 
-def _maintenance(url: str, *statements: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 def _ensure_database(url: str) -> None:
     from bench.run import _create_database_if_missing
 
@@ -121,7 +109,7 @@ def reset_portal_database() -> None:
     url = os.environ["DATABASE_URL"]
     name = urlsplit(url).path.lstrip("/")
     connections.close_all()
-    _maintenance(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    maintenance(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     call_command("migrate", verbosity=0)
     ContentType.objects.clear_cache()
     shutil.rmtree(MEDIA, ignore_errors=True)

@@ -34,14 +34,32 @@ def _prepare_environment() -> str:
     return url
 
 
+def maintenance_url(url: str) -> str:
+    """The server's maintenance database (``postgres``) at ``url``'s server."""
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def maintenance(url: str, *statements: str) -> None:
+    """Run ``statements`` (CREATE or DROP DATABASE, ...) outside a transaction on ``url``'s
+    server."""
+    import psycopg2
+
+    connection = psycopg2.connect(maintenance_url(url))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        connection.close()
+
+
 def _create_database_if_missing(url: str) -> None:
     import psycopg2
     from psycopg2 import sql
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    connection = psycopg2.connect(maintenance)
+    name = urlsplit(url).path.lstrip("/")
+    connection = psycopg2.connect(maintenance_url(url))
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
