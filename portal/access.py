@@ -38,6 +38,12 @@ def team_roles(user: User) -> dict[int, Role]:
     return roles
 
 
+def team_roles_read(user: User) -> dict[int, Role] | None:
+    """The roles this user object has already read (``team_roles``, ``remember_team_roles``),
+    or None: asks the database nothing."""
+    return getattr(user, _CACHE_ATTRIBUTE, None)
+
+
 def remember_team_roles(user: User, roles: dict[int, str]) -> None:
     """Keep roles already read (team id to role) for this user object's later checks."""
     if user.is_authenticated and not is_system(user):

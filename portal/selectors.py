@@ -57,6 +57,11 @@ def team_scope(user: User, field: str = "team") -> Q:
     if not (user.is_authenticated and user.is_active):
         return Q(pk__in=[])
     lookup = f"{field}__in" if field else "pk__in"
+    roles = access.team_roles_read(user)
+    if roles is not None:
+        # The request has read the user's teams already (the navigation does, on every page):
+        # their ids, which a query compiles and plans faster than the subquery below.
+        return Q(**{lookup: sorted(roles)})
     # A subquery rather than a join: filtering through the memberships join before an
     # annotation would make team_list's member_count count only the user's own membership.
     return Q(**{lookup: Membership.objects.filter(user=user).values("team_id")})

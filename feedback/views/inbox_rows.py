@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from feedback import selectors
 from feedback.forms import kind_label
@@ -19,6 +21,8 @@ from feedback.models import FeedbackItem, ItemStatus, Tag
 from portal.models import Tier
 
 SNIPPET_LENGTH = 120
+SUBJECT_LENGTH = 90
+NO_SUBJECT = "(no subject)"
 # The name under which a list may annotate the start of each item's search document.
 SNIPPET_ANNOTATION = "inbox_snippet"
 
@@ -54,7 +58,8 @@ class InboxRow:
 
     item: FeedbackItem
     tags: list[Tag]
-    duplicates: list[tuple[int, float]]
+    # Each likely duplicate's id and its similarity, as the row shows it ("0.87").
+    duplicates: list[tuple[int, str]]
     url: str
     action_url: str
     kind: str
@@ -78,6 +83,13 @@ class InboxRow:
     # The row's status select's options, the item's status selected.
     status_options: str = ""
     snippet: str = ""
+    # The item's fields as the row shows them.
+    subject: str = ""
+    status_label: str = ""
+    priority_label: str = ""
+    sentiment_label: str = ""
+    sentiment_score: str = ""
+    channel_name: str = ""
     errors: list[str] = field(default_factory=list)
 
 
@@ -202,7 +214,7 @@ def inbox_rows(
             InboxRow(
                 item=item,
                 tags=[tag for tag in team_tags if tag.pk in tagged],
-                duplicates=duplicates[item.pk],
+                duplicates=[(other, floatformat(score, 2)) for other, score in duplicates[item.pk]],
                 url=item_path(item.pk),
                 action_url=action_path(item.pk),
                 kind=kind,
@@ -229,6 +241,12 @@ def inbox_rows(
                 mine=item.assignee_id is not None and item.assignee_id == reader.pk,
                 status_options=status_options.get(item.status, ""),
                 snippet=snippet(item),
+                subject=Truncator(item.subject or NO_SUBJECT).chars(SUBJECT_LENGTH),
+                status_label=item.get_status_display(),
+                priority_label=item.get_priority_display(),
+                sentiment_label=item.get_sentiment_display() if item.sentiment else "",
+                sentiment_score=floatformat(item.sentiment_score, 2) if item.sentiment else "",
+                channel_name=item.channel.name if item.channel_id else "",
             )
         )
     return rows

@@ -14,6 +14,7 @@ view ``feedback.views.inbox_export``'s; what a row shows is ``feedback.views.inb
 Times are shown in the reader's zone (the portal's middleware activates the profile's).
 """
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -173,8 +174,10 @@ def inbox_context(
         "section": "inbox",
         "team": team,
         "params": params,
-        "selected": {name: set(values) for name, values in params.items()},
-        "text": {name: values[0] for name, values in params.items()},
+        # With a default for the filters not given: the form's options look their filter up
+        # once each, and a missing key costs the template engine an exception and a dir().
+        "selected": defaultdict(set, {name: set(values) for name, values in params.items()}),
+        "text": defaultdict(str, {name: values[0] for name, values in params.items()}),
         "current_url": list_url(params),
         "filtered": bool(params),
         "active_filters": len([name for name in params if name not in ("q", "ordering")]),
@@ -349,4 +352,4 @@ def inbox_row_action(request: HttpRequest, pk: int) -> HttpResponse:
     tags = list(selectors.tag_list(user=request.user, team=item.team))
     row = inbox_rows([fresh], now=timezone.now(), team_tags=tags, reader=request.user)[0]
     context = {"row": replace(row, errors=errors), "current_url": back, "can_write": True}
-    return render(request, "feedback/partials/inbox_row.html", context)
+    return render(request, "feedback/partials/inbox_row.html", context, using="jinja2")
