@@ -6,6 +6,7 @@ from jinja2 import Environment, StrictUndefined
 
 
 def environment(**options: Any) -> Environment:
-    """Django's options (autoescape on, the template folders, reload while debugging), with
-    an undefined name an error rather than an empty string."""
-    return Environment(**{**options, "undefined": StrictUndefined})
+    """Django's options (the template folders, reload while debugging), always autoescaping,
+    and with an undefined name an error rather than an empty string."""
+    options = {name: value for name, value in options.items() if name != "autoescape"}
+    return Environment(autoescape=True, **{**options, "undefined": StrictUndefined})
