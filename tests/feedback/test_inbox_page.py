@@ -17,6 +17,7 @@ from feedback.models import FeedbackItem, ItemStatus
 from feedback.views.inbox_rows import SNIPPET_LENGTH, relative, snippet
 from feedback.views.items import FILTERS_REFUSED
 from portal.services import profile_update
+from tests.factories import CustomerFactory
 from tests.feedback.factories import FeedbackItemFactory, TagFactory
 from tests.feedback.inbox_page_data import inbox_data
 
@@ -256,6 +257,27 @@ def test_viewers_see_the_list_without_write_controls(client, world, data):
     assert 'id="inbox-bulk"' not in page
     assert "inbox_row_action" not in page and "/row/" not in page
     assert "Save this view" not in page
+
+
+def test_a_rows_text_from_customers_is_escaped(client, world):
+    # The rows are Jinja2's (templates/jinja2/): what a customer wrote never becomes markup.
+    hostile = '<script>alert("x")</script>'
+    customer = CustomerFactory(name=f'"><img src=x onerror=alert(1)> {hostile}')
+    tag = TagFactory(team=world.team_a, name="<b>bold</b>")
+    item = FeedbackItemFactory(
+        team=world.team_a, subject=hostile, customer=customer, priority_reason=hostile
+    )
+    item.tags.add(tag)
+
+    page = _page(client, world.agent_a)
+
+    assert _row_ids(page) == [item.pk]
+    assert "<script>" not in page.split('<tr id="item-')[1]
+    assert "<img src=x" not in page and "<b>bold</b>" not in page
+    row = page.split('<tr id="item-')[1].split("</tr>")[0]
+    # Shown as text: the subject, the customer's name, the priority's reason and the tag.
+    assert row.count("&lt;script&gt;alert(") == 3
+    assert "&lt;b&gt;bold&lt;/b&gt;" in row
 
 
 def test_another_teams_items_never_show(client, world, data):
