@@ -54,6 +54,12 @@ def _queue_account_priorities(payload: dict) -> None:
     refresh_account_priorities.delay(payload["account_id"])
 
 
+def _forget_team_choices(payload: dict) -> None:
+    from feedback.inbox.choices import team_choices_forget
+
+    team_choices_forget(payload["team_id"])
+
+
 class FeedbackConfig(AppConfig):
     name = "feedback"
 
@@ -78,6 +84,9 @@ class FeedbackConfig(AppConfig):
         events.register("feedback.item_reopened", _queue_item_sla_restart)
         events.register_batch("portal.customer_saved", _queue_customers_priorities)
         events.register("portal.account_saved", _queue_account_priorities)
+        # The inbox keeps each team's members and channels for its filter form
+        # (feedback.inbox.choices); a membership that changes makes them stale.
+        events.register("portal.membership_changed", _forget_team_choices)
 
         from feedback.imports import FEEDBACK_IMPORTER
         from portal.imports import importer_register

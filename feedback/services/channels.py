@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from feedback.channels import ConfigError, Connector, get_connector, widget
+from feedback.inbox.choices import team_choices_changed
 from feedback.models import Channel
 from portal import access, crypto
 from portal.actors import SystemActor
@@ -156,6 +157,7 @@ def channel_create(
     )
     _store_config(channel, cleaned)
     _save(channel)
+    team_choices_changed(team.pk)
     audit(
         actor=actor,
         action="channel.created",
@@ -183,6 +185,7 @@ def channel_update(
     connector = _connector(channel.kind)
     stored = channel.read_config()
     before = _snapshot(channel, stored, connector)
+    named = channel.name
     poll_soon = False
     if "name" in fields:
         channel.name = _clean_name(fields["name"])
@@ -207,6 +210,8 @@ def channel_update(
     if poll_soon and not connector.push:
         channel.next_poll_at = now or timezone.now()
     _save(channel)
+    if channel.name != named:
+        team_choices_changed(channel.team_id)
     changes = changes_between(before, _snapshot(channel, config, connector))
     if changes:
         audit(

@@ -17,7 +17,7 @@ from django.utils.text import Truncator
 from feedback import selectors
 from feedback.forms import kind_label
 from feedback.inbox.params import API_KIND
-from feedback.models import FeedbackItem, ItemStatus, Tag
+from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment, Tag
 from portal.models import Tier
 
 SNIPPET_LENGTH = 120
@@ -176,6 +176,14 @@ def item_url(item_id: int) -> str:
     return reverse("feedback:item", args=[item_id])
 
 
+def _subject(subject: str) -> str:
+    """The subject as a row shows it: cut at ``SUBJECT_LENGTH`` characters (as
+    ``|truncatechars`` does; most subjects are shorter and need no Truncator)."""
+    if not subject:
+        return NO_SUBJECT
+    return subject if len(subject) <= SUBJECT_LENGTH else Truncator(subject).chars(SUBJECT_LENGTH)
+
+
 def _person(user) -> str:
     return user.get_full_name() or user.get_username()
 
@@ -190,7 +198,8 @@ def inbox_rows(
     stamp = _Stamps()
     item_path, action_path = _url_of("feedback:item"), _url_of("feedback:inbox_row_action")
     inbox = reverse("feedback:inbox")
-    # The status select's options, rendered once for each status a row may have.
+    # The status select's options, rendered once for each status a row may have, and the
+    # choices' labels read once (a model's get_<field>_display builds its dict at each call).
     status_options = {
         status: format_html_join(
             "",
@@ -201,6 +210,15 @@ def inbox_rows(
             ),
         )
         for status in ItemStatus.values
+    }
+    labels = {
+        field: {value: str(label) for value, label in choices}
+        for field, choices in (
+            ("status", ItemStatus.choices),
+            ("priority", ItemPriority.choices),
+            ("sentiment", Sentiment.choices),
+            ("tier", Tier.choices),
+        )
     }
     rows = []
     for item in items:
@@ -232,7 +250,7 @@ def inbox_rows(
                 escalated=stamp(item.escalated_at),
                 customer_label=(customer.name or customer.email or "—") if customer else "",
                 customer_url=f"{inbox}?customer={customer.pk}" if customer else "",
-                tier_label=customer.get_tier_display()
+                tier_label=labels["tier"].get(customer.tier, customer.tier)
                 if customer and customer.tier != Tier.STANDARD
                 else "",
                 account_name=account.name if account else "",
@@ -241,10 +259,10 @@ def inbox_rows(
                 mine=item.assignee_id is not None and item.assignee_id == reader.pk,
                 status_options=status_options.get(item.status, ""),
                 snippet=snippet(item),
-                subject=Truncator(item.subject or NO_SUBJECT).chars(SUBJECT_LENGTH),
-                status_label=item.get_status_display(),
-                priority_label=item.get_priority_display(),
-                sentiment_label=item.get_sentiment_display() if item.sentiment else "",
+                subject=_subject(item.subject),
+                status_label=labels["status"].get(item.status, item.status),
+                priority_label=labels["priority"].get(item.priority, item.priority),
+                sentiment_label=labels["sentiment"].get(item.sentiment, item.sentiment),
                 sentiment_score=floatformat(item.sentiment_score, 2) if item.sentiment else "",
                 channel_name=item.channel.name if item.channel_id else "",
             )

@@ -36,13 +36,14 @@ from django.views.decorators.http import require_POST
 
 from feedback import selectors
 from feedback.forms import kind_label
+from feedback.inbox.choices import team_choices_cached
 from feedback.inbox.params import API_KIND, SNOOZED_CHOICES
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
 from feedback.services.triage import item_update
 from feedback.views.inbox_rows import KIND_LABEL_API, inbox_rows
 from portal import access
 from portal.models import Role, Team, Tier
-from portal.selectors import current_team_get, membership_list
+from portal.selectors import current_team_get
 from portal.validation import validation_messages
 from portal.views.common import redirect_after_post, render_page_or_fragment, safe_next
 
@@ -125,13 +126,8 @@ def _params_from_url(url: str) -> dict[str, list[str]]:
 
 
 def _options(team: Team, user) -> dict[str, Any]:
-    # Only the columns the filter form and the rows show (a channel's settings are not read).
-    members = list(
-        membership_list(user=user, team=team).only(
-            "role", "team__name", "user__username", "user__first_name", "user__last_name"
-        )
-    )
-    channels = list(selectors.channel_list(user=user, team=team).only("team__name", "kind", "name"))
+    choices = team_choices_cached(user=user, team=team)
+    members, channels = choices.members, choices.channels
     kinds = sorted({channel.kind for channel in channels})
     return {
         "statuses": ItemStatus.choices,
