@@ -76,8 +76,15 @@ def _decode(raw: str) -> dict[str, Any]:
 class Keyset:
     """The order of ``queryset`` as keyset terms, and its pages."""
 
-    def __init__(self, queryset: QuerySet, *, owner: str = "") -> None:
+    def __init__(
+        self, queryset: QuerySet, *, owner: str = "", rows: QuerySet | None = None
+    ) -> None:
+        """``rows``: where a page's rows are read by their ids, with the columns, related rows
+        and ordering annotations of ``queryset`` but without its filters (the ids come from
+        ``queryset``, filtered), so the page's statement carries them once; by default
+        ``queryset`` itself."""
         self.queryset = queryset
+        self.rows = queryset if rows is None else rows
         self.owner = owner or "The list"
         self.terms = self._ordering()
         self.fields = [self._field(name) for name, _ in self.terms]
@@ -149,7 +156,7 @@ class Keyset:
         # queryset's joins in the same statement it joined every row after the key before
         # sorting them (3.9 s at row 10,000 of 100,000; docs/benchmarks.md, Inbox).
         ids = keys.values("pk")[: size + 1]
-        rows = list(self.queryset.filter(pk__in=ids).order_by(*ordering))
+        rows = list(self.rows.filter(pk__in=ids).order_by(*ordering))
         more = len(rows) > size
         page = rows[:size]
         if direction == PREVIOUS:

@@ -265,10 +265,17 @@ def inbox_page(
         inbox_items(user=user, team=team, query=query, now=now)
         .prefetch_related(None)
         .select_related(None)
-        .select_related("customer__account", "channel", "assignee")
-        .only(*_page_columns())
+        .only("pk")
     )
-    page = Keyset(items, owner="The inbox").page(cursor or None, size)
+    # The page's rows read by the ids the filtered items give, in the same order: the filters
+    # (team scope, statuses, search…) are written once, in the ids' subquery.
+    shown = inbox_order(
+        FeedbackItem.objects.annotate(inbox_snippet=Substr("search_document", 1, SNIPPET_READ))
+        .select_related("customer__account", "channel", "assignee")
+        .only(*_page_columns()),
+        query.ordering,
+    )
+    page = Keyset(items, owner="The inbox", rows=shown).page(cursor or None, size)
     return InboxPage(
         items=page.rows,
         next_cursor=page.next_cursor,
