@@ -8,6 +8,7 @@ import no Django models, no Celery, and read no settings at import time.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -73,6 +74,25 @@ class ConfigError(ConnectorError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, retryable=False)
         self.field = field
+
+
+UNKNOWN_SETTINGS = "unknown {service} settings: {fields}; the settings are {known}"
+
+
+def unknown_settings_message(service: str, unknown: Iterable[str], known: Iterable[str]) -> str:
+    """What a config with keys that are no setting of ``service`` is told: those keys, and the
+    settings there are (a key misspelt, ``username`` for ``api_username``, finds its name)."""
+    return UNKNOWN_SETTINGS.format(
+        service=service, fields=", ".join(sorted(unknown)), known=", ".join(sorted(known))
+    )
+
+
+def unknown_settings_check(config: Mapping[str, Any], known: Collection[str], service: str) -> None:
+    """ConfigError naming the first key of ``config`` that is not among ``known``, if any."""
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        message = unknown_settings_message(service, unknown, known)
+        raise ConfigError(message, field=unknown[0])
 
 
 class Connector(Protocol):

@@ -19,7 +19,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedback.channels import http
-from feedback.channels.base import CheckResult, ConfigError, Connector, ConnectorError, FetchedItem
+from feedback.channels.base import (
+    CheckResult,
+    ConfigError,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    unknown_settings_check,
+)
 from feedback.mail import LANE_CUSTOMER, ParsedMessage, UnparseableMessage, sanitize_html
 from feedback.mail.html import html_to_text
 
@@ -28,7 +35,6 @@ MAX_TIMEOUT = 300
 # Config errors: each names the field it is about.
 FIELD_REQUIRED = "{field} is required"
 FIELD_NOT_TEXT = "{field} must be text"
-UNKNOWN_FIELDS = "unknown {service} settings: {fields}"
 TIMEOUT_INVALID = "timeout must be a number of seconds greater than 0 and at most {maximum}"
 
 # Answers a person reads on the channel page or the health page.
@@ -89,10 +95,7 @@ def config_start(
     ``first`` when it is no object at all)."""
     if not isinstance(config, Mapping):
         raise ConfigError(FIELD_REQUIRED.format(field=first), field=first)
-    unknown = sorted(set(config) - fields)
-    if unknown:
-        message = UNKNOWN_FIELDS.format(service=service, fields=", ".join(unknown))
-        raise ConfigError(message, field=unknown[0])
+    unknown_settings_check(config, fields, service)
     return config
 
 

@@ -23,7 +23,13 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from feedback.channels.base import CheckResult, ConfigError, Connector, FetchResult
+from feedback.channels.base import (
+    CheckResult,
+    ConfigError,
+    Connector,
+    FetchResult,
+    unknown_settings_check,
+)
 
 KIND = "webhook"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
@@ -40,7 +46,6 @@ MAX_TIMESTAMP_DIGITS = 12
 CONFIG_FIELDS = frozenset({"address", "secret"})
 
 # Config errors: each names the field it is about.
-UNKNOWN_FIELDS = "unknown webhook settings: {fields}"
 FIELD_NOT_TEXT = "{field} must be text"
 ADDRESS_INVALID = "address must be an e-mail address such as support@example.com"
 SECRET_TOO_SHORT = (
@@ -205,9 +210,7 @@ class WebhookConnector(Connector):
     def validate_config(
         self, config: dict[str, Any], *, allow_plaintext: bool = False
     ) -> dict[str, Any]:
-        unknown = sorted(set(config) - CONFIG_FIELDS)
-        if unknown:
-            raise ConfigError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)), field=unknown[0])
+        unknown_settings_check(config, CONFIG_FIELDS, "webhook")
         return {"address": _address(config), "secret": _secret(config)}
 
     def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:

@@ -27,7 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedback.channels.base import CheckResult, ConfigError, Connector, FetchResult
+from feedback.channels.base import (
+    CheckResult,
+    ConfigError,
+    Connector,
+    FetchResult,
+    unknown_settings_check,
+)
 from feedback.mail import LANE_CUSTOMER, ParsedAttachment, ParsedMessage, UnparseableMessage
 
 KIND = "widget"
@@ -61,7 +67,6 @@ SCREENSHOT_TYPE = "image/png"
 SUBJECT_CHARS = 80
 
 # Config errors: each names the field it is about.
-UNKNOWN_FIELDS = "unknown widget settings: {fields}"
 ORIGINS_NOT_LIST = "allowed_origins must be a list of origins such as https://www.example.com"
 TOO_MANY_ORIGINS = f"allowed_origins may hold at most {MAX_ORIGINS} origins"
 ORIGIN_INVALID = (
@@ -371,9 +376,7 @@ class WidgetConnector(Connector):
     def validate_config(
         self, config: dict[str, Any], *, allow_plaintext: bool = False
     ) -> dict[str, Any]:
-        unknown = sorted(set(config) - CONFIG_FIELDS)
-        if unknown:
-            raise ConfigError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)), field=unknown[0])
+        unknown_settings_check(config, CONFIG_FIELDS, "widget")
         return {"allowed_origins": _origins(config), "address": _address(config)}
 
     def check(self, config: dict[str, Any], *, url: str | None = None) -> CheckResult:

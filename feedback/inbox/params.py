@@ -73,6 +73,7 @@ NOT_AN_ID = "{value!r} is not an id: an id is a whole number from 1 to " + str(M
 NO_SUCH_TAG = "No tag {value!r} in {where}."
 NO_SUCH_CHANNEL = "No channel {value!r} in {where}: give a channel's id or a kind ({kinds})."
 NO_SUCH_ASSIGNEE = "{value!r} is no member of {where}; give me, none or a member's id."
+NOT_AN_ASSIGNEE = "{value!r} is not an assignee; give me, none or a member's id."
 NOT_A_DATE = "{value!r} is not a date; write it as YYYY-MM-DD."
 DATES_REVERSED = "The range ends ({to}) before it starts ({start}); swap the dates."
 NOT_A_FLAG = "{value!r} is neither yes nor no; give 1 or 0."
@@ -265,8 +266,11 @@ def inbox_query_from_params(
             assignee_me = True
         elif value.lower() == ASSIGNEE_NONE:
             unassigned = True
-        elif (pk := read.id("assignee", value)) is not None:
-            assignee_ids.append(pk)
+        elif value.strip().isdigit():
+            if (pk := read.id("assignee", value)) is not None:
+                assignee_ids.append(pk)
+        else:
+            read.refuse("assignee", NOT_AN_ASSIGNEE.format(value=value[:60]))
     if assignee_ids:
         members = set(
             Membership.objects.filter(team__in=teams, user_id__in=assignee_ids).values_list(

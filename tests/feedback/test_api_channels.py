@@ -232,6 +232,26 @@ def test_bad_channel_input_answers_400_naming_the_field(world, override, expecte
     assert not Channel.objects.exists()
 
 
+def test_a_misspelt_setting_is_refused_naming_the_settings_there_are(world):
+    config = {
+        "base_url": "https://forum.example.com",
+        "api_key": "k",
+        "username": "portal",
+        "categories": ["support"],
+    }
+
+    response = create(world.admin_a, world.team_a, kind="discourse", name="Forum", config=config)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "config": [
+            "unknown Discourse settings: username; the settings are api_key, api_username, "
+            "base_url, categories, timeout"
+        ]
+    }
+    assert not Channel.objects.exists()
+
+
 def test_bad_input_in_names_and_ids_answers_400(world):
     nul = create(world.admin_a, world.team_a, name="Sup\x00port")
     number = create(world.admin_a, world.team_a, name=12)

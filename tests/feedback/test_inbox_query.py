@@ -22,6 +22,7 @@ from feedback.inbox.params import (
     NO_SUCH_ASSIGNEE,
     NO_SUCH_TAG,
     NOT_A_DATE,
+    NOT_AN_ASSIGNEE,
     TOO_MANY_VALUES,
     UNKNOWN_ORDERING,
     VALUE_MISSING,
@@ -207,6 +208,18 @@ def test_a_tag_or_assignee_of_another_team_is_refused(world):
         "assignee": [NO_SUCH_ASSIGNEE.format(value=str(world.member_b.pk), where="this team")],
         "tag": [NO_SUCH_TAG.format(value=str(foreign.pk), where="this team")],
     }
+
+
+def test_an_assignee_that_is_no_id_says_what_may_be_given(world):
+    with pytest.raises(ValidationError) as refused:
+        query(world.agent_a, world.team_a, "assignee=bob&assignee=-3")
+
+    assert refused.value.message_dict == {
+        "assignee": [NOT_AN_ASSIGNEE.format(value="bob"), NOT_AN_ASSIGNEE.format(value="-3")]
+    }
+    assert NOT_AN_ASSIGNEE.format(value="bob") == (
+        "'bob' is not an assignee; give me, none or a member's id."
+    )
 
 
 def test_reversed_dates_blank_values_and_orders_say_what_to_do(world):

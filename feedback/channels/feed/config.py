@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedback.channels import http
-from feedback.channels.base import ConfigError
+from feedback.channels.base import ConfigError, unknown_settings_check
 from feedback.channels.imap.config import is_loopback
 
 CONFIG_FIELDS = frozenset({"url", "username", "password", "timeout"})
@@ -18,7 +18,6 @@ MAX_PASSWORD_LENGTH = 1000
 MAX_TIMEOUT = 300
 
 # Config errors: each names the field it is about.
-UNKNOWN_FIELDS = "unknown feed settings: {fields}"
 FIELD_NOT_TEXT = "{field} must be text"
 FIELD_TOO_LONG = "{field} may have at most {limit} characters"
 URL_REQUIRED = "url is required: the address of the RSS or Atom feed"
@@ -85,9 +84,7 @@ def _timeout(config: dict[str, Any]) -> float:
 
 
 def clean_config(config: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(config) - CONFIG_FIELDS)
-    if unknown:
-        raise ConfigError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)), field=unknown[0])
+    unknown_settings_check(config, CONFIG_FIELDS, "feed")
     username = _text(config, "username", MAX_USERNAME_LENGTH)
     password = _text(config, "password", MAX_PASSWORD_LENGTH, strip=False)
     # Without a username no credentials are sent, and a password alone means nothing: it is

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedback.channels.base import ConfigError
+from feedback.channels.base import ConfigError, unknown_settings_check
 
 SECURITY_CHOICES = ("tls", "starttls", "none")
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
@@ -64,7 +64,6 @@ OAUTH_FIELDS = ("provider", "token_url", "client_id", "client_secret", "refresh_
 FIELD_REQUIRED = "{field} is required"
 FIELD_NOT_TEXT = "{field} must be text"
 FIELD_NOT_BOOLEAN = "{field} must be true or false"
-UNKNOWN_FIELDS = "unknown IMAP settings: {fields}"
 HOST_INVALID = "host must be a host name or an IP address, without a scheme, port or spaces"
 PORT_INVALID = "port must be a whole number from 1 to 65535"
 SECURITY_INVALID = "security must be one of tls, starttls, none"
@@ -269,9 +268,7 @@ def parse_config(config: Mapping[str, Any], *, allow_plaintext: bool = False) ->
     """Clean and check an IMAP config; raise ConfigError naming the first bad field."""
     if not isinstance(config, Mapping):
         raise ConfigError(FIELD_REQUIRED.format(field="host"), field="host")
-    unknown = sorted(set(config) - CONFIG_FIELDS)
-    if unknown:
-        raise ConfigError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)), field=unknown[0])
+    unknown_settings_check(config, CONFIG_FIELDS, "IMAP")
     host = _host(config)
     security = config.get("security") or "tls"
     if security not in SECURITY_CHOICES:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedback.channels import http
-from feedback.channels.base import ConfigError
+from feedback.channels.base import ConfigError, unknown_settings_check
 
 KIND = "zendesk"
 CONFIG_FIELDS = frozenset({"subdomain", "base_url", "email", "api_token", "start_time", "timeout"})
@@ -19,7 +19,6 @@ MAX_TIMEOUT = 300
 _SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 # Config errors: each names the field it is about.
-UNKNOWN_FIELDS = "unknown Zendesk settings: {fields}"
 FIELD_REQUIRED = "{field} is required"
 FIELD_NOT_TEXT = "{field} must be text"
 SUBDOMAIN_REQUIRED = (
@@ -109,9 +108,7 @@ def clean_config(config: Any) -> tuple[dict[str, Any], ZendeskSettings]:
     """The config as stored (defaults filled in) and as used; ConfigError naming the field."""
     if not isinstance(config, Mapping):
         raise ConfigError(SUBDOMAIN_REQUIRED, field="subdomain")
-    unknown = sorted(set(config) - CONFIG_FIELDS)
-    if unknown:
-        raise ConfigError(UNKNOWN_FIELDS.format(fields=", ".join(unknown)), field=unknown[0])
+    unknown_settings_check(config, CONFIG_FIELDS, "Zendesk")
     subdomain = _subdomain(config)
     base_url = _text(config, "base_url")
     if base_url:

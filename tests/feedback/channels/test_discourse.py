@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from feedback.channels import ConfigError, ConnectorError, get_connector
+from feedback.channels.base import unknown_settings_message
 from feedback.channels.discourse import (
     ALL_CATEGORIES,
     CATEGORIES_INVALID,
@@ -22,13 +23,13 @@ from feedback.channels.discourse import (
     parse_post,
     post_item,
 )
+from feedback.channels.discourse import CONFIG_FIELDS as DISCOURSE_FIELDS
 from feedback.channels.http import URL_PLAINTEXT
 from feedback.channels.social import (
     CHECK_NOT_THERE,
     CHECK_REFUSED,
     FIELD_REQUIRED,
     ITEM_FIELD_MISSING,
-    UNKNOWN_FIELDS,
     item_bytes,
 )
 from feedback.mail import LANE_CUSTOMER, UnparseableMessage
@@ -206,7 +207,7 @@ def test_settings_are_cleaned_with_defaults():
         (
             {"base_url": BASE, "api_key": "k", "api_username": "u", "colour": "red"},
             "colour",
-            UNKNOWN_FIELDS.format(service="Discourse", fields="colour"),
+            unknown_settings_message("Discourse", ["colour"], DISCOURSE_FIELDS),
         ),
     ],
 )

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import pytest
 
 from feedback.channels import ConfigError, ConnectorError, get_connector
+from feedback.channels.base import unknown_settings_message
+from feedback.channels.feed.config import CONFIG_FIELDS as FEED_FIELDS
 from feedback.channels.feed.config import (
     TIMEOUT_INVALID,
-    UNKNOWN_FIELDS,
     URL_HAS_CREDENTIALS,
     URL_PLAINTEXT,
     URL_REQUIRED,
@@ -103,7 +104,7 @@ def test_a_config_is_cleaned_with_defaults(connector):
         (
             {"url": "https://example.com/feed", "token": "x"},
             "token",
-            UNKNOWN_FIELDS.format(fields="token"),
+            unknown_settings_message("feed", ["token"], FEED_FIELDS),
         ),
     ],
 )

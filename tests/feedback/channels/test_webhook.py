@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedback.channels import CONNECTORS, ConfigError, FetchResult, get_connector
+from feedback.channels.base import unknown_settings_message
 from feedback.channels.webhook import (
     ADDRESS_INVALID,
     CHECK_NO_SECRET,
@@ -29,13 +30,13 @@ from feedback.channels.webhook import (
     TIMESTAMP_HEADER,
     TIMESTAMP_INVALID,
     TIMESTAMP_STALE,
-    UNKNOWN_FIELDS,
     SignatureRefused,
     WebhookConnector,
     signature_header,
     signed_headers,
     verify,
 )
+from feedback.channels.webhook import CONFIG_FIELDS as WEBHOOK_FIELDS
 
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 SECRET = "a-webhook-secret-of-some-length"
@@ -120,7 +121,11 @@ def test_a_given_secret_is_kept_exactly():
         ({"address": "not an address"}, ADDRESS_INVALID, "address"),
         ({"address": "support@localhost"}, ADDRESS_INVALID, "address"),
         ({"address": ["a@b.example"]}, FIELD_NOT_TEXT.format(field="address"), "address"),
-        ({"host": "imap.example.com"}, UNKNOWN_FIELDS.format(fields="host"), "host"),
+        (
+            {"host": "imap.example.com"},
+            unknown_settings_message("webhook", ["host"], WEBHOOK_FIELDS),
+            "host",
+        ),
     ],
 )
 def test_a_bad_config_names_its_field(config, message, field):

@@ -13,7 +13,9 @@ import pytest
 
 from feedback.channels import ConfigError, ConnectorError, get_connector
 from feedback.channels import http as channel_http
+from feedback.channels.base import unknown_settings_message
 from feedback.channels.zendesk import ZendeskConnector, clean_config, parse_comment, ticket_items
+from feedback.channels.zendesk.config import CONFIG_FIELDS as ZENDESK_FIELDS
 from feedback.channels.zendesk.config import (
     EMAIL_INVALID,
     FIELD_REQUIRED,
@@ -21,7 +23,6 @@ from feedback.channels.zendesk.config import (
     START_TIME_INVALID,
     SUBDOMAIN_INVALID,
     SUBDOMAIN_REQUIRED,
-    UNKNOWN_FIELDS,
 )
 from feedback.channels.zendesk.connector import (
     CHECK_NOT_ADMIN,
@@ -160,7 +161,11 @@ def test_a_loopback_base_url_is_allowed_and_requests_go_there_while_ids_name_the
         ({"api_token": "  "}, "api_token", FIELD_REQUIRED.format(field="api_token")),
         ({"start_time": "last week"}, "start_time", START_TIME_INVALID),
         ({"start_time": "2999-01-01"}, "start_time", START_TIME_FUTURE),
-        ({"password": "x"}, "password", UNKNOWN_FIELDS.format(fields="password")),
+        (
+            {"password": "x"},
+            "password",
+            unknown_settings_message("Zendesk", ["password"], ZENDESK_FIELDS),
+        ),
     ],
 )
 def test_a_bad_setting_is_refused_naming_its_field(overrides, field, message):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from feedback.channels.base import ConfigError
+from feedback.channels.base import ConfigError, unknown_settings_message
 from feedback.channels.imap import ImapConnector
 from feedback.channels.imap.config import (
     ADDRESS_INVALID,
@@ -17,9 +17,9 @@ from feedback.channels.imap.config import (
     PORT_INVALID,
     SECURITY_INVALID,
     TIMEOUT_INVALID,
-    UNKNOWN_FIELDS,
     is_loopback,
 )
+from feedback.channels.imap.config import CONFIG_FIELDS as IMAP_FIELDS
 
 CONNECTOR = ImapConnector()
 
@@ -196,7 +196,10 @@ def test_a_ca_certificate_must_be_pem():
 def test_unknown_fields_are_named():
     error = config_error(config(foldr="INBOX"))
 
-    assert (error.field, error.message) == ("foldr", UNKNOWN_FIELDS.format(fields="foldr"))
+    assert (error.field, error.message) == (
+        "foldr",
+        unknown_settings_message("IMAP", ["foldr"], IMAP_FIELDS),
+    )
 
 
 def test_the_password_and_the_oauth_client_secret_and_refresh_token_are_the_secrets():
