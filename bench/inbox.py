@@ -18,7 +18,8 @@ with the listing's own selectors) and a two-word search. Each is measured three 
 (c) ours: ``/inbox/`` itself (rows, counts per status, filters, saved views, paging links).
 
 (b) and (c) are served by one gunicorn (``WORKERS`` sync workers, production settings: debug
-off, collected static files) and loaded over loopback by ``wrk`` with ``CONCURRENCY``
+off, collected static files), beside one Celery worker that recounts the inbox's stale counts
+per status as in production, and loaded over loopback by ``wrk`` with ``CONCURRENCY``
 connections for ``DURATION`` seconds. Requests per second and p50/p95 latency are printed for
 each, with the ratios, then the number of queries each page kind runs (in-process,
 ``CaptureQueriesContext``) at 25 and 100 rows, on the first page and 10,000 rows deep, and the
@@ -265,6 +266,29 @@ def start_gunicorn(port: int) -> subprocess.Popen:
             time.sleep(0.2)
     process.kill()
     raise SystemExit("gunicorn did not start within a minute")
+
+
+def start_worker() -> subprocess.Popen:
+    """One Celery worker, as production runs beside the web processes: the inbox's counts are
+    counted again by it once they are older than ``COUNTS_FRESH_FOR`` seconds (its work is on
+    the same cores as the pages'). Its log goes to ``.local/bench/inbox-worker.log``."""
+    log = (WORK / "inbox-worker.log").open("w")
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _headers(scene: Scene) -> dict[str, str]:
@@ -572,13 +596,15 @@ def main(argv: list[str] | None = None) -> None:
     connection.close()
     port = _free_port()
     server_process = start_gunicorn(port)
+    worker_process = start_worker()
     try:
         base = f"http://127.0.0.1:{port}"
         check_http(base, scene)
         results = measure(base, scene, reps=reps, duration=duration)
     finally:
-        server_process.terminate()
-        server_process.wait(timeout=30)
+        for process in (server_process, worker_process):
+            process.terminate()
+            process.wait(timeout=30)
     report(results, counted, plan_text, DEPTH)
 
 

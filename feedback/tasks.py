@@ -114,3 +114,12 @@ def mark_sla_breaches() -> int:
 def send_reply(message_id: int) -> str:
     """Queued after a reply (or its retry) committed: send it through the e-mail backend."""
     return reply_deliver(message_id=message_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def recount_inbox_counts(user_id: int, team_id: int, params: dict[str, list[str]]) -> bool:
+    """Queued by an inbox page that showed counts older than ``COUNTS_FRESH_FOR`` seconds:
+    count them again for the next pages (feedback.inbox.counts). Safe to run twice."""
+    from feedback.inbox.counts import inbox_counts_recount
+
+    return inbox_counts_recount(user_id=user_id, team_id=team_id, params=params)

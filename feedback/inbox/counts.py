@@ -1,15 +1,18 @@
-"""The inbox's counts per status, kept in the cache for a short while.
+"""The inbox's counts per status, kept in the cache and counted again by the worker.
 
 The page's rows are one range of an index, but counting a team's items per status reads every
-item of the team (``inbox_counts``: half a second for a team of 100,000 items, most of the
-page's time). So the page reads the counts through ``inbox_counts_cached``: kept in the cache
-(Redis, or the embedded file cache that the web process shares with the worker) per team and
-filters for ``COUNTS_FRESH_FOR`` seconds, as a help desk's view counts are.
+item of the team (``inbox_counts``: half a second for a team of 100,000 items, more under load).
+So the page reads the counts through ``inbox_counts_cached``: kept in the cache (Redis, or the
+embedded file cache that the web process shares with the worker) per team and filters. Counts
+older than ``COUNTS_FRESH_FOR`` seconds are still shown while the worker counts again
+(``recount_inbox_counts``, queued once per stale entry), as a help desk's view counts are: no
+request waits for a recount except the first for its team and filters.
 
 A person's own work shows at once: the triage, reply, merge and tag services call
 ``inbox_counts_changed`` for the team they wrote to, which starts a new generation of that
-team's counts once the transaction commits. Items that arrive by a channel, and snoozes that
-run out, show in the counts within ``COUNTS_FRESH_FOR`` seconds (the rows show them at once).
+team's counts once the transaction commits, and the next page counts them itself. Items that
+arrive by a channel, and snoozes that run out, show in the counts about ``COUNTS_FRESH_FOR``
+seconds later (the rows show them at once).
 """
 
 import hashlib
@@ -17,19 +20,26 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.inbox.params import InboxQuery
+from feedback.inbox.params import InboxQuery, inbox_query_from_params
 from feedback.inbox.query import inbox_counts, user_zone
+from portal import access
 from portal.access import User
-from portal.models import Team
+from portal.models import Role, Team
 
 COUNTS_FRESH_FOR = 30  # seconds
 FRESH_FOR = timedelta(seconds=COUNTS_FRESH_FOR)
+# How long counts are kept at all: shown while a recount is on its way, for a list nobody has
+# opened for this long they are counted in the request again.
+COUNTS_KEPT_FOR = 600  # seconds
 _GENERATION_KEY = "inbox-counts-generation:{team_id}"
 _COUNTS_KEY = "inbox-counts:{team_id}:{generation}:{digest}"
+_RECOUNT_KEY = "{key}:recount"
 
 
 def _key(user: User, team: Team, query: InboxQuery) -> str:
@@ -46,16 +56,46 @@ def _key(user: User, team: Team, query: InboxQuery) -> str:
 def inbox_counts_cached(
     *, user: User, team: Team, query: InboxQuery, now: datetime | None = None
 ) -> dict[str, int]:
-    """``inbox_counts`` for one team, as counted at most ``COUNTS_FRESH_FOR`` seconds before
-    ``now`` and after the team's last change by a person."""
+    """``inbox_counts`` for one team, as counted after the team's last change by a person:
+    counted in the request the first time, then kept; once older than ``COUNTS_FRESH_FOR``
+    seconds at ``now`` they are shown while the worker counts them again."""
     now = now or timezone.now()
     key = _key(user, team, query)
     cached = cache.get(key)
-    if cached is not None and now - cached[0] < FRESH_FOR:
-        return cached[1]
-    counts = inbox_counts(user=user, team=team, query=query, now=now)
-    cache.set(key, (now, counts), COUNTS_FRESH_FOR)
+    if cached is None:
+        counts = inbox_counts(user=user, team=team, query=query, now=now)
+        cache.set(key, (now, counts), COUNTS_KEPT_FOR)
+        return counts
+    counted_at, counts = cached
+    if now - counted_at >= FRESH_FOR and cache.add(
+        _RECOUNT_KEY.format(key=key), 1, COUNTS_FRESH_FOR
+    ):
+        from feedback.tasks import recount_inbox_counts
+
+        recount_inbox_counts.delay(user.pk, team.pk, query.without_statuses().to_params())
     return counts
+
+
+def inbox_counts_recount(
+    *, user_id: int, team_id: int, params: dict[str, list[str]], now: datetime | None = None
+) -> bool:
+    """Count again what ``inbox_counts_cached`` showed stale, as the reader who asked would
+    see it; False when that is no longer possible (the reader left the team, a filter's tag
+    is gone): the page counts for itself next time. Safe to run twice."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    team = Team.objects.filter(pk=team_id).first()
+    if user is None or team is None or not access.has_team_role(user, team, Role.VIEWER):
+        return False
+    try:
+        query = inbox_query_from_params(params, user=user, team=team)
+    except ValidationError:
+        return False
+    now = now or timezone.now()
+    counts = inbox_counts(user=user, team=team, query=query, now=now)
+    key = _key(user, team, query)
+    cache.set(key, (now, counts), COUNTS_KEPT_FOR)
+    cache.delete(_RECOUNT_KEY.format(key=key))
+    return True
 
 
 def inbox_counts_forget(team_id: int) -> None:
