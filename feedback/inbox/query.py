@@ -203,15 +203,16 @@ def inbox_items(
     order, with what a row shows read along (customer, account, channel, assignee, tags)."""
     from feedback.selectors import item_list
 
-    # A row shows the start of the conversation, never the whole search document (up to
-    # MAX_SEARCH_DOCUMENT characters a row): only its first characters are read.
-    items = (
-        item_list(user=user, team=team)
-        .select_related("assignee")
-        .defer("search_document")
-        .annotate(inbox_snippet=Substr("search_document", 1, SNIPPET_READ))
-    )
+    items = _with_snippet(item_list(user=user, team=team).select_related("assignee"))
     return inbox_order(inbox_filter(items, query, user=user, team=team, now=now), query.ordering)
+
+
+def _with_snippet(items: QuerySet[FeedbackItem]) -> QuerySet[FeedbackItem]:
+    """A row shows the start of the conversation, never the whole search document (up to
+    MAX_SEARCH_DOCUMENT characters a row): only its first characters are read."""
+    return items.defer("search_document").annotate(
+        inbox_snippet=Substr("search_document", 1, SNIPPET_READ)
+    )
 
 
 @dataclass(frozen=True)
@@ -261,21 +262,20 @@ def inbox_page(
     raises ``CursorInvalid`` (the page starts again from the first, the API answers 404).
     The tags are not read along: the page reads them with its rows' likely duplicates
     (``items_tags_and_duplicates``); of the related rows only what a row shows is read."""
-    items = (
-        inbox_items(user=user, team=team, query=query, now=now)
-        .prefetch_related(None)
-        .select_related(None)
-        .only("pk")
-    )
-    # The page's rows read by the ids the filtered items give, in the same order: the filters
-    # (team scope, statuses, search…) are written once, in the ids' subquery.
+    from feedback.selectors import item_list
+
+    # The filtered items give the page's ids (nothing of theirs is read but the order's
+    # terms); the rows are read by those ids, in the same order, so the filters (team scope,
+    # statuses, search…) are written once, in the ids' subquery.
+    scoped = item_list(user=user, team=team).prefetch_related(None).select_related(None)
+    ids = inbox_order(inbox_filter(scoped, query, user=user, team=team, now=now), query.ordering)
     shown = inbox_order(
-        FeedbackItem.objects.annotate(inbox_snippet=Substr("search_document", 1, SNIPPET_READ))
-        .select_related("customer__account", "channel", "assignee")
-        .only(*_page_columns()),
+        _with_snippet(
+            FeedbackItem.objects.select_related("customer__account", "channel", "assignee")
+        ).only(*_page_columns()),
         query.ordering,
     )
-    page = Keyset(items, owner="The inbox", rows=shown).page(cursor or None, size)
+    page = Keyset(ids, owner="The inbox", rows=shown).page(cursor or None, size)
     return InboxPage(
         items=page.rows,
         next_cursor=page.next_cursor,
