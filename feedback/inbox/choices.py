@@ -11,13 +11,12 @@ announces (a person renamed in Django's admin).
 The team's tags are not kept: the rows show them, and a tag made by an import must show at once.
 """
 
-import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import transaction
 
 from feedback import selectors
+from feedback.inbox.generations import TeamGenerations
 from feedback.models import Channel
 from portal import access
 from portal.access import User
@@ -25,7 +24,7 @@ from portal.models import Membership, Role, Team
 from portal.selectors import membership_list
 
 CHOICES_FRESH_FOR = 300  # seconds
-_GENERATION_KEY = "inbox-choices-generation:{team_id}"
+GENERATIONS = TeamGenerations("inbox-choices")
 _CHOICES_KEY = "inbox-choices:{team_id}:{generation}"
 
 
@@ -51,7 +50,7 @@ def team_choices_cached(*, user: User, team: Team) -> TeamChoices:
     none, as the selectors answer them)."""
     if not access.has_team_role(user, team, Role.VIEWER):
         return TeamChoices(members=[], channels=[])
-    generation = cache.get(_GENERATION_KEY.format(team_id=team.pk), 0)
+    generation = GENERATIONS.current(team.pk)
     key = _CHOICES_KEY.format(team_id=team.pk, generation=generation)
     choices = cache.get(key)
     if choices is None:
@@ -62,9 +61,9 @@ def team_choices_cached(*, user: User, team: Team) -> TeamChoices:
 
 def team_choices_forget(team_id: int) -> None:
     """Start a new generation of the team's kept choices."""
-    cache.set(_GENERATION_KEY.format(team_id=team_id), time.time_ns(), None)
+    GENERATIONS.forget(team_id)
 
 
 def team_choices_changed(team_id: int) -> None:
     """The team's channels changed: its kept choices are stale once the transaction commits."""
-    transaction.on_commit(lambda: team_choices_forget(team_id))
+    GENERATIONS.changed(team_id)

@@ -16,16 +16,15 @@ seconds later (the rows show them at once).
 """
 
 import hashlib
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
+from feedback.inbox.generations import TeamGenerations
 from feedback.inbox.params import InboxQuery, inbox_query_from_params
 from feedback.inbox.query import inbox_counts, user_zone
 from portal import access
@@ -37,7 +36,7 @@ FRESH_FOR = timedelta(seconds=COUNTS_FRESH_FOR)
 # How long counts are kept at all: shown while a recount is on its way, for a list nobody has
 # opened for this long they are counted in the request again.
 COUNTS_KEPT_FOR = 600  # seconds
-_GENERATION_KEY = "inbox-counts-generation:{team_id}"
+GENERATIONS = TeamGenerations("inbox-counts")
 _COUNTS_KEY = "inbox-counts:{team_id}:{generation}:{digest}"
 _RECOUNT_KEY = "{key}:recount"
 
@@ -49,7 +48,7 @@ def _key(user: User, team: Team, query: InboxQuery) -> str:
     who = getattr(user, "pk", None) if query.assignee_me else None
     zone = str(user_zone(user)) if query.date_from or query.date_to else ""
     digest = hashlib.sha256(repr((shape, who, zone)).encode()).hexdigest()[:32]
-    generation = cache.get(_GENERATION_KEY.format(team_id=team.pk), 0)
+    generation = GENERATIONS.current(team.pk)
     return _COUNTS_KEY.format(team_id=team.pk, generation=generation, digest=digest)
 
 
@@ -100,9 +99,9 @@ def inbox_counts_recount(
 
 def inbox_counts_forget(team_id: int) -> None:
     """Start a new generation of the team's counts: every kept count of it is stale."""
-    cache.set(_GENERATION_KEY.format(team_id=team_id), time.time_ns(), None)
+    GENERATIONS.forget(team_id)
 
 
 def inbox_counts_changed(team_id: int) -> None:
     """The team's items changed: its kept counts are stale once the transaction commits."""
-    transaction.on_commit(lambda: inbox_counts_forget(team_id))
+    GENERATIONS.changed(team_id)

@@ -73,7 +73,7 @@ class _Chunk:
     attachments: list[Attachment] = field(default_factory=list)
     announcements: list[Callable[[], None]] = field(default_factory=list)
     # The stored items the chunk's customer mails answer, with the earliest and the latest
-    # of those mails' times: moved and reopened at once (``store._reopen_chunk``).
+    # of those mails' times: moved and reopened at once (``reopen._reopen_chunk``).
     reopen: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     # Messages whose sentiment is scored after the commit, in one task for the chunk.
     to_score: list[Message] = field(default_factory=list)
