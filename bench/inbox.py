@@ -239,9 +239,7 @@ def _free_port() -> int:
 def start_gunicorn(port: int) -> subprocess.Popen:
     """The portal under gunicorn with its production configuration (``gunicorn.conf.py``),
     ``WORKERS`` sync workers; its access log goes to ``.local/bench/inbox-gunicorn.log``."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    log = (WORK / "inbox-gunicorn.log").open("w")
-    process = subprocess.Popen(
+    process = _spawn(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "portal.wsgi:application",
@@ -252,10 +250,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        "inbox-gunicorn.log",
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -272,22 +267,18 @@ def start_worker() -> subprocess.Popen:
     """One Celery worker, as production runs beside the web processes: the inbox's counts are
     counted again by it once they are older than ``COUNTS_FRESH_FOR`` seconds (its work is on
     the same cores as the pages'). Its log goes to ``.local/bench/inbox-worker.log``."""
-    log = (WORK / "inbox-worker.log").open("w")
+    celery = str(Path(sys.executable).parent / "celery")
+    command = [celery, "-A", "portal", "worker", "--concurrency", "1", "--loglevel", "warning"]
+    return _spawn(command, "inbox-worker.log")
+
+
+def _spawn(command: list[str], log_name: str) -> subprocess.Popen:
+    """``command`` from the repository's root with this environment, its output to
+    ``.local/bench/<log_name>``."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = (WORK / log_name).open("w")
     return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "portal",
-            "worker",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        command, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
     )
 
 
