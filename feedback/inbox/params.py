@@ -75,6 +75,12 @@ NO_SUCH_CHANNEL = "No channel {value!r} in {where}: give a channel's id or a kin
 NO_SUCH_ASSIGNEE = "{value!r} is no member of {where}; give me, none or a member's id."
 NOT_AN_ASSIGNEE = "{value!r} is not an assignee; give me, none or a member's id."
 NOT_A_DATE = "{value!r} is not a date; write it as YYYY-MM-DD."
+# Dates a day's start can be computed for in every time zone (the day after 9999-12-31 does not
+# exist, and 0001-01-01 starts before the first instant Python knows east of UTC).
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9998, 12, 31)
+DATE_OUT_OF_RANGE = (
+    f"{{value!r}} is out of range: give a date from {EARLIEST_DATE} to {LATEST_DATE}."
+)
 DATES_REVERSED = "The range ends ({to}) before it starts ({start}); swap the dates."
 NOT_A_FLAG = "{value!r} is neither yes nor no; give 1 or 0."
 ONE_VALUE = "Give one value, not {count}."
@@ -231,9 +237,14 @@ class _Reader:
             return None
         if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             try:
-                return date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 pass
+            else:
+                if EARLIEST_DATE <= day <= LATEST_DATE:
+                    return day
+                self.refuse(name, DATE_OUT_OF_RANGE.format(value=value))
+                return None
         self.refuse(name, NOT_A_DATE.format(value=value[:60]))
         return None
 

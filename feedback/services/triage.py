@@ -22,7 +22,7 @@ chosen.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -72,6 +72,10 @@ ASSIGNEE_NOT_AGENT = (
 )
 TAG_OF_OTHER_TEAM = "The tag {tag!r} belongs to another team: use a tag of {team}."
 SNOOZE_IN_PAST = "Snooze until a time in the future, or clear the snooze."
+# A snooze is for days or weeks; a time further ahead is a typo (and a year like 9999 cannot
+# be shown in every time zone).
+SNOOZE_MAX = timedelta(days=366)
+SNOOZE_TOO_FAR = "Snooze for at most a year: until {latest:%Y-%m-%d} at the latest."
 SNOOZE_NAIVE = "Give the snooze time with its time zone."
 BULK_EMPTY = "Select at least one item."
 BULK_TOO_MANY = f"Select at most {MAX_BULK_ITEMS} items at once."
@@ -153,6 +157,8 @@ def _check(
             wanted.refuse("snoozed_until", SNOOZE_NAIVE)
         elif snoozed_until is not None and snoozed_until <= now:
             wanted.refuse("snoozed_until", SNOOZE_IN_PAST)
+        elif snoozed_until is not None and snoozed_until > now + SNOOZE_MAX:
+            wanted.refuse("snoozed_until", SNOOZE_TOO_FAR.format(latest=now + SNOOZE_MAX))
         else:
             wanted.values["snoozed_until"] = snoozed_until
     return wanted

@@ -295,6 +295,8 @@ def test_items_filter_by_team_channel_status_and_tag(world):
         {"status": "closed"},
         {"page_size": "0"},
         {"ordering": "subject"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01"},
     ],
 )
 def test_bad_filters_answer_400_naming_the_parameter(world, params):

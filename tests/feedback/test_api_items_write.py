@@ -96,8 +96,11 @@ def test_bad_values_answer_400_with_field_errors_and_change_nothing(world, item)
     unknown = patch(world.agent_a, item, {"status": "closed"})
     invisible_tag = patch(world.agent_a, item, {"tags": [foreign.pk]})
     past = patch(world.agent_a, item, {"snoozed_until": "2020-01-01T00:00:00Z"})
+    far = patch(world.agent_a, item, {"snoozed_until": "9999-12-31T23:59:59Z"})
 
     assert unknown.status_code == invisible_tag.status_code == past.status_code == 400
+    assert far.status_code == 400
+    assert far.json()["snoozed_until"][0].startswith("Snooze for at most a year: until ")
     assert unknown.json() == {
         "status": [STATUS_UNKNOWN.format(value="closed", choices=", ".join(ItemStatus.values))]
     }

@@ -17,6 +17,7 @@ from feedback import selectors
 from feedback.inbox import ordering
 from feedback.inbox.keyset import CursorInvalid, Keyset
 from feedback.inbox.params import (
+    DATE_OUT_OF_RANGE,
     DATES_REVERSED,
     MAX_VALUES,
     NO_SUCH_ASSIGNEE,
@@ -234,6 +235,23 @@ def test_reversed_dates_blank_values_and_orders_say_what_to_do(world):
     assert NOT_A_DATE.format(value="x") == "'x' is not a date; write it as YYYY-MM-DD."
     # A page's form sends "any" as an empty value: that is no filter there.
     assert query(world.agent_a, world.team_a, "status=", ignore_blank=True).statuses == ()
+
+
+def test_dates_whose_day_cannot_be_computed_are_refused_not_failed(world):
+    # The day after 9999-12-31 does not exist; 0001-01-01 starts before Python's first instant
+    # east of UTC. Both once raised OverflowError (a 500) in the query.
+    with pytest.raises(ValidationError) as refused:
+        query(world.agent_a, world.team_a, "from=0001-01-01&to=9999-12-31")
+
+    assert refused.value.message_dict == {
+        "from": [DATE_OUT_OF_RANGE.format(value="0001-01-01")],
+        "to": [DATE_OUT_OF_RANGE.format(value="9999-12-31")],
+    }
+    assert DATE_OUT_OF_RANGE.format(value="9999-12-31") == (
+        "'9999-12-31' is out of range: give a date from 1900-01-01 to 9998-12-31."
+    )
+    edges = query(world.agent_a, world.team_a, "from=1900-01-01&to=9998-12-31")
+    assert list(selectors.inbox_items(user=world.agent_a, team=world.team_a, query=edges)) == []
 
 
 def test_to_params_keeps_me_and_round_trips(world):

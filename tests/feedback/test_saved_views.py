@@ -225,6 +225,12 @@ def test_api_refuses_bad_params_and_names_with_field_errors(world):
         reverse(LIST), {"team": world.team_a.pk, "name": "X", "params": [1, 2]}, format="json"
     )
     no_name = client.post(reverse(LIST), {"team": world.team_a.pk, "name": ""}, format="json")
+    # A view of a date with no day after it once stored, then failed every time it was opened.
+    no_next_day = client.post(
+        reverse(LIST),
+        {"team": world.team_a.pk, "name": "X", "params": {"to": ["9999-12-31"]}},
+        format="json",
+    )
 
     assert bad_status.status_code == 400
     assert bad_status.json()["params"] == [
@@ -234,6 +240,7 @@ def test_api_refuses_bad_params_and_names_with_field_errors(world):
     ]
     assert (not_object.status_code, list(not_object.json())) == (400, ["params"])
     assert (no_name.status_code, list(no_name.json())) == (400, ["name"])
+    assert (no_next_day.status_code, list(no_next_day.json())) == (400, ["params"])
 
 
 def test_api_answers_403_for_a_role_too_low_and_404_for_what_is_not_seen(world):

@@ -226,6 +226,23 @@ def test_a_snooze_without_a_time_zone_or_now_is_refused(world, item):
     assert now.value.message_dict == {"snoozed_until": [SNOOZE_IN_PAST]}
 
 
+def test_a_snooze_more_than_a_year_ahead_is_refused(world, item):
+    # 9999-12-31 was once stored, and every page showing it east of UTC failed (OverflowError).
+    item_update(actor=world.agent_a, item=item, snoozed_until=NOW + timedelta(days=366), now=NOW)
+    with pytest.raises(ValidationError) as far:
+        item_update(
+            actor=world.agent_a,
+            item=item,
+            snoozed_until=datetime(9999, 12, 31, tzinfo=UTC),
+            now=NOW,
+        )
+
+    assert far.value.message_dict == {
+        "snoozed_until": ["Snooze for at most a year: until 2027-03-06 at the latest."]
+    }
+    assert FeedbackItem.objects.get(pk=item.pk).snoozed_until == NOW + timedelta(days=366)
+
+
 def test_nothing_changed_writes_nothing(world, item):
     before = FeedbackItem.objects.get(pk=item.pk).updated_at
 
