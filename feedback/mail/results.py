@@ -1,7 +1,7 @@
 """What the parser hands back: plain frozen values, no ORM, nothing that reads settings."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 class UnparseableMessage(Exception):
@@ -11,6 +11,10 @@ class UnparseableMessage(Exception):
         super().__init__(reason)
         self.reason = reason
 
+
+# The earliest time a message may carry: an older one (a Date header or a feed's published
+# date of 0001-01-01) is a mistake, and cannot be shown in every time zone.
+EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class ParsedAttachment:

@@ -26,6 +26,7 @@ from feedback.models import (
     Tag,
     ThreadReason,
 )
+from feedback.mail.results import EARLIEST_SENT_AT
 from feedback.services.customers import customer_for_sender
 from feedback.services.search_document import search_document_of
 from feedback.services.sentiment import sentiment_queue
@@ -49,6 +50,7 @@ TAG_EMPTY = "A tag needs a name."
 TAG_TOO_LONG = "A tag's name may have at most {limit} characters."
 TOO_MANY_TAGS = f"An item may have at most {MAX_TAGS} tags."
 RECEIVED_IN_FUTURE = "received_at may not be in the future."
+RECEIVED_TOO_EARLY = f"received_at may not be before {EARLIEST_SENT_AT:%Y-%m-%d}."
 CHANNEL_OF_OTHER_TEAM = "The channel belongs to another team."
 ADDRESS_TOO_LONG = "An e-mail address may have at most {limit} characters."
 
@@ -148,6 +150,8 @@ def item_push_clean(
         raise ValidationError({"customer_email": ADDRESS_TOO_LONG.format(limit=MAX_ADDRESS_LENGTH)})
     if received_at is not None and received_at > now:
         raise ValidationError({"received_at": RECEIVED_IN_FUTURE})
+    if received_at is not None and received_at < EARLIEST_SENT_AT:
+        raise ValidationError({"received_at": RECEIVED_TOO_EARLY})
     if channel is not None and channel.team_id != team.pk:
         raise ValidationError({"channel": CHANNEL_OF_OTHER_TEAM})
     return PushedItem(

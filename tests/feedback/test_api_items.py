@@ -17,7 +17,12 @@ from feedback.api.pagination import CURSOR_INVALID
 from feedback.api.viewsets import BULK_NOT_OBJECTS, BULK_ROWS, BULK_TOO_LARGE, MAX_BULK_ITEMS
 from feedback.inbox.params import UNKNOWN_ORDERING
 from feedback.models import FeedbackItem, ItemStatus, Message, Tag
-from feedback.services import RECEIVED_IN_FUTURE, TEXT_REQUIRED, TOO_MANY_TAGS
+from feedback.services import (
+    RECEIVED_IN_FUTURE,
+    RECEIVED_TOO_EARLY,
+    TEXT_REQUIRED,
+    TOO_MANY_TAGS,
+)
 from portal import access
 from tests.factories import MembershipFactory
 from tests.feedback.factories import SENT, ChannelFactory, FeedbackItemFactory, TagFactory
@@ -122,6 +127,8 @@ def test_pushing_into_a_team_one_does_not_belong_to_is_refused(world):
     [
         ({"subject": "", "text": ""}, "text", TEXT_REQUIRED),
         ({"received_at": "2999-01-01T00:00:00Z"}, "received_at", RECEIVED_IN_FUTURE),
+        # Year 1 was once stored, then failed every page west of UTC that showed it.
+        ({"received_at": "0001-01-01T00:00:00Z"}, "received_at", RECEIVED_TOO_EARLY),
         ({"tags": [f"tag {n}" for n in range(21)]}, "tags", TOO_MANY_TAGS),
     ],
 )

@@ -2,6 +2,7 @@
 payloads, without a mail server: the identity rules, reopening, copies of our own mail, events,
 and every way a payload ends in quarantine instead of crashing the batch."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -286,3 +287,17 @@ def test_a_message_the_database_refuses_is_quarantined_whole_and_the_next_one_is
     assert list(Message.objects.values_list("external_id", flat=True)) == ["good@x.example"]
     assert FeedbackItem.objects.count() == 1
     assert good.created
+
+
+def test_a_date_before_1970_is_not_believed_and_says_so(channel):
+    # Year 1 (from a feed or a widget) once reached the inbox and failed every page west of
+    # UTC that showed it; mail's parser reads "0001" as 2001, so the edge is shown here.
+    raw = make_mail(message_id="old@x.example")
+    raw = re.sub(rb"(?m)^Date: .*$", b"Date: Wed, 31 Dec 1969 23:59:59 +0000", raw)
+    assert b"Date: Wed, 31 Dec 1969" in raw
+
+    message = receive(channel, raw).message
+
+    assert message.sent_at == NOW
+    assert FeedbackItem.objects.get(pk=message.item_id).first_message_at == NOW
+    assert "its date (1969-12-31) is before 1970; the arrival time is used" in message.defects

@@ -3,7 +3,7 @@ and reading a payload's bytes into a parsed mail with its attachments stored."""
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -14,6 +14,7 @@ from django.db import transaction
 import feedback.services.parsing as package
 from feedback.channels import CONNECTORS
 from feedback.mail import ParsedMessage, UnparseableMessage
+from feedback.mail.results import EARLIEST_SENT_AT
 from feedback.models import (
     Attachment,
     FeedbackItem,
@@ -33,6 +34,7 @@ logger = logging.getLogger("feedback.services.parsing")
 PARSER_FAILED = "the parser failed: {error}"
 STORE_FAILED = "the parsed message could not be stored: {error}"
 PAYLOAD_FILE_MISSING = "the raw payload's file {name} is missing from storage"
+NOTE_TOO_EARLY = "its date ({value}) is before 1970; the arrival time is used"
 MAX_ERROR_LENGTH = 2000
 
 
@@ -154,6 +156,9 @@ def _read(payload: RawPayload, now: datetime) -> _Read | ParseOutcome:
         # meeting a mail nobody tested, and one mail must not stop the batch.
         return _quarantine(payload.pk, PARSER_FAILED.format(error=_describe(error)), now)
     del raw
+    if parsed.sent_at < EARLIEST_SENT_AT:
+        note = NOTE_TOO_EARLY.format(value=f"{parsed.sent_at:%Y-%m-%d}")
+        parsed = replace(parsed, sent_at=payload.received_at, defects=[*parsed.defects, note])
     names = [
         blob_store(ATTACHMENT_PREFIX, attachment.content, sha256=attachment.sha256)
         for attachment in parsed.attachments
