@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from feedback.mail.results import EARLIEST_SENT_AT
 from feedback.models import (
     MAX_ADDRESS_LENGTH,
     Channel,
@@ -26,7 +27,6 @@ from feedback.models import (
     Tag,
     ThreadReason,
 )
-from feedback.mail.results import EARLIEST_SENT_AT
 from feedback.services.customers import customer_for_sender
 from feedback.services.search_document import search_document_of
 from feedback.services.sentiment import sentiment_queue
