@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 
 from feedback.inbox.counts import inbox_counts_changed
-from feedback.models import FeedbackItem, ItemStatus, Message
+from feedback.models import Direction, FeedbackItem, ItemStatus, Message
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
 from portal import access, events
@@ -37,6 +37,10 @@ MERGE_ACROSS_TEAMS = "Both items must belong to the same team: pick an item of {
 SPLIT_ONLY_MESSAGE = (
     "This is the item's only message: there is nothing to split it from. Merge or tag the item"
     " instead."
+)
+SPLIT_NOT_CUSTOMERS = (
+    "Only a message from the customer can be split into an item of its own; our replies and"
+    " internal notes stay with the conversation they belong to."
 )
 SPLIT_NO_ITEM = "This message belongs to no item any more; reload the page."
 
@@ -127,7 +131,7 @@ def _plain(value):
 @transaction.atomic
 def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
     """Move ``message`` out of its item into a new item of the same team and customer; the new
-    item. Only that message moves: replies threaded to it stay where they are, since the agent
+    item. Only a message from the customer can be split off. Only that message moves: replies threaded to it stay where they are, since the agent
     chose this one message. Agents of the team. Both items' message times, sentiment and search
     documents follow their messages; both are audited; the new item is announced as created
     (``feedback.item_created``), so it gets its priority and SLA due times like any new item."""
@@ -141,6 +145,8 @@ def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.item_id != source.pk:
         raise ValidationError(SPLIT_NO_ITEM)
+    if message.direction != Direction.IN or message.is_note:
+        raise ValidationError(SPLIT_NOT_CUSTOMERS)
     if not Message.objects.filter(item_id=source.pk).exclude(pk=message.pk).exists():
         raise ValidationError(SPLIT_ONLY_MESSAGE)
 

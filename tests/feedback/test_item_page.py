@@ -20,6 +20,7 @@ from feedback.models import (
     PresenceActivity,
     Tag,
 )
+from feedback.services.merging import SPLIT_NOT_CUSTOMERS
 from feedback.services.presence import presence_touch
 from feedback.services.replies import note_add
 from feedback.services.triage import SNOOZE_IN_PAST
@@ -494,3 +495,14 @@ def test_a_reply_left_sending_long_ago_shows_as_stalled_with_a_retry(agent_clien
 
     assert "Sending stalled" in page
     assert reverse("feedback:reply_retry", args=[world.item.pk, world.failed.pk]) in page
+
+
+def test_only_the_customers_messages_offer_a_split_and_ours_are_refused(agent_client, world):
+    page = agent_client.get(page_url(world.item)).content.decode()
+    for message in (world.note, world.failed):
+        url = reverse("feedback:item_split", args=[world.item.pk, message.pk])
+        assert url not in page
+        response = agent_client.post(url, follow=True)
+        assert SPLIT_NOT_CUSTOMERS in response.content.decode()
+    assert reverse("feedback:item_split", args=[world.item.pk, world.forum.pk]) in page
+    assert FeedbackItem.objects.filter(team=world.team).count() == 2

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from feedback.models import FeedbackItem, ItemStatus, Message
-from feedback.services.merging import SPLIT_ONLY_MESSAGE, message_split
+from feedback.models import Direction, FeedbackItem, ItemStatus, Message
+from feedback.services.merging import SPLIT_NOT_CUSTOMERS, SPLIT_ONLY_MESSAGE, message_split
 from portal.models import AuditEntry, Role
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory
 from tests.feedback.factories import SENT, ChannelFactory, FeedbackItemFactory, MessageFactory
@@ -80,6 +80,18 @@ def test_the_only_message_of_an_item_is_not_split(item, agent):
         message_split(actor=agent, message=message)
     assert refused.value.messages == [SPLIT_ONLY_MESSAGE]
     assert FeedbackItem.objects.filter(team=item.team).count() == 2
+
+
+@pytest.mark.parametrize(
+    "ours", [{"direction": Direction.OUT}, {"direction": Direction.OUT, "is_note": True}]
+)
+def test_our_replies_and_notes_are_not_split_into_customer_items(item, agent, ours):
+    message = MessageFactory(item=item, channel=item.channel, text="Thanks!", **ours)
+    with pytest.raises(ValidationError) as refused:
+        message_split(actor=agent, message=message)
+    assert refused.value.messages == [SPLIT_NOT_CUSTOMERS]
+    assert FeedbackItem.objects.filter(team=item.team).count() == 1
+    assert item.messages.count() == 3
 
 
 def test_viewers_and_other_teams_may_not_split(item):
