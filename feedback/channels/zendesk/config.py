@@ -6,7 +6,7 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +17,12 @@ KIND = "zendesk"
 CONFIG_FIELDS = frozenset({"subdomain", "base_url", "email", "api_token", "start_time", "timeout"})
 MAX_TIMEOUT = 300
 _SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# The range a first export may start from. Zendesk began in 2007, so an earlier start finds
+# nothing more and is a typo (0001-01-01 would be sent as start_time=-62135596800, which
+# Zendesk refuses). Its incremental export takes a start_time at least a minute in the past:
+# it leaves out the latest minute.
+EARLIEST_START = datetime(2007, 1, 1, tzinfo=UTC)
+LATEST_START_AGO = timedelta(minutes=1)
 
 # Config errors: each names the field it is about.
 FIELD_REQUIRED = "{field} is required"
@@ -29,7 +35,13 @@ SUBDOMAIN_INVALID = (
 )
 EMAIL_INVALID = "email must be the e-mail address of the Zendesk admin the API token belongs to"
 START_TIME_INVALID = "start_time must be a date such as 2026-11-01, or a date and time in ISO 8601"
-START_TIME_FUTURE = "start_time may not be in the future"
+START_TIME_TOO_EARLY = (
+    f"start_time may not be before {EARLIEST_START:%Y-%m-%d}, when Zendesk began: "
+    "it has no older tickets"
+)
+START_TIME_FUTURE = (
+    "start_time must be at least a minute ago: Zendesk's export leaves out the latest minute"
+)
 TIMEOUT_INVALID = "timeout must be a number of seconds greater than 0 and at most {maximum}"
 
 
@@ -74,7 +86,8 @@ def _subdomain(config: Mapping[str, Any]) -> str:
 
 
 def _start_time(config: Mapping[str, Any]) -> tuple[str, datetime | None]:
-    """The time the first export starts from: a date (midnight UTC) or an ISO 8601 time."""
+    """The time the first export starts from: a date (midnight UTC) or an ISO 8601 time, from
+    ``EARLIEST_START`` to a minute ago."""
     text = _text(config, "start_time")
     if not text:
         return "", None
@@ -88,9 +101,13 @@ def _start_time(config: Mapping[str, Any]) -> tuple[str, datetime | None]:
         raise ConfigError(START_TIME_INVALID, field="start_time") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
-    if when > datetime.now(UTC):
+    # Compared before the conversion to UTC, which overflows at the ends of the calendar
+    # (0001-01-01T00:00:00+14:00 is in year 0 in UTC); aware times compare by their instant.
+    if when < EARLIEST_START:
+        raise ConfigError(START_TIME_TOO_EARLY, field="start_time")
+    if when > datetime.now(UTC) - LATEST_START_AGO:
         raise ConfigError(START_TIME_FUTURE, field="start_time")
+    when = when.astimezone(UTC)
     return (day.isoformat() if day is not None else when.isoformat()), when
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from feedback.channels.zendesk.config import (
     FIELD_REQUIRED,
     START_TIME_FUTURE,
     START_TIME_INVALID,
+    START_TIME_TOO_EARLY,
     SUBDOMAIN_INVALID,
     SUBDOMAIN_REQUIRED,
 )
@@ -161,6 +162,12 @@ def test_a_loopback_base_url_is_allowed_and_requests_go_there_while_ids_name_the
         ({"api_token": "  "}, "api_token", FIELD_REQUIRED.format(field="api_token")),
         ({"start_time": "last week"}, "start_time", START_TIME_INVALID),
         ({"start_time": "2999-01-01"}, "start_time", START_TIME_FUTURE),
+        # The ends of the calendar, whose conversion to UTC overflows, and a date before
+        # Zendesk that would be sent as a negative Unix time.
+        ({"start_time": "0001-01-01T00:00:00+14:00"}, "start_time", START_TIME_TOO_EARLY),
+        ({"start_time": "9999-12-31T23:59:59-14:00"}, "start_time", START_TIME_FUTURE),
+        ({"start_time": "0001-01-01"}, "start_time", START_TIME_TOO_EARLY),
+        ({"start_time": "2006-12-31T23:59:59Z"}, "start_time", START_TIME_TOO_EARLY),
         (
             {"password": "x"},
             "password",
@@ -173,6 +180,24 @@ def test_a_bad_setting_is_refused_naming_its_field(overrides, field, message):
         ZendeskConnector().validate_config(config(**overrides))
 
     assert (refused.value.field, refused.value.message) == (field, message)
+
+
+def test_a_start_time_from_zendesks_first_day_to_a_minute_ago_is_taken():
+    a_minute_ago = datetime.now(UTC) - timedelta(minutes=1, seconds=5)
+
+    assert clean_config(config(start_time="2007-01-01"))[1].start_time == datetime(
+        2007, 1, 1, tzinfo=UTC
+    )
+    assert clean_config(config(start_time=a_minute_ago.isoformat()))[1].start_time == a_minute_ago
+
+
+def test_a_start_time_within_the_last_minute_is_refused():
+    just_now = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+
+    with pytest.raises(ConfigError) as refused:
+        clean_config(config(start_time=just_now))
+
+    assert (refused.value.field, refused.value.message) == ("start_time", START_TIME_FUTURE)
 
 
 def test_a_start_time_with_a_time_of_day_is_kept_in_utc():

@@ -12,7 +12,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from feedback.channels import http as channel_http
-from feedback.channels.zendesk.config import SUBDOMAIN_REQUIRED
+from feedback.channels.zendesk.config import (
+    START_TIME_FUTURE,
+    START_TIME_TOO_EARLY,
+    SUBDOMAIN_REQUIRED,
+)
 from feedback.channels.zendesk.connector import COMMENTS_PATH, EXPORT_PATH
 from feedback.models import Channel, FeedbackItem, Message, PayloadStatus, Quarantine, RawPayload
 from feedback.services import channel_create, channel_poll_now
@@ -276,6 +280,33 @@ def test_the_api_refuses_a_zendesk_config_that_cannot_work(world, config_given, 
     assert not Channel.objects.filter(kind="zendesk").exists()
 
 
+@pytest.mark.parametrize(
+    ("start_time", "message"),
+    [
+        ("0001-01-01T00:00:00+14:00", START_TIME_TOO_EARLY),
+        ("9999-12-31T23:59:59-14:00", START_TIME_FUTURE),
+        ("0001-01-01", START_TIME_TOO_EARLY),
+    ],
+)
+def test_the_api_refuses_a_start_time_zendesk_cannot_start_from(world, start_time, message):
+    config_given = {
+        "subdomain": "acme",
+        "email": "ada@acme.example",
+        "api_token": TOKEN,
+        "start_time": start_time,
+    }
+
+    response = api(world.admin_a).post(
+        reverse("api:feedback-channel-list"),
+        {"team": world.team_a.pk, "kind": "zendesk", "name": "Desk", "config": config_given},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"config": [message]}
+    assert not Channel.objects.filter(kind="zendesk").exists()
+
+
 def test_an_admin_creates_a_zendesk_channel_through_the_page(client, world):
     client.force_login(world.admin_a)
     url = f"{reverse('feedback:channel_create', args=[world.team_a.slug])}?kind=zendesk"
@@ -326,4 +357,35 @@ def test_the_page_puts_a_bad_subdomain_on_its_field(client, world):
 
     assert response.status_code == 200
     assert response.context["form"].errors["subdomain"] == [SUBDOMAIN_REQUIRED]
+    assert not Channel.objects.filter(kind="zendesk").exists()
+
+
+@pytest.mark.parametrize(
+    ("start_time", "message"),
+    [
+        ("0001-01-01T00:00:00+14:00", START_TIME_TOO_EARLY),
+        ("9999-12-31T23:59:59-14:00", START_TIME_FUTURE),
+        ("0001-01-01", START_TIME_TOO_EARLY),
+    ],
+)
+def test_the_page_puts_a_start_time_zendesk_cannot_start_from_on_its_field(
+    client, world, start_time, message
+):
+    client.force_login(world.admin_a)
+    url = f"{reverse('feedback:channel_create', args=[world.team_a.slug])}?kind=zendesk"
+
+    response = client.post(
+        url,
+        {
+            "name": "Desk",
+            "subdomain": "acme",
+            "email": "ada@acme.example",
+            "api_token": TOKEN,
+            "start_time": start_time,
+            "poll_interval": "60",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["start_time"] == [message]
     assert not Channel.objects.filter(kind="zendesk").exists()
