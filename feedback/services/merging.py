@@ -131,10 +131,11 @@ def _plain(value):
 @transaction.atomic
 def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
     """Move ``message`` out of its item into a new item of the same team and customer; the new
-    item. Only a message from the customer can be split off. Only that message moves: replies threaded to it stay where they are, since the agent
-    chose this one message. Agents of the team. Both items' message times, sentiment and search
-    documents follow their messages; both are audited; the new item is announced as created
-    (``feedback.item_created``), so it gets its priority and SLA due times like any new item."""
+    item. Only a message from the customer can be split off, and only that message moves:
+    replies threaded to it stay where they are, since the agent chose this one message. Agents
+    of the team. Both items' message times, sentiment and search documents follow their
+    messages; both are audited; the new item is announced as created (``feedback.item_created``),
+    so it gets its priority and SLA due times like any new item."""
     if message.item_id is None:
         raise ValidationError(SPLIT_NO_ITEM)
     access.require_team_role(actor, message.team, Role.AGENT)

@@ -23,7 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from feedback import selectors
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Message
 from feedback.services.duplicates import likely_duplicate_dismiss
-from feedback.services.merging import item_merge, message_split
+from feedback.services.merging import (
+    MERGE_ACROSS_TEAMS,
+    MERGE_INTO_ITSELF,
+    item_merge,
+    message_split,
+)
 from feedback.services.triage import PRIORITY_AUTOMATIC, actor_name, item_update
 from feedback.views.item import (
     INTO_THIS,
@@ -214,6 +219,11 @@ def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
             other = readable_item(request, int(wanted))
         except Http404:
             error = MERGE_OTHER_UNKNOWN.format(other=wanted, team=item.team)
+    # Refused at the review already, not only once confirmed.
+    if other is not None and other.pk == item.pk:
+        error, other = MERGE_INTO_ITSELF, None
+    elif other is not None and other.team_id != item.team_id:
+        error, other = MERGE_ACROSS_TEAMS.format(team=item.team), None
     if other is not None and request.method == "POST" and data.get("confirm"):
         source, into = (other, item) if direction == INTO_THIS else (item, other)
         try:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from feedback.models import (
     FeedbackItem,
@@ -20,7 +21,7 @@ from feedback.models import (
     PresenceActivity,
     Tag,
 )
-from feedback.services.merging import SPLIT_NOT_CUSTOMERS
+from feedback.services.merging import MERGE_INTO_ITSELF, SPLIT_NOT_CUSTOMERS
 from feedback.services.presence import presence_touch
 from feedback.services.replies import note_add
 from feedback.services.triage import SNOOZE_IN_PAST
@@ -364,6 +365,15 @@ def test_merge_with_an_item_out_of_reach_is_refused_by_name(agent_client, world)
         assert 'role="alert"' in response.content.decode(), wanted
     assert FeedbackItem.objects.filter(pk=world.other_item_other_team.pk).exists()
     assert FeedbackItem.objects.filter(pk=world.item.pk).exists()
+
+
+def test_the_merge_review_refuses_the_item_itself_before_offering_a_merge(agent_client, world):
+    review = agent_client.get(
+        action_url("merge", world.item), {"other": world.item.pk, "direction": "into_this"}
+    ).content.decode()
+
+    assert escape(MERGE_INTO_ITSELF) in review
+    assert "is then gone" not in review and 'name="confirm"' not in review
 
 
 def test_split_moves_one_message_to_a_new_item_of_the_same_customer(agent_client, world):
