@@ -31,6 +31,10 @@ URL_PLAINTEXT = (
     "{field} must use https:// (plain http:// is allowed only for a loopback host such as "
     "127.0.0.1)"
 )
+URL_EXTRA_PARTS = (
+    "{field} is the site's address alone, such as https://forum.example.com (with a path if "
+    "the site lives under one): no ?query, #fragment or user:password@"
+)
 UNREACHABLE = "could not reach {host}: {error}"
 TIMED_OUT = "{host} did not answer within {seconds} seconds"
 TOO_LARGE = "{host} answered with more than {limit} MB; the answer was not read"
@@ -55,8 +59,15 @@ def clean_base_url(value: Any, *, field: str) -> str:
         raise ConfigError(URL_INVALID.format(field=field), field=field)
     url = value.strip().rstrip("/")
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (a port out of range raises ValueError)
+    except ValueError:
+        raise ConfigError(URL_INVALID.format(field=field), field=field) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
         raise ConfigError(URL_INVALID.format(field=field), field=field)
+    # Every API path is appended to the base: a query or fragment would swallow it.
+    if parts.query or parts.fragment or "?" in url or "#" in url or "@" in parts.netloc:
+        raise ConfigError(URL_EXTRA_PARTS.format(field=field), field=field)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(URL_PLAINTEXT.format(field=field), field=field)
     return url

@@ -11,7 +11,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from feedback.channels.discourse import CATEGORY_UNKNOWN
-from feedback.channels.http import URL_PLAINTEXT
+from feedback.channels.http import URL_EXTRA_PARTS, URL_INVALID, URL_PLAINTEXT
 from feedback.channels.mastodon import HASHTAG_REQUIRED
 from feedback.channels.social import FIELD_REQUIRED
 from feedback.forms import SECRET_KEEP_HELP
@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db
 
 API_KEY = "d1sc0urse-key-never-shown-0123"
 TOKEN = "m4st0d0n-token-never-shown-456"
+DISCOURSE_KEYS = {"api_key": "k", "api_username": "u"}
+MASTODON_KEYS = {"access_token": "t"}
 
 
 def api(user) -> APIClient:
@@ -128,6 +130,20 @@ def test_the_api_creates_a_mastodon_channel_and_never_returns_the_token(world):
             "discourse",
             {"base_url": "http://forum.example.com", "api_key": "k", "api_username": "u"},
             URL_PLAINTEXT.format(field="base_url"),
+        ),
+        # A query, fragment or credentials would swallow or redirect every API path.
+        *(
+            (kind, {"base_url": url, **credentials}, URL_EXTRA_PARTS.format(field="base_url"))
+            for kind, url, credentials in (
+                ("discourse", "https://forum.example.com/sub?x=1", DISCOURSE_KEYS),
+                ("mastodon", "https://mastodon.example/#top", MASTODON_KEYS),
+                ("mastodon", "https://user:secret@mastodon.example", MASTODON_KEYS),
+            )
+        ),
+        (
+            "discourse",
+            {"base_url": "https://forum.example.com:99999", "api_key": "k", "api_username": "u"},
+            URL_INVALID.format(field="base_url"),
         ),
         (
             "mastodon",
