@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import idna
+
 from feedback.channels.base import (
     CheckResult,
     ConfigError,
@@ -72,6 +74,18 @@ TOO_MANY_ORIGINS = f"allowed_origins may hold at most {MAX_ORIGINS} origins"
 ORIGIN_INVALID = (
     "{origin!r} is not an origin: write the scheme and host (and port) of the site that embeds "
     "the widget, nothing after them, e.g. https://www.example.com"
+)
+ORIGIN_PORT_INVALID = (
+    "{origin!r} has no valid port: a port is a number from 1 to 65535, left out when it is the "
+    "default (443 for https)"
+)
+ORIGIN_HOST_INVALID = (
+    "{origin!r} has a host that is no valid domain name: write it as the site's address shows "
+    "it, e.g. https://bücher.example or https://xn--bcher-kva.example"
+)
+ORIGIN_TRAILING_DOT = (
+    "{origin!r} ends its host with a dot, which browsers send only when the site is opened with "
+    "one: write the host without it, e.g. https://www.example.com"
 )
 ORIGIN_NOT_HTTPS = (
     "{origin!r} must use https; plain http is accepted only for this machine (localhost, 127.0.0.1)"
@@ -124,15 +138,36 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def normalise_origin(value: str) -> str | None:
-    """``scheme://host[:port]`` in lower case, as a browser sends it in ``Origin``; None when
-    ``value`` is no http(s) origin (a path, a query, credentials or no host)."""
+class _NotAnOrigin(ValueError):
+    """Why a value can never match a browser's ``Origin``: one of the ORIGIN_* messages."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _origin(value: str) -> str:
+    """``scheme://host[:port]`` as a browser sends it in ``Origin``: in lower case, without the
+    default port, an internationalised host in its IDNA (punycode) form. Raises _NotAnOrigin
+    for what is no http(s) origin (a path, a query, credentials, a wildcard or no host), a port
+    outside 1 to 65535 and a host that has no IDNA form."""
     value = value.strip()
+    # A browser sends one exact origin, never a pattern: "https://*.example.com" would be
+    # stored as a host that no page has.
+    if "*" in value or any(character.isspace() for character in value):
+        raise _NotAnOrigin(ORIGIN_INVALID)
     try:
         parts = urlsplit(value)
+    except ValueError:
+        raise _NotAnOrigin(ORIGIN_INVALID) from None
+    try:
         port = parts.port
     except ValueError:
-        return None
+        # urlsplit refuses digits above 65535 and anything that is no number alike.
+        digits = parts.netloc.rpartition(":")[2]
+        raise _NotAnOrigin(
+            ORIGIN_PORT_INVALID if digits.isascii() and digits.isdigit() else ORIGIN_INVALID
+        ) from None
     if (
         parts.scheme.lower() not in ("http", "https")
         or not parts.hostname
@@ -140,14 +175,31 @@ def normalise_origin(value: str) -> str | None:
         or parts.path not in ("", "/")
         or parts.query
         or parts.fragment
-        or any(character.isspace() for character in value)
     ):
-        return None
+        raise _NotAnOrigin(ORIGIN_INVALID)
+    if port == 0:
+        raise _NotAnOrigin(ORIGIN_PORT_INVALID)
     scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if not host.isascii():
+        # Browsers send an internationalised host in its ASCII form (UTS 46 as the URL
+        # standard does, non-transitional: "ß" stays a letter of its own, not "ss").
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise _NotAnOrigin(ORIGIN_HOST_INVALID) from None
     if ":" in host:
         host = f"[{host}]"
     default = {"http": 80, "https": 443}[scheme]
     return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
+
+
+def normalise_origin(value: str) -> str | None:
+    """The origin as a browser sends it in ``Origin`` (``_origin``); None when ``value`` can
+    never be one."""
+    try:
+        return _origin(value)
+    except _NotAnOrigin:
+        return None
 
 
 def _origins(config: dict[str, Any]) -> list[str]:
@@ -165,10 +217,18 @@ def _origins(config: dict[str, Any]) -> list[str]:
             raise ConfigError(ORIGINS_NOT_LIST, field="allowed_origins")
         if not value.strip():
             continue
-        origin = normalise_origin(value)
-        if origin is None:
-            raise ConfigError(ORIGIN_INVALID.format(origin=value), field="allowed_origins")
-        if origin.startswith("http:") and not _is_loopback(urlsplit(origin).hostname or ""):
+        try:
+            origin = _origin(value)
+        except _NotAnOrigin as refused:
+            raise ConfigError(
+                refused.message.format(origin=value), field="allowed_origins"
+            ) from None
+        host = urlsplit(origin).hostname or ""
+        # A browser sends the dot only when the page was opened with it (https://x.example./),
+        # which no site links to: the dot is a slip, and the origin would never match.
+        if host.endswith("."):
+            raise ConfigError(ORIGIN_TRAILING_DOT.format(origin=value), field="allowed_origins")
+        if origin.startswith("http:") and not _is_loopback(host):
             raise ConfigError(ORIGIN_NOT_HTTPS.format(origin=value), field="allowed_origins")
         if origin not in origins:
             origins.append(origin)
@@ -193,9 +253,16 @@ def _address(config: dict[str, Any]) -> str:
 
 
 def origin_allowed(config: dict[str, Any], origin: str) -> bool:
-    """Whether a browser page at ``origin`` (the ``Origin`` header) may post to the channel."""
+    """Whether a browser page at ``origin`` (the ``Origin`` header) may post to the channel.
+    Both sides are compared normalised: origins saved before their hosts were stored in
+    punycode (https://bücher.example) match what browsers send too."""
     normalised = normalise_origin(origin)
-    return normalised is not None and normalised in config.get("allowed_origins", [])
+    if normalised is None:
+        return False
+    allowed = config.get("allowed_origins") or []
+    return any(
+        isinstance(entry, str) and normalise_origin(entry) == normalised for entry in allowed
+    )
 
 
 def reencode_screenshot(data: bytes) -> bytes:

@@ -36,7 +36,7 @@ from feedback.services.merging import item_merge
 from feedback.services.search_document import item_search_document_refresh
 from portal import access, events
 from portal.actors import SystemActor
-from portal.models import Role
+from portal.models import Role, Team
 from portal.services import audit
 from portal.validation import validation_messages
 
@@ -132,7 +132,7 @@ def _check(
         else:
             wanted.values["status"] = ItemStatus(status)
     if assignee is not UNSET:
-        if assignee is not None and not access.has_team_role(assignee, team, Role.AGENT):
+        if assignee is not None and not _works_on_items_of(assignee, team):
             wanted.refuse("assignee", ASSIGNEE_NOT_AGENT.format(user=assignee, team=team))
         else:
             wanted.values["assignee"] = assignee
@@ -166,6 +166,14 @@ def _check(
 
 def _user_label(user: Any) -> str | None:
     return None if user is None else user.get_username()
+
+
+def _works_on_items_of(user: AbstractBaseUser, team: Team) -> bool:
+    """An active member of ``team`` as an agent, lead or admin: the people its items can be
+    assigned to. A superuser who is no member is not one (the list could neither filter nor
+    show them as an assignee)."""
+    role = access.team_roles(user).get(team.pk) if user.is_active else None
+    return role is not None and role.at_least(Role.AGENT)
 
 
 def _when(value: datetime | None) -> str | None:

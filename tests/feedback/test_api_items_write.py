@@ -116,7 +116,13 @@ def test_a_visible_tag_of_another_team_and_an_assignee_outside_the_team_answer_4
     tag = patch(world.superuser, item, {"tags": [foreign.pk]})
     viewer = patch(world.agent_a, item, {"assignee": world.viewer_a.pk})
     nobody = patch(world.agent_a, item, {"assignee": 10**9})
+    # A superuser may act on every team, but is no member: the list could neither filter by
+    # them nor show them as the assignee.
+    superuser = patch(world.superuser, item, {"assignee": world.superuser.pk})
 
+    assert superuser.json() == {
+        "assignee": [ASSIGNEE_NOT_AGENT.format(user=world.superuser, team=world.team_a)]
+    }
     assert tag.json() == {"tags": [TAG_OF_OTHER_TEAM.format(tag="theirs", team=world.team_a)]}
     assert viewer.status_code == 400
     assert viewer.json() == {

@@ -22,8 +22,11 @@ from feedback.channels.widget import (
     ADDRESS_INVALID,
     MAX_PIXELS,
     MAX_STORED_SIDE,
+    ORIGIN_HOST_INVALID,
     ORIGIN_INVALID,
     ORIGIN_NOT_HTTPS,
+    ORIGIN_PORT_INVALID,
+    ORIGIN_TRAILING_DOT,
     SCREENSHOT_NOT_IMAGE,
     SCREENSHOT_TOO_MANY_PIXELS,
     ScreenshotRefused,
@@ -58,6 +61,9 @@ from tests.factories import TeamFactory
 
 ORIGIN = "https://www.kitewire.example"
 OTHER_ORIGIN = "https://evil.example"
+IDN_ORIGIN = "https://bücher.example"
+# What a browser on that site sends in Origin: the host in its IDNA (punycode) form.
+IDN_ORIGIN_SENT = "https://xn--bcher-kva.example"
 NOW = datetime(2026, 3, 3, 12, 0, 30, tzinfo=UTC)
 
 
@@ -102,6 +108,21 @@ def test_config_keeps_origins_normalised_once_and_the_reply_address():
     }
 
 
+def test_config_keeps_an_internationalised_host_in_the_form_browsers_send():
+    cleaned = get_connector("widget").validate_config(
+        {
+            "allowed_origins": [
+                IDN_ORIGIN,
+                "https://BÜCHER.Example:443",
+                IDN_ORIGIN_SENT,
+                # Non-transitional, as browsers: "ß" is a letter of its own, not "ss".
+                "https://straße.example",
+            ]
+        }
+    )
+    assert cleaned["allowed_origins"] == [IDN_ORIGIN_SENT, "https://xn--strae-oqa.example"]
+
+
 def test_config_takes_origins_one_a_line_as_the_settings_form_sends_them():
     cleaned = get_connector("widget").validate_config(
         {"allowed_origins": "https://a.example\r\nhttps://b.example\n"}
@@ -127,6 +148,38 @@ def test_config_takes_origins_one_a_line_as_the_settings_form_sends_them():
             ORIGIN_INVALID.format(origin="www.kitewire.example"),
             "allowed_origins",
         ),
+        # Origins no browser ever sends: a pattern, a host ending in a dot, ports outside 1 to
+        # 65535, and a host with no IDNA form (a private-use character).
+        (
+            {"allowed_origins": ["https://*.example.com"]},
+            ORIGIN_INVALID.format(origin="https://*.example.com"),
+            "allowed_origins",
+        ),
+        (
+            {"allowed_origins": ["*"]},
+            ORIGIN_INVALID.format(origin="*"),
+            "allowed_origins",
+        ),
+        (
+            {"allowed_origins": ["https://x.example."]},
+            ORIGIN_TRAILING_DOT.format(origin="https://x.example."),
+            "allowed_origins",
+        ),
+        (
+            {"allowed_origins": ["https://x.example:0"]},
+            ORIGIN_PORT_INVALID.format(origin="https://x.example:0"),
+            "allowed_origins",
+        ),
+        (
+            {"allowed_origins": ["https://x.example:65536"]},
+            ORIGIN_PORT_INVALID.format(origin="https://x.example:65536"),
+            "allowed_origins",
+        ),
+        (
+            {"allowed_origins": ["https://\ue000.example"]},
+            ORIGIN_HOST_INVALID.format(origin="https://\ue000.example"),
+            "allowed_origins",
+        ),
         ({"address": "not an address"}, ADDRESS_INVALID, "address"),
         ({"secret": "x"}, unknown_settings_message("widget", ["secret"], WIDGET_FIELDS), "secret"),
     ],
@@ -145,6 +198,15 @@ def test_only_listed_origins_are_allowed():
     assert not origin_allowed(config, "https://www.kitewire.example.evil.example")
     assert not origin_allowed(config, "null")
     assert not origin_allowed({"allowed_origins": []}, ORIGIN)
+
+
+def test_an_internationalised_origin_saved_before_it_was_normalised_still_matches():
+    # Stored as typed by an earlier version: compared in the form the browser sends.
+    assert origin_allowed({"allowed_origins": [IDN_ORIGIN]}, IDN_ORIGIN_SENT)
+    assert origin_allowed({"allowed_origins": [IDN_ORIGIN_SENT]}, IDN_ORIGIN_SENT)
+    assert not origin_allowed(
+        {"allowed_origins": ["https://*.example.com"]}, "https://a.example.com"
+    )
 
 
 # --- screenshots ------------------------------------------------------------------------------
@@ -827,3 +889,44 @@ def test_the_check_names_the_public_form(channel):
     assert result.ok
     assert f"/w/{channel.public_key}/" in result.message
     assert ORIGIN in result.message
+
+
+@pytest.mark.django_db
+def test_the_preflight_from_an_internationalised_site_saved_in_unicode_is_allowed(world):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world.admin_a)
+    refused = client.post(
+        "/api/v1/channels/",
+        {
+            "team": world.team_a.pk,
+            "kind": "widget",
+            "name": "Widget",
+            "config": {"allowed_origins": ["https://*.bücher.example"]},
+        },
+        format="json",
+    )
+    created = client.post(
+        "/api/v1/channels/",
+        {
+            "team": world.team_a.pk,
+            "kind": "widget",
+            "name": "Widget",
+            "config": {"allowed_origins": [IDN_ORIGIN]},
+        },
+        format="json",
+    )
+
+    assert refused.status_code == 400
+    assert refused.json() == {"config": [ORIGIN_INVALID.format(origin="https://*.bücher.example")]}
+    assert created.status_code == 201, created.content
+    assert created.json()["config"]["allowed_origins"] == [IDN_ORIGIN_SENT]
+    preflight = Client().options(
+        api_url(created.json()["public_key"]),
+        HTTP_ORIGIN=IDN_ORIGIN_SENT,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == IDN_ORIGIN_SENT
