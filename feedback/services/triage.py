@@ -81,6 +81,8 @@ BULK_EMPTY = "Select at least one item."
 BULK_TOO_MANY = f"Select at most {MAX_BULK_ITEMS} items at once."
 BULK_NOTHING_TO_CHANGE = "Choose what to change for the selected items."
 MERGE_TARGET_NOT_SELECTED = "Merge into one of the selected items."
+MERGE_NEEDS_TWO = "Select at least two items to merge."
+TAG_ADDED_AND_REMOVED = "The tag {tag!r} cannot be both added and removed: choose one."
 ITEM_GONE = "The item was merged or deleted meanwhile."
 
 # What ``items_bulk_update`` passes on to ``item_update`` for each item.
@@ -152,6 +154,10 @@ def _check(
             if tag.team_id != team.pk:
                 wanted.refuse(name, TAG_OF_OTHER_TEAM.format(tag=tag.name, team=team))
         wanted.values[name] = given
+    removed = {tag.pk for tag in wanted.values.get("remove_tags", ())}
+    for tag in wanted.values.get("add_tags", ()):
+        if tag.pk in removed:
+            wanted.refuse("remove_tags", TAG_ADDED_AND_REMOVED.format(tag=tag.name))
     if snoozed_until is not UNSET:
         if snoozed_until is not None and timezone.is_naive(snoozed_until):
             wanted.refuse("snoozed_until", SNOOZE_NAIVE)
@@ -429,7 +435,8 @@ def items_bulk_merge(
     if merged_any:
         results[into.pk] = BulkResult(into.pk, True, item=into)
     else:
-        nothing = {"detail": [BULK_NOTHING_TO_CHANGE]}
+        alone = len({item.pk for item in items}) < 2
+        nothing = {"detail": [MERGE_NEEDS_TWO if alone else BULK_NOTHING_TO_CHANGE]}
         results[into.pk] = BulkResult(into.pk, False, nothing, into, status=400)
     return [results[item.pk] for item in items if item.pk in results]
 
@@ -445,6 +452,7 @@ __all__ = [
     "BULK_NOTHING_TO_CHANGE",
     "BULK_TOO_MANY",
     "MAX_BULK_ITEMS",
+    "MERGE_NEEDS_TWO",
     "MERGE_TARGET_NOT_SELECTED",
     "PRIORITY_AUTOMATIC",
     "PRIORITY_REASON_MANUAL",
@@ -452,6 +460,7 @@ __all__ = [
     "SNOOZE_IN_PAST",
     "SNOOZE_NAIVE",
     "STATUS_UNKNOWN",
+    "TAG_ADDED_AND_REMOVED",
     "TAG_OF_OTHER_TEAM",
     "UNSET",
     "BulkResult",

@@ -18,11 +18,13 @@ from feedback.services.triage import (
     ASSIGNEE_NOT_AGENT,
     BULK_TOO_MANY,
     MAX_BULK_ITEMS,
+    MERGE_NEEDS_TWO,
     MERGE_TARGET_NOT_SELECTED,
     PRIORITY_AUTOMATIC,
     SNOOZE_IN_PAST,
     SNOOZE_NAIVE,
     STATUS_UNKNOWN,
+    TAG_ADDED_AND_REMOVED,
     TAG_OF_OTHER_TEAM,
     item_update,
 )
@@ -337,6 +339,27 @@ def test_bulk_merge_into_a_chosen_item_that_must_be_selected(world):
     assert refused.value.message_dict == {"into": [MERGE_TARGET_NOT_SELECTED]}
     assert [result.ok for result in results] == [True, True]
     assert set(FeedbackItem.objects.values_list("pk", flat=True)) == {two.pk, other.pk}
+
+
+def test_bulk_merge_of_one_item_asks_for_two(world):
+    one = FeedbackItemFactory(team=world.team_a)
+
+    [result] = items_bulk_merge(actor=world.agent_a, items=[one])
+
+    assert (result.ok, result.status, result.errors) == (False, 400, {"detail": [MERGE_NEEDS_TWO]})
+    assert MERGE_NEEDS_TWO == "Select at least two items to merge."
+
+
+def test_a_tag_both_added_and_removed_is_refused(world, item):
+    tag = TagFactory(team=world.team_a, name="billing")
+
+    with pytest.raises(ValidationError) as refused:
+        item_update(actor=world.agent_a, item=item, add_tags=[tag], remove_tags=[tag])
+
+    assert refused.value.message_dict == {
+        "remove_tags": [TAG_ADDED_AND_REMOVED.format(tag="billing")]
+    }
+    assert not FeedbackItem.objects.get(pk=item.pk).tags.exists()
 
 
 def test_bulk_merge_of_a_viewer_merges_nothing(world):
