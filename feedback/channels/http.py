@@ -79,7 +79,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(min(int(value), MAX_RETRY_AFTER))
     try:
         when = parsedate_to_datetime(value)
@@ -157,7 +157,7 @@ def request(
 
 def _read_capped(answer: requests.Response, *, max_bytes: int, host: str) -> bytes:
     declared = answer.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise ConnectorError(TOO_LARGE.format(host=host, limit=max_bytes // (1024 * 1024)))
     chunks, size = [], 0
     for chunk in answer.iter_content(64 * 1024):

@@ -29,7 +29,7 @@ from feedback.services.merging import (
     item_merge,
     message_split,
 )
-from feedback.services.triage import PRIORITY_AUTOMATIC, actor_name, item_update
+from feedback.services.triage import PRIORITY_AUTOMATIC, SNOOZE_MAX, actor_name, item_update
 from feedback.views.item import (
     INTO_THIS,
     MERGE_DIRECTIONS,
@@ -40,6 +40,7 @@ from feedback.views.item import (
     team_agents,
     writable_item,
 )
+from portal.validation import is_id, parse_id
 from portal.views.common import redirect_after_post, render_page_or_fragment, vary_on_htmx
 
 STATUS_SET = "Status set to {status}."
@@ -188,11 +189,15 @@ def item_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     item = writable_item(request, pk)
     if request.POST.get("preset") == "clear":
         return _update(request, item, UNSNOOZED, snoozed_until=None)
+    now = timezone.now()
     try:
-        until = snooze_from_post(request.POST, timezone.now())
-    except ValueError:
+        until = snooze_from_post(request.POST, now)
+    except (ValueError, OverflowError):
         return _refused(request, item, SNOOZE_UNREADABLE)
-    when = timezone.localtime(until).strftime("%a %d %b, %H:%M")
+    # Only a time the service may keep is shown (it refuses the others with their reason);
+    # a time at the calendar's edge cannot be shown in every zone.
+    kept = now < until <= now + SNOOZE_MAX
+    when = timezone.localtime(until).strftime("%a %d %b, %H:%M") if kept else ""
     return _update(request, item, SNOOZED.format(when=when), snoozed_until=until)
 
 
@@ -212,11 +217,11 @@ def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
         error = MERGE_DIRECTION_UNKNOWN
     elif not wanted:
         error = MERGE_OTHER_MISSING if "other" in data else ""
-    elif not wanted.isdigit():
+    elif not is_id(wanted):
         error = MERGE_OTHER_UNKNOWN.format(other=wanted, team=item.team)
     else:
         try:
-            other = readable_item(request, int(wanted))
+            other = readable_item(request, parse_id(wanted))
         except Http404:
             error = MERGE_OTHER_UNKNOWN.format(other=wanted, team=item.team)
     # Refused at the review already, not only once confirmed.

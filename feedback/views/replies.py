@@ -36,6 +36,7 @@ from feedback.services.replies import (
 from portal import access
 from portal.forms import add_service_errors
 from portal.models import Role
+from portal.validation import is_id, parse_id
 from portal.views.common import redirect_after_post, render_page_or_fragment
 
 REPLY_QUEUED = "Reply to {to} queued: it is sent in a moment, and shown below once it is."
@@ -96,8 +97,8 @@ def composer_context(
     templates = _templates(request, item)
     chosen = None
     wanted = request.GET.get("template", "")
-    if wanted.isdigit():
-        chosen = next((t for t in templates if t.pk == int(wanted)), None)
+    if is_id(wanted):
+        chosen = next((t for t in templates if t.pk == parse_id(wanted)), None)
     if reply_form is None:
         initial = {}
         if chosen is not None:

@@ -33,6 +33,7 @@ from feedback.templating import PLACEHOLDERS, template_problems, template_render
 from portal import access
 from portal import selectors as portal_selectors
 from portal.models import Role, Team
+from portal.validation import is_id, parse_id
 from portal.views.common import bound_on_post, form_page, redirect_after_post, vary_on_htmx
 
 TEMPLATE_CREATED = "Template {template} created."
@@ -232,7 +233,7 @@ def template_preview(request: HttpRequest, slug: str) -> HttpResponse:
         allow_shared=request.user.is_superuser,
     )
     pk = request.POST.get("template", "")
-    template = _template(request, team, int(pk)) if pk.isdigit() else None
+    template = _template(request, team, parse_id(pk)) if is_id(pk) else None
     form_url = (
         reverse("feedback:template_edit", args=[team.slug, template.pk])
         if template

@@ -257,6 +257,11 @@ def test_snooze_in_the_past_or_unreadable_is_refused(agent_client, world):
     for data in ({"until": "soon"}, {"preset": "someday"}, {}):
         response = agent_client.post(action_url("snooze", world.item), data, **HTMX)
         assert item_views.SNOOZE_UNREADABLE in response.content.decode()
+    # At the calendar's edges: once a 500 (OverflowError showing the time), now the reason.
+    for edge in ("9999-12-31T23:59+00:00", "0001-01-01T00:00+14:00"):
+        response = agent_client.post(action_url("snooze", world.item), {"until": edge}, **HTMX)
+        assert response.status_code == 200
+        assert 'role="alert"' in response.content.decode(), edge
     world.item.refresh_from_db()
     assert world.item.snoozed_until is None
 
@@ -357,7 +362,7 @@ def test_merge_this_into_that_goes_to_the_kept_item(agent_client, world):
 
 
 def test_merge_with_an_item_out_of_reach_is_refused_by_name(agent_client, world):
-    for wanted in (world.other_item_other_team.pk, 999999, "abc", world.item.pk):
+    for wanted in (world.other_item_other_team.pk, 999999, "abc", "²", world.item.pk):
         response = agent_client.post(
             action_url("merge", world.item), {"other": wanted, "confirm": "1"}
         )

@@ -93,6 +93,8 @@ def test_choosing_a_template_fills_the_reply_personalised_for_the_customer(agent
     assert "Theirs" not in body
     refused = agent_client.get(compose_url(item), {"template": other_team.pk})
     assert "Choose one of the templates offered." in refused.content.decode()
+    # "²" passes str.isdigit() but not int(): once a 500.
+    assert agent_client.get(compose_url(item), {"template": "²"}).status_code == 200
 
 
 def test_sending_a_reply_plainly_redirects_and_sends(
@@ -237,11 +239,13 @@ def test_the_preview_renders_for_the_latest_item_or_names_problems(lead_client, 
     fine = lead_client.post(url, {"body": "Dear {{ customer.name }}"}, **HTMX).content.decode()
     bad = lead_client.post(url, {"body": "{% load x %}"}, **HTMX).content.decode()
     plain = lead_client.post(url, {"name": "N", "body": "Dear {{ customer.name }}"})
+    odd_template = lead_client.post(url, {"template": "²", "body": "Hi"}, **HTMX)
 
     assert "Dear Omar Haddad" in fine and "<html" not in fine
     assert "Template tags such as" in bad
     assert plain.status_code == 200 and "<html" in plain.content.decode()
     assert "Dear Omar Haddad" in plain.content.decode()
+    assert odd_template.status_code == 200
 
 
 def test_leads_edit_and_delete_their_teams_templates_but_not_shared_ones(lead_client, item):

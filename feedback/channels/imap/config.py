@@ -159,7 +159,7 @@ def _port(config: Mapping[str, Any], security: str) -> int:
     value = config.get("port")
     if value is None or value == "":
         return DEFAULT_PORTS[security]
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise ConfigError(PORT_INVALID, field="port")

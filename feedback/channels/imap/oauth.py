@@ -139,7 +139,7 @@ def _refresh(
         host = urlsplit(oauth.token_url).hostname or oauth.token_url
         raise ConnectorError(TOKEN_ANSWER_INVALID.format(host=host))
     expires_in = data.get("expires_in", DEFAULT_EXPIRES_IN)
-    if isinstance(expires_in, str) and expires_in.isdigit():
+    if isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit():
         expires_in = int(expires_in)
     if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
         expires_in = DEFAULT_EXPIRES_IN

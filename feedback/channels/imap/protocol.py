@@ -156,6 +156,6 @@ def uids_to_move(items: Iterable[FetchedItem], *, folder: str, uidvalidity: int)
         if item.metadata.get("folder", folder) != folder:
             continue
         validity, _, uid = item.source_id.partition(":")
-        if validity == str(uidvalidity) and uid.isdigit():
+        if validity == str(uidvalidity) and uid.isascii() and uid.isdigit():
             uids.add(int(uid))
     return sorted(uids)

@@ -58,7 +58,7 @@ def _die_with_parent() -> None:
 def _split_addrport(addrport: str) -> tuple[str, int]:
     host, _, port = addrport.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit()):
         raise CommandError(f"{addrport!r} is not an address and port such as {DEFAULT_ADDRPORT}.")
     return host, int(port)
 

@@ -128,7 +128,7 @@ def test_an_address_must_look_like_one(address):
     assert (error.field, error.message) == ("address", ADDRESS_INVALID)
 
 
-@pytest.mark.parametrize("port", [0, 65536, -1, "abc", 1.5, True, "99999"])
+@pytest.mark.parametrize("port", [0, 65536, -1, "abc", 1.5, True, "99999", "²", "٩٩٣"])
 def test_bad_ports_are_refused(port):
     error = config_error(config(port=port))
 
