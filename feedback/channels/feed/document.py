@@ -4,6 +4,7 @@ entry as deterministic JSON, so an unchanged entry is the same bytes at every po
 from __future__ import annotations
 
 import base64
+import email.utils
 import io
 import json
 import re
@@ -13,6 +14,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 
 from feedback.channels import http
 from feedback.channels.base import ConnectorError, FetchedItem
@@ -46,6 +49,11 @@ _HTML_START = re.compile(
 )
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<")
+# "Priya Raman (priya@haddad.company)": the name first, the address in parentheses, which
+# RFC 5322 reads the other way round (the parentheses are a comment).
+_NAME_THEN_ADDRESS = re.compile(r"(?P<name>[^()@]*?)\s*\((?P<address>[^()\s]+@[^()\s]+)\)")
+# The directory's own check (``portal.services.common``), without its "localhost" exception.
+_valid_address = EmailValidator(allowlist=[])
 
 
 @dataclass(frozen=True)
@@ -130,19 +138,65 @@ def _detail(detail: Any) -> dict[str, str] | None:
     return {"type": str(detail.get("type") or "text/plain"), "value": str(detail["value"])}
 
 
+def _is_address(value: str) -> bool:
+    try:
+        _valid_address(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def read_author(text: str) -> tuple[str, str]:
+    """``(name, address)`` of an author as RSS writes it: ``address (Name)``,
+    ``Name <address>``, ``Name (address)`` or a bare address. An address that is not valid
+    (``buyer@store``) is dropped and the name kept; a text with no address or several is all
+    name."""
+    text = text.strip()
+    written = _NAME_THEN_ADDRESS.fullmatch(text)
+    if written:
+        name, address = written["name"].strip(), written["address"]
+    else:
+        found = [pair for pair in email.utils.getaddresses([text]) if "@" in pair[1]]
+        if len(found) != 1:
+            return text, ""
+        name, address = " ".join(found[0][0].split()), found[0][1]
+    return (name, address) if _is_address(address) else (name or text, "")
+
+
+def _author(entry: Any) -> tuple[str, str]:
+    """``(name, address)`` of the entry's author; without a name, the text as written.
+
+    feedparser splits an RSS ``<author>`` or ``<dc:creator>`` with a pattern that knows
+    top-level domains of two to four letters only (``buyer@store.online (Buyer Name)``
+    became ``buyer@store.onli`` and the name ``ne (Buyer Name``), so a text with an address
+    in it is read here (``read_author``). Its split is kept where it found an address and
+    loses nothing (an Atom author's ``<name>`` and ``<email>``, which feedparser then writes
+    as "name (email)"), for a text without an address, and for an entry with several
+    authors, of which feedparser keeps the text of the last alone."""
+    detail = entry.get("author_detail") or {}
+    name = str(detail.get("name") or "").strip()
+    address = str(detail.get("email") or "").strip()
+    written = str(entry.get("author") or "").strip()
+    composed = f"{name} ({address})" if name and address else name or address
+    faithful = bool(address) and written == composed
+    if "@" in written and not faithful and len(entry.get("authors") or []) <= 1:
+        name, address = read_author(written)
+    return name or written, address
+
+
 def entry_payload(entry: Any, feed: dict[str, str]) -> dict[str, Any]:
     """What the portal keeps of a feedparser entry. The publication time is ``published``,
     else ``updated``: an entry whose ``updated`` alone moved shows nothing new, so it is not
     stored again."""
-    author = entry.get("author_detail") or {}
+    author, author_email = _author(entry)
     return {
         "kind": PAYLOAD_KIND,
         "feed": feed,
         "id": str(entry.get("id") or "").strip(),
         "link": str(entry.get("link") or "").strip(),
         "title": _detail(entry.get("title_detail")),
-        "author": str(author.get("name") or entry.get("author") or "").strip(),
-        "author_email": str(author.get("email") or "").strip(),
+        "author": author,
+        "author_email": author_email,
         "published": _iso(entry.get("published_parsed") or entry.get("updated_parsed")),
         "summary": _detail(entry.get("summary_detail")),
         "content": [c for c in map(_detail, entry.get("content") or []) if c is not None],

@@ -27,6 +27,7 @@ from feedback.channels.feed.document import (
     FEED_REFUSED_LOGIN,
     NOT_A_FEED,
     NOT_A_FEED_HTML,
+    read_author,
 )
 from feedback.channels.feed.parse import (
     DOCUMENT_UNREADABLE,
@@ -69,6 +70,10 @@ def parse(connector: FeedConnector, item, received_at: datetime = RECEIVED):
 
 def by_source(items) -> dict:
     return {item.source_id: item for item in items}
+
+
+def by_title(connector: FeedConnector, items) -> dict:
+    return {parse(connector, item).subject: parse(connector, item) for item in items}
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -284,6 +289,79 @@ def test_a_long_id_is_hashed_into_the_source_id_and_the_message_id(connector):
     parsed = connector.parse(raw, received_at=RECEIVED, metadata={})
 
     assert parsed.message_id == f"sha256-{hashlib.sha256(long_id.encode()).hexdigest()}@e.com/f"
+
+
+# --- authors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source_id", "name", "address"),
+    [
+        ("a-de", "Ute Berger", "ute@shop.de"),
+        ("a-org", "Jonas Weber", "jonas.weber@example.org"),
+        ("a-info", "Help Desk", "desk@help.info"),
+        # feedparser knows top-level domains of two to four letters only: "buyer@store.onli"
+        # and the name "ne (Buyer Name".
+        ("a-online", "Buyer Name", "buyer@store.online"),
+        ("a-example", "Mia Svensson", "mia@notes.example"),
+        ("a-company", "Priya Raman", "priya@haddad.company"),
+        ("a-quoted", "Weber, Jonas", "jonas@weber.company"),
+        ("a-bare", "lee@reviews.example", "lee@reviews.example"),
+        ("a-name", "Maren Olsen", ""),
+        ("a-nodomain", "Buyer Name", ""),
+        ("a-noaddress", "Ann Lee <not an address>", ""),
+        ("a-two", "one@x.example, two@x.example", ""),
+    ],
+)
+def test_an_rss_author_is_read_in_every_form_and_top_level_domain(
+    connector, fake_web, source_id, name, address
+):
+    items, _ = fetch_all(connector, serve(fake_web, "authors.rss"))
+
+    review = parse(connector, by_source(items)[source_id])
+
+    assert (review.from_name, review.from_address) == (name, address)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("buyer@store.online (Buyer Name)", ("Buyer Name", "buyer@store.online")),
+        ("Buyer Name <Buyer@Store.Online>", ("Buyer Name", "Buyer@Store.Online")),
+        ("Buyer  Name (buyer@store.online)", ("Buyer  Name", "buyer@store.online")),
+        (" buyer@store.online ", ("", "buyer@store.online")),
+        ("Buyer Name", ("Buyer Name", "")),
+        ("Buyer Name <buyer@store>", ("Buyer Name", "")),
+        ("buyer@localhost (Buyer Name)", ("Buyer Name", "")),
+        ("Buyer Name (buyer@store)", ("Buyer Name", "")),
+        ("Jane Doe jane@x.example", ("Jane Doe jane@x.example", "")),
+        ("", ("", "")),
+    ],
+)
+def test_an_author_is_split_into_name_and_a_valid_address(written, read):
+    assert read_author(written) == read
+
+
+def test_an_atom_author_is_taken_from_its_elements(connector, fake_web):
+    items, _ = fetch_all(connector, serve(fake_web, "ids.atom", content_type=ATOM))
+
+    topics = by_title(connector, items)
+
+    assert (
+        topics["An id that is no URI"].from_name,
+        topics["An id that is no URI"].from_address,
+    ) == (
+        "Aiko Tanaka",
+        "aiko@example.jp",
+    )
+    # A name with parentheses is a name: only an <email> gives an address.
+    assert (
+        topics["An id that is a URN"].from_name,
+        topics["An id that is a URN"].from_address,
+    ) == (
+        "Buyer (store.online)",
+        "",
+    )
 
 
 def test_the_same_document_gives_byte_identical_payloads(connector, fake_web):

@@ -180,6 +180,27 @@ def test_the_same_feed_in_two_teams_is_one_message_in_each(fake_web):
     assert len(messages(first)) == len(messages(second)) == 3
 
 
+# --- authors --------------------------------------------------------------------------------
+
+
+def test_an_rss_author_with_a_long_top_level_domain_is_the_customer(fake_web):
+    serve(fake_web, "authors.rss")
+    channel = feed_channel(fake_web)
+
+    poll(channel)
+
+    item = FeedbackItem.objects.get(channel=channel, subject="Six letters")
+    assert item.customer == Customer.objects.get(email="buyer@store.online")
+    assert item.customer.name == "Buyer Name"
+    assert not Customer.objects.filter(email="buyer@store.onli").exists()
+    malformed = Message.objects.get(channel=channel, subject="No domain")
+    assert (malformed.sender_name, malformed.sender, malformed.item.customer) == (
+        "Buyer Name",
+        "",
+        None,
+    )
+
+
 # --- restart --------------------------------------------------------------------------------
 
 
