@@ -218,6 +218,10 @@ class ItemStatus(models.TextChoices):
     SPAM = "spam", "Spam"
 
 
+# The statuses no work runs for (no SLA, no escalation); leaving one reopens the item.
+CLOSED_STATUSES = (ItemStatus.RESOLVED, ItemStatus.SPAM)
+
+
 class ItemPriority(models.TextChoices):
     NORMAL = "normal", "Normal"
     HIGH = "high", "High"

@@ -42,6 +42,7 @@ from feedback.channels import ConfigError, get_connector
 from feedback.inbox.counts import inbox_counts_changed
 from feedback.mail import parse_message
 from feedback.models import (
+    CLOSED_STATUSES,
     MAX_ADDRESS_LENGTH,
     MAX_MESSAGE_ID_LENGTH,
     Channel,
@@ -57,7 +58,7 @@ from feedback.services import item_search_document_refresh
 from feedback.services.items import MAX_TEXT_LENGTH
 from feedback.templating import template_context, template_render
 from feedback.tokens import reply_address
-from portal import access
+from portal import access, events
 from portal.actors import is_system, person_or_none
 from portal.models import Role
 from portal.services import audit
@@ -325,10 +326,23 @@ def reply_send(
     message.save(force_insert=True)
 
     before = {"status": item.status, "first_responded_at": item.first_responded_at}
+    # A reply to a resolved (or spam) item reopens it: its resolution is due again from now.
+    reopened = item.status in CLOSED_STATUSES
     item.status = ItemStatus.WAITING
+    item.resolved_at = None
     item.first_responded_at = item.first_responded_at or now
     item.last_message_at = max(item.last_message_at, now)
-    item.save(update_fields=["status", "first_responded_at", "last_message_at", "updated_at"])
+    item.save(
+        update_fields=[
+            "status",
+            "resolved_at",
+            "first_responded_at",
+            "last_message_at",
+            "updated_at",
+        ]
+    )
+    if reopened:
+        events.emit("feedback.item_reopened", item_id=item.pk)
     inbox_counts_changed(item.team_id)
     item_search_document_refresh([item.pk])
     audit(

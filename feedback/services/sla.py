@@ -34,7 +34,13 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback.models import FeedbackItem, InboxSettings, ItemPriority, ItemStatus, SlaPolicy
+from feedback.models import (
+    CLOSED_STATUSES,
+    FeedbackItem,
+    InboxSettings,
+    ItemPriority,
+    SlaPolicy,
+)
 from portal.actors import SYSTEM
 from portal.models import Customer, Membership, Role
 from portal.models import Tier as CustomerTier
@@ -56,7 +62,7 @@ ACTION_PRIORITY_EVALUATED = "feedback_item.priority_evaluated"
 RANK = {ItemPriority.NORMAL: 0, ItemPriority.HIGH: 1, ItemPriority.URGENT: 2}
 LEVELS = sorted(RANK, key=RANK.__getitem__)
 # Items in these states have no service level running.
-CLOSED = (ItemStatus.RESOLVED, ItemStatus.SPAM)
+CLOSED = CLOSED_STATUSES
 LEAD_ROLES = (Role.LEAD, Role.ADMIN)
 
 Due = tuple[datetime | None, datetime | None]

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.inbox.counts import inbox_counts_changed
-from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Tag
+from feedback.models import CLOSED_STATUSES, FeedbackItem, ItemPriority, ItemStatus, Tag
 from feedback.services.merging import item_merge
 from feedback.services.search_document import item_search_document_refresh
 from portal import access, events
@@ -242,12 +242,14 @@ def item_update(
 def _apply(actor: Actor, item: FeedbackItem, values: dict[str, Any], now: datetime) -> None:
     changed: set[str] = set()
     entries: list[tuple[str, dict[str, dict]]] = []
-    resolved = False
+    resolved = reopened = False
 
     if "status" in values and values["status"] != item.status:
         before = item.status
         item.status = values["status"]
         resolved = item.status == ItemStatus.RESOLVED
+        # Out of resolved or spam: its resolution is due again from now (the SLA's handler).
+        reopened = before in CLOSED_STATUSES and item.status not in CLOSED_STATUSES
         item.resolved_at = now if resolved else None
         changed |= {"status", "resolved_at"}
         entries.append((ACTION_STATUS, {"status": {"before": before, "after": item.status}}))
@@ -288,6 +290,8 @@ def _apply(actor: Actor, item: FeedbackItem, values: dict[str, Any], now: dateti
         audit(actor=actor, action=action, target=item, team=item.team, changes=changes)
     if resolved:
         events.emit("feedback.item_resolved", item_id=item.pk)
+    if reopened:
+        events.emit("feedback.item_reopened", item_id=item.pk)
 
 
 def _priority_change(actor: Actor, item: FeedbackItem, wanted: str | None) -> dict[str, dict]:

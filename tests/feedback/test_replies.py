@@ -7,9 +7,17 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from feedback import tasks
-from feedback.models import DeliveryStatus, Direction, ItemStatus, Message, ResponseTemplate
+from feedback.models import (
+    DeliveryStatus,
+    Direction,
+    ItemStatus,
+    Message,
+    ResponseTemplate,
+    SlaPolicy,
+)
 from feedback.services import replies
 from feedback.services.replies import (
     CHANNEL_TAKES_NO_REPLIES,
@@ -113,6 +121,29 @@ def test_a_reply_is_stored_threaded_and_sent_once_after_the_commit(
     assert sent["Reply-To"] == reply_address(SUPPORT_ADDRESS, item.pk)
     assert sent["To"] == "orders@haddad.example"
     assert SUPPORT_ADDRESS in sent["From"]
+
+
+def test_a_reply_to_a_resolved_item_reopens_it_with_a_fresh_resolution_period(
+    item, agent, django_capture_on_commit_callbacks
+):
+    for priority, first, resolution in (("normal", 8, 48), ("high", 4, 24), ("urgent", 1, 8)):
+        SlaPolicy.objects.create(
+            team=item.team,
+            priority=priority,
+            first_response_hours=first,
+            resolution_hours=resolution,
+        )
+    item.status, item.resolved_at = ItemStatus.RESOLVED, NOW - timedelta(days=20)
+    item.resolution_due_at = NOW - timedelta(days=25)
+    item.save()
+    before = timezone.now()
+
+    send(item, agent, django_capture_on_commit_callbacks)
+
+    item.refresh_from_db()
+    assert (item.status, item.resolved_at) == (ItemStatus.WAITING, None)
+    due = item.resolution_due_at
+    assert before + timedelta(hours=8) <= due <= timezone.now() + timedelta(hours=48)
 
 
 def test_a_reply_makes_the_item_wait_and_records_the_first_response_once(

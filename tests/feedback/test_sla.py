@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from feedback import services
 from feedback.models import FeedbackItem, InboxSettings, ItemPriority, ItemStatus, SlaPolicy
@@ -178,6 +179,27 @@ def test_a_reopened_item_gets_a_fresh_resolution_period(world, policies):
     assert created.resolution_breached_at is None
     # The first response stays as it was.
     assert created.first_response_due_at == START + hours(8)
+
+
+@pytest.mark.parametrize("closed", [ItemStatus.RESOLVED, ItemStatus.SPAM])
+def test_reopening_by_hand_restarts_the_resolution_period(
+    world, policies, closed, django_capture_on_commit_callbacks
+):
+    # Once only ingestion reopened: an item reopened by hand kept its old due time and was
+    # escalated as breached by the next run of the breach task.
+    created = started(world, status=ItemStatus.OPEN)
+    services.item_update(actor=world.agent_a, item=created, status=closed)
+    before = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.item_update(actor=world.agent_a, item=created, status=ItemStatus.OPEN)
+
+    created.refresh_from_db()
+    assert created.resolved_at is None
+    assert before + hours(48) <= created.resolution_due_at <= timezone.now() + hours(48)
+    sla.sla_breaches_mark(now=timezone.now())
+    created.refresh_from_db()
+    assert created.resolution_breached_at is None
 
 
 def test_a_closed_item_is_not_restarted(world, policies):
