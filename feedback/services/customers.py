@@ -31,6 +31,7 @@ from django.db import transaction
 
 from feedback.models import FeedbackItem
 from feedback.services.duplicates import duplicates_queue
+from feedback.services.sla import customer_items_priority_refresh
 from portal import selectors as portal_selectors
 from portal import services as portal_services
 from portal.actors import SYSTEM
@@ -380,10 +381,11 @@ class ChunkSenders:
 @transaction.atomic
 def customer_items_move(*, source_id: int, target_id: int) -> int:
     """On ``portal.customers_merged``: the merged (source) customer's items become the
-    target's, in one UPDATE, and are checked for duplicates among the target's other items
-    after the commit (``duplicates_queue``: one person's mail and forum post, known apart
-    until the merge, may say the same); run again, it finds nothing left to move. The number
-    moved."""
+    target's, in one UPDATE, take the priority the target's tier and account give (an open
+    item of a VIP is urgent, whoever it was filed under), and are checked for duplicates among
+    the target's other items after the commit (``duplicates_queue``: one person's mail and
+    forum post, known apart until the merge, may say the same); run again, it finds nothing
+    left to move. The number moved."""
     moved = list(
         FeedbackItem.objects.select_for_update()
         .filter(customer_id=source_id)
@@ -392,5 +394,6 @@ def customer_items_move(*, source_id: int, target_id: int) -> int:
     if not moved:
         return 0
     FeedbackItem.objects.filter(pk__in=moved, customer_id=source_id).update(customer_id=target_id)
+    customer_items_priority_refresh(customer_id=target_id)
     duplicates_queue(moved)
     return len(moved)

@@ -352,6 +352,26 @@ def test_a_customers_new_tier_reaches_their_open_items(
     assert sla.customer_items_priority_refresh(customer_id=customer.pk) == 0
 
 
+def test_items_moved_by_a_customer_merge_take_the_kept_customers_priority(world, policies):
+    # Once the moved items kept the merged customer's priority: a VIP's item stayed normal.
+    vip = CustomerFactory(tier=Tier.VIP)
+    stranger = CustomerFactory(tier=Tier.STANDARD)
+    moved = started(world, customer=stranger)
+    closed = started(world, customer=stranger, status=ItemStatus.RESOLVED)
+    assert moved.priority == "normal"
+
+    assert services.customer_items_move(source_id=stranger.pk, target_id=vip.pk) == 2
+
+    moved.refresh_from_db()
+    closed.refresh_from_db()
+    assert (moved.customer, moved.priority, moved.priority_reason) == (
+        vip,
+        "urgent",
+        sla.REASON_VIP,
+    )
+    assert (closed.customer, closed.priority) == (vip, "normal")
+
+
 def test_a_lower_tier_lowers_the_automatic_priority_but_not_an_escalation(world, policies):
     customer = CustomerFactory(tier=Tier.VIP)
     plain = started(world, customer=customer)
