@@ -6,7 +6,7 @@ With PORTAL_SCREENSHOTS=1 the screenshots land in docs/screenshots/item-*.png.""
 import pytest
 from django.utils import timezone
 
-from feedback.models import ItemStatus
+from feedback.models import ItemStatus, Message
 from feedback.services.presence import presence_touch
 from feedback.views.item_actions import STATUS_SET
 from portal.models import Role
@@ -15,6 +15,7 @@ from tests.feedback import item_page_data
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     _log_in,
+    _outside_window,
     _overflow,
     _phone,
     browser,
@@ -66,9 +67,15 @@ def test_the_item_page_fits_a_phone(
     world,
     screenshot_dir,  # noqa: F811
 ):
+    # A long address in a message's header once widened the page past the phone.
+    long_address = "l" * 70 + "@qa.example"
+    Message.objects.filter(pk=world.mail.pk).update(sender=long_address, sender_name="Long")
+    Message.objects.filter(pk=world.failed.pk).update(to=[long_address])
     page = _phone(browser).new_page()
     _log_in(page, live_server.url)
     page.goto(f"{live_server.url}/inbox/{world.item.pk}/")
     page.get_by_text("Ada Lead is replying to this item").wait_for()
+    assert page.get_by_text(long_address).first.is_visible()
     assert _overflow(page) <= 0
+    assert _outside_window(page, ".message-head > *") == []
     page.screenshot(path=str(screenshot_dir / "item-phone.png"), full_page=True)
