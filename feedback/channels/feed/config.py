@@ -3,6 +3,7 @@ authentication for a feed behind a login, and a timeout; each refusal names its 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,7 +103,18 @@ def feed_settings(config: dict[str, Any]) -> FeedSettings:
 
 
 def feed_source(url: str) -> str:
-    """The feed's host and path, which qualify its entries' ids: never its query string,
-    which may hold an access token."""
+    """The feed's host and path, as stored with each entry: never its query string, which
+    may hold an access token."""
     parts = urlsplit(url)
     return f"{parts.hostname}{parts.path}"
+
+
+def feed_qualifier(url: str) -> str:
+    """What makes a bare entry id (``12345``) unique: the feed's host and path, and its query
+    string when it has one, since ``reviews.rss?app=1`` and ``reviews.rss?app=2`` are two
+    feeds. The query is named by a digest: it may hold an access token, which a message id
+    (shown to every member of the team) must not."""
+    query = urlsplit(url).query
+    if not query:
+        return feed_source(url)
+    return f"{feed_source(url)}?{hashlib.sha256(query.encode()).hexdigest()[:16]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,11 @@ from feedback.mail.results import ParsedMessage
 KIND = "feed"
 # Parsed documents kept between the batches of a poll (per connector, so per process).
 CACHED_DOCUMENTS = 4
+# The cursor's "keys": entries are keyed by their id as the feed wrote it
+# (``parse.entry_message_id``). A cursor without it is that of a feed an earlier version
+# polled, which keyed a bare guid by the address feedparser had resolved it to and qualified
+# bare ids by host and path alone; its "legacy" lists the entries that keep that key.
+KEYS_AS_WRITTEN = 2
 
 FEED_MALFORMED = (
     "the feed at {url} is not well-formed XML ({error}): ask its publisher to fix it; until "
@@ -47,6 +53,27 @@ def _batch(items: tuple[FetchedItem, ...], offset: int, limit: int, max_bytes: i
 
 def _settled(document: Document) -> dict[str, Any]:
     return {"etag": document.etag, "modified": document.modified, "digest": document.digest}
+
+
+def _legacy(cursor: dict[str, Any], polled_before: bool, document: Document) -> frozenset[str]:
+    """The entries of ``document`` that keep the message id an earlier version gave them.
+
+    In a feed that version polled, an entry it stored has its message under that id, and a
+    changed entry must revise that message, not open another item. Which entries it stored is
+    not known here, so all those the feed holds when this version first reads it keep their
+    id, for as long as they stay in the feed; the entries that come later are keyed as
+    written. Unchanged entries are the same bytes as before and are not stored again."""
+    if cursor.get("keys") == KEYS_AS_WRITTEN:
+        return document.renamed & frozenset(cursor.get("legacy") or ())
+    return document.renamed if polled_before else frozenset()
+
+
+def _keyed(cursor: dict[str, Any], legacy: frozenset[str]) -> dict[str, Any]:
+    keyed = {name: value for name, value in cursor.items() if name != "legacy"}
+    keyed["keys"] = KEYS_AS_WRITTEN
+    if legacy:
+        keyed["legacy"] = sorted(legacy)
+    return keyed
 
 
 def _entries(count: int) -> str:
@@ -96,6 +123,7 @@ class FeedConnector(Connector):
         settings = feed_settings(config)
         cursor = dict(cursor or {})
         pending = cursor.pop("pending", None)
+        polled_before = bool(pending) or "digest" in cursor
         if pending:
             # The rest of a document a previous batch began: from memory, or fetched again
             # (another process, a restart); if it changed meanwhile, the new one from its start.
@@ -117,13 +145,19 @@ class FeedConnector(Connector):
             document = read_document(answer, settings.url)
             offset = 0
         end = _batch(document.items, offset, limit, max_bytes)
-        items = list(document.items[offset:end])
+        legacy = _legacy(cursor, polled_before, document)
+        # Without the metadata, ``parse`` gives the message id the earlier version gave.
+        items = [
+            replace(item, metadata={}) if item.source_id in legacy else item
+            for item in document.items[offset:end]
+        ]
         if end >= len(document.items):
             self._forget(settings, document.digest)
-            return FetchResult(items=items, cursor=_settled(document), more=False)
+            return FetchResult(items=items, cursor=_keyed(_settled(document), legacy), more=False)
         self._remember(settings, document)
         pending = {"digest": document.digest, "offset": end}
-        return FetchResult(items=items, cursor={**cursor, "pending": pending}, more=True)
+        cursor = _keyed({**cursor, "pending": pending}, legacy)
+        return FetchResult(items=items, cursor=cursor, more=True)
 
     def _key(self, settings: FeedSettings, digest: str) -> tuple[str, str, str]:
         return (settings.url, settings.username, digest)

@@ -1,5 +1,7 @@
 """Fetching a feed and reading it into payloads: one conditional GET, feedparser, and each
-entry as deterministic JSON, so an unchanged entry is the same bytes at every poll."""
+entry as deterministic JSON, so an unchanged entry is the same bytes at every poll. What
+identifies the entry's message (its id as written, the feed that qualifies it) goes in the
+payload's metadata, which the bytes' digest does not cover (see ``parse.entry_message_id``)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from django.core.validators import EmailValidator
 
 from feedback.channels import http
 from feedback.channels.base import ConnectorError, FetchedItem
-from feedback.channels.feed.config import FeedSettings, feed_source
-from feedback.channels.feed.parse import PAYLOAD_KIND, entry_key, sha256_hex
+from feedback.channels.feed.config import FeedSettings, feed_qualifier, feed_source
+from feedback.channels.feed.parse import PAYLOAD_KIND, entry_key, entry_message_id, sha256_hex
 
 SOURCE_ID_MAX = 255
 
@@ -67,6 +69,9 @@ class Document:
     items: tuple[FetchedItem, ...]
     # The XML error when the document is not well-formed ("" when it is).
     error: str = ""
+    # Source ids of the entries whose message id differs from the one an earlier version of
+    # the connector gave them (``FeedConnector.fetch`` keeps those of a feed polled before).
+    renamed: frozenset[str] = frozenset()
 
 
 def download(settings: FeedSettings, *, etag: str = "", modified: str = "") -> http.Response:
@@ -187,7 +192,9 @@ def _author(entry: Any) -> tuple[str, str]:
 def entry_payload(entry: Any, feed: dict[str, str]) -> dict[str, Any]:
     """What the portal keeps of a feedparser entry. The publication time is ``published``,
     else ``updated``: an entry whose ``updated`` alone moved shows nothing new, so it is not
-    stored again."""
+    stored again. The id is the one feedparser read (resolved against the feed's address when
+    it is no URI): payloads keep the bytes they had, and the id as written goes beside them
+    (``read_document``)."""
     author, author_email = _author(entry)
     return {
         "kind": PAYLOAD_KIND,
@@ -203,7 +210,7 @@ def entry_payload(entry: Any, feed: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _entry_item(data: dict[str, Any]) -> FetchedItem:
+def _entry_item(data: dict[str, Any], identity: dict[str, str]) -> FetchedItem:
     raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     key = entry_key(data)
     if not key:
@@ -212,20 +219,37 @@ def _entry_item(data: dict[str, Any]) -> FetchedItem:
         source_id = f"sha256:{sha256_hex(key)}"
     else:
         source_id = key
-    return FetchedItem(source_id=source_id, raw=raw, received_at=None, metadata={})
+    return FetchedItem(source_id=source_id, raw=raw, received_at=None, metadata=identity)
+
+
+def _parse(answer: http.Response, *, base: str) -> Any:
+    """feedparser's reading; with a ``base`` address, relative links (and ids) are made
+    absolute against it."""
+    headers = {"content-type": header(answer, "Content-Type") or "application/xml"}
+    if base:
+        headers["content-location"] = base
+    return feedparser.parse(
+        io.BytesIO(answer.body),
+        response_headers=headers,
+        resolve_relative_uris=bool(base),
+        # Kept as the feed sent it: ``parse`` sanitises with the portal's own sanitiser.
+        sanitize_html=False,
+    )
+
+
+def _ids_as_written(answer: http.Response) -> list[str]:
+    """The entries' ids as the document writes them, in feedparser's order. feedparser
+    resolves an id against the document's address as if it were a link (``<guid>qa-1</guid>``
+    at ``https://host/feeds/a.rss`` reads as ``https://host/feeds/qa-1``, the same for every
+    feed in that folder) and has no switch for it; read without an address, the document
+    gives its ids as written (an ``xml:base`` inside it still applies)."""
+    parsed = _parse(answer, base="")
+    return [str(entry.get("id") or "").strip() for entry in parsed.entries]
 
 
 def read_document(answer: http.Response, url: str) -> Document:
     """The answer as a feed; ConnectorError when it is no feed at all (an HTML page)."""
-    parsed = feedparser.parse(
-        io.BytesIO(answer.body),
-        response_headers={
-            "content-location": answer.url,
-            "content-type": header(answer, "Content-Type") or "application/xml",
-        },
-        # Kept as the feed sent it: ``parse`` sanitises with the portal's own sanitiser.
-        sanitize_html=False,
-    )
+    parsed = _parse(answer, base=answer.url)
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(error, feedparser.ThingsNobodyCaresAboutButMe):
         error = None  # an encoding or content type the parser overrode: the feed reads well
@@ -242,7 +266,15 @@ def read_document(answer: http.Response, url: str) -> Document:
         "link": str(parsed.feed.get("link") or "").strip(),
         "source": feed_source(url),
     }
-    items = [_entry_item(entry_payload(entry, feed)) for entry in reversed(parsed.entries)]
+    qualifier = feed_qualifier(url)
+    items, renamed = [], set()
+    for entry, written in zip(
+        reversed(parsed.entries), reversed(_ids_as_written(answer)), strict=True
+    ):
+        data, identity = entry_payload(entry, feed), {"id": written, "feed": qualifier}
+        items.append(_entry_item(data, identity))
+        if entry_key(data) and entry_message_id(data, identity) != entry_message_id(data, {}):
+            renamed.add(items[-1].source_id)
     if error is not None:
         # What the loose parser recovered from a broken document goes on only when it can be
         # told apart; the document itself is kept, whole, in quarantine.
@@ -263,4 +295,5 @@ def read_document(answer: http.Response, url: str) -> Document:
         title=feed["title"],
         items=tuple(items),
         error=str(error or ""),
+        renamed=frozenset(renamed),
     )

@@ -2,7 +2,8 @@
 
 The payload is the entry's data as JSON with sorted keys (``feedback.channels.feed.document``
 writes it); the message it becomes is revisable under the entry's id, so a changed entry
-revises its message."""
+revises its message. The id as the feed wrote it and the feed that qualifies a bare id come
+beside the payload, in its metadata (``entry_message_id``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ ENTRY_WITHOUT_ID = "the entry has neither an id (guid) nor a link, so it cannot 
 ENTRY_EMPTY = "the entry has no title and no text"
 
 _SPACES = re.compile(r"\s+")
+# A URI starts with its scheme (RFC 3986): "https:", "urn:", "tag:"; "12:30" is no URI.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -39,8 +42,10 @@ def sha256_hex(data: bytes | str) -> str:
 
 def entry_key(data: dict[str, Any]) -> str:
     """The entry's identity within its feed: its id, else its link and publication time."""
-    if data.get("id"):
-        return data["id"]
+    return data.get("id") or _link_key(data)
+
+
+def _link_key(data: dict[str, Any]) -> str:
     if data.get("link"):
         return f"{data['link']}#{data['published']}" if data.get("published") else data["link"]
     return ""
@@ -56,14 +61,31 @@ def _as_text(detail: dict[str, str] | None) -> tuple[str, str]:
     return detail["value"].strip(), ""
 
 
-def _message_id(data: dict[str, Any], source: str) -> str:
-    key = entry_key(data)
+def _qualified(key: str, feed: str, *, is_uri: bool) -> str:
     # A URI (a link, tag:, urn:) is unique by itself; a bare id ("review-88127", "4411")
-    # only within its feed, so it is qualified by the feed's address.
-    message_id = key if ":" in key else f"{key}@{source}"
+    # only within its feed, so it is qualified by the feed.
+    message_id = key if is_uri else f"{key}@{feed}"
     if len(message_id) > MESSAGE_ID_MAX:
-        message_id = f"sha256-{sha256_hex(key)}@{source}"[:MESSAGE_ID_MAX]
+        message_id = f"sha256-{sha256_hex(key)}@{feed}"[:MESSAGE_ID_MAX]
     return message_id
+
+
+def entry_message_id(data: dict[str, Any], metadata: dict[str, Any]) -> str:
+    """The entry's message id: its id as the feed wrote it (``metadata["id"]``) when that is
+    a URI, else that id qualified by the feed (``metadata["feed"]``: host, path and a digest
+    of the query string); without an id, its link and publication time.
+
+    Payloads stored without that metadata (before it existed, or for an entry of a feed
+    polled before, see ``FeedConnector.fetch``) keep the id they were given then, so that a
+    changed entry still revises its message: the id as feedparser read it, which resolved a
+    bare guid against the feed's address (``qa-1`` read as ``https://host/qa-1``, a "URI"
+    that the other feeds of that folder share), qualified by host and path alone."""
+    feed = metadata.get("feed")
+    if not isinstance(feed, str):
+        key = entry_key(data)
+        return _qualified(key, (data.get("feed") or {}).get("source", ""), is_uri=":" in key)
+    key = str(metadata.get("id") or "") or _link_key(data)
+    return _qualified(key, feed, is_uri=bool(_URI.match(key)))
 
 
 def _sent_at(published: str, received_at: datetime) -> datetime:
@@ -103,7 +125,7 @@ def parse_entry(raw: bytes, *, received_at: datetime, metadata: dict[str, Any]) 
     text, html = _as_text(body)
     if not subject and not text:
         raise UnparseableMessage(ENTRY_EMPTY)
-    message_id = _message_id(data, (data.get("feed") or {}).get("source", ""))
+    message_id = entry_message_id(data, metadata)
     return ParsedMessage(
         message_id=message_id,
         in_reply_to="",

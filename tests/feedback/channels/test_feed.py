@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -19,7 +20,7 @@ from feedback.channels.feed.config import (
     URL_PLAINTEXT,
     URL_REQUIRED,
 )
-from feedback.channels.feed.connector import CHECK_OK, FeedConnector
+from feedback.channels.feed.connector import CHECK_OK, KEYS_AS_WRITTEN, FeedConnector
 from feedback.channels.feed.document import (
     FEED_LINKED,
     FEED_LOCKED,
@@ -362,6 +363,149 @@ def test_an_atom_author_is_taken_from_its_elements(connector, fake_web):
         "Buyer (store.online)",
         "",
     )
+
+
+# --- ids as the feed wrote them -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "message_id"),
+    [
+        # feedparser reads a guid as a permalink unless isPermaLink="false", and resolves it
+        # against the feed's address: "qa-1" became "http://127.0.0.1:<port>/feeds/qa-1".
+        ("A bare guid that claims to be a permalink", "qa-1@127.0.0.1/feeds/good.rss"),
+        ("A number", "12345@127.0.0.1/feeds/good.rss"),
+        ("A bare guid that says it is no permalink", "review-9@127.0.0.1/feeds/good.rss"),
+        ("A time", "12:30@127.0.0.1/feeds/good.rss"),
+        ("A URN", "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"),
+        ("A tag URI", "tag:reviews.example.com,2026:review/77"),
+        ("A permalink", "https://reviews.example.com/r/88"),
+    ],
+)
+def test_a_bare_guid_is_qualified_by_its_feed_and_a_uri_stays_global(
+    connector, fake_web, title, message_id
+):
+    items, _ = fetch_all(connector, serve(fake_web, "ids.rss", path="/feeds/good.rss"))
+
+    assert by_title(connector, items)[title].message_id == message_id
+
+
+def test_a_bare_guid_keeps_the_payload_and_source_id_it_had_and_comes_with_its_id(
+    connector, fake_web
+):
+    items, _ = fetch_all(connector, serve(fake_web, "ids.rss", path="/feeds/good.rss"))
+
+    item = by_source(items)[f"{fake_web.url}/feeds/qa-1"]
+
+    # The payload is the bytes it always was (so no entry is stored again): the id and link
+    # feedparser read; the id as the feed wrote it comes beside it.
+    assert json.loads(item.raw)["id"] == f"{fake_web.url}/feeds/qa-1"
+    assert item.metadata == {"id": "qa-1", "feed": "127.0.0.1/feeds/good.rss"}
+    assert parse(connector, item).url == f"{fake_web.url}/feeds/qa-1"
+
+
+def test_a_relative_atom_id_is_qualified_by_its_feed(connector, fake_web):
+    items, _ = fetch_all(connector, serve(fake_web, "ids.atom", "/feeds/a.atom", ATOM))
+
+    topics = by_title(connector, items)
+
+    assert topics["An id that is no URI"].message_id == "4411@127.0.0.1/feeds/a.atom"
+    assert topics["An id that is a URN"].message_id == (
+        "urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6"
+    )
+
+
+def test_two_feeds_of_one_folder_give_a_bare_guid_two_message_ids(connector, fake_web):
+    good, _ = fetch_all(connector, serve(fake_web, "qa-good.rss", path="/feeds/good.rss"))
+    other, _ = fetch_all(connector, serve(fake_web, "qa-other.rss", path="/feeds/other.rss"))
+
+    assert {parse(connector, item).message_id for item in good} == {
+        "qa-1@127.0.0.1/feeds/good.rss",
+        "qa-2@127.0.0.1/feeds/good.rss",
+    }
+    assert [parse(connector, item).message_id for item in other] == [
+        "qa-1@127.0.0.1/feeds/other.rss"
+    ]
+
+
+def test_feeds_that_differ_by_query_string_alone_give_a_bare_guid_two_message_ids(
+    connector, fake_web
+):
+    serve(fake_web, "qa-other.rss", path="/feeds/q.rss")
+
+    first, _ = fetch_all(connector, {"url": fake_web.url + "/feeds/q.rss?app=1&token=s3cret"})
+    second, _ = fetch_all(connector, {"url": fake_web.url + "/feeds/q.rss?app=2&token=s3cret"})
+
+    first_id, second_id = (
+        parse(connector, first[0]).message_id,
+        parse(connector, second[0]).message_id,
+    )
+    digest = hashlib.sha256(b"app=1&token=s3cret").hexdigest()[:16]
+    assert first_id == f"qa-1@127.0.0.1/feeds/q.rss?{digest}"
+    assert second_id.startswith("qa-1@127.0.0.1/feeds/q.rss?") and second_id != first_id
+    # The query string may hold an access token: it is named by a digest only.
+    assert "s3cret" not in first_id + second_id
+    assert b"s3cret" not in first[0].raw
+
+
+def test_a_payload_stored_without_the_id_as_written_keeps_its_message_id(connector):
+    raw = json.dumps(
+        {
+            "kind": "feed-entry",
+            "id": "http://127.0.0.1:8765/feeds/qa-1",
+            "title": {"type": "text", "value": "Hi"},
+            "feed": {"source": "127.0.0.1/feeds/good.rss"},
+        }
+    ).encode()
+    as_written = {"id": "qa-1", "feed": "127.0.0.1/feeds/good.rss"}
+
+    before = connector.parse(raw, received_at=RECEIVED, metadata={})
+    now = connector.parse(raw, received_at=RECEIVED, metadata=as_written)
+
+    assert before.message_id == "http://127.0.0.1:8765/feeds/qa-1"
+    assert now.message_id == "qa-1@127.0.0.1/feeds/good.rss"
+    assert now.identity_hash == hashlib.sha256(now.message_id.encode()).hexdigest()
+
+
+def test_a_new_feed_keys_every_entry_as_written(connector, fake_web):
+    items, cursor = fetch_all(connector, serve(fake_web, "ids.rss", path="/feeds/good.rss"))
+
+    assert all(item.metadata["feed"] == "127.0.0.1/feeds/good.rss" for item in items)
+    assert cursor["keys"] == KEYS_AS_WRITTEN and "legacy" not in cursor
+
+
+def test_a_feed_polled_before_keeps_the_ids_of_the_entries_it_held(connector, fake_web):
+    # The cursor an earlier version left: no "keys".
+    config = serve(fake_web, "qa-good.rss", path="/feeds/good.rss")
+    earlier = {"etag": "", "modified": "", "digest": "0" * 64}
+
+    items, cursor = fetch_all(connector, config, earlier)
+
+    assert [item.metadata for item in items] == [{}, {}]
+    assert sorted(parse(connector, item).message_id for item in items) == [
+        f"{fake_web.url}/feeds/qa-1",
+        f"{fake_web.url}/feeds/qa-2",
+    ]
+    assert cursor["keys"] == KEYS_AS_WRITTEN
+    assert cursor["legacy"] == [f"{fake_web.url}/feeds/qa-1", f"{fake_web.url}/feeds/qa-2"]
+
+
+def test_entries_that_come_later_are_keyed_as_written_and_gone_ones_forgotten(connector, fake_web):
+    config = serve(fake_web, "qa-good.rss", path="/feeds/good.rss")
+    _, cursor = fetch_all(connector, config, {"digest": "0" * 64})
+    # qa-1 changed, qa-2 left the feed, qa-3 is new.
+    changed = fixture_bytes("feed", "qa-good-changed.rss")
+    later = re.sub(rb"<item>\s*<title>Is the handwriting.*?</item>", b"", changed, flags=re.S)
+    fake_web.route("GET", "/feeds/good.rss", Reply(200, later, {"Content-Type": RSS}))
+
+    items, cursor = fetch_all(connector, config, cursor)
+
+    assert sorted(parse(connector, item).message_id for item in items) == [
+        # Still the id the earlier version stored it under, so the change revises it.
+        f"{fake_web.url}/feeds/qa-1",
+        "qa-3@127.0.0.1/feeds/good.rss",
+    ]
+    assert cursor["legacy"] == [f"{fake_web.url}/feeds/qa-1"]
 
 
 def test_the_same_document_gives_byte_identical_payloads(connector, fake_web):

@@ -5,7 +5,7 @@ raw, parsed into items and messages, checked from the channel pages and the API.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from feedback import services
 from feedback.channels import CONNECTORS
+from feedback.channels.base import FetchResult
 from feedback.channels.feed.config import URL_PLAINTEXT
 from feedback.channels.feed.connector import CHECK_OK, FeedConnector
 from feedback.channels.feed.document import FEED_NOT_FOUND
@@ -70,20 +71,35 @@ def restart(monkeypatch) -> None:
     monkeypatch.setitem(CONNECTORS, "feed", FeedConnector())
 
 
+class EarlierFeedConnector(FeedConnector):
+    """The connector as it was before entries were keyed by their id as written: the same
+    payload bytes, without the id as written beside them and without "keys" in the cursor,
+    so each entry's message id is the one feedparser's reading gave (``qa-1`` resolved
+    against the feed's address)."""
+
+    def fetch(self, config, cursor, **options) -> FetchResult:
+        result = super().fetch(config, cursor, **options)
+        items = [replace(item, metadata={}) for item in result.items]
+        cursor = {k: v for k, v in result.cursor.items() if k not in ("keys", "legacy")}
+        return FetchResult(items=items, cursor=cursor, more=result.more)
+
+
 def serve(web, name: str = "reviews.rss", path: str = "/reviews.rss", **options) -> FeedHost:
     host = FeedHost(name, **options)
     web.route("GET", path, host)
     return host
 
 
-def feed_channel(web, team=None, path: str = "/reviews.rss", **config) -> Channel:
+def feed_channel(
+    web, team=None, path: str = "/reviews.rss", name: str = "App store reviews", **config
+) -> Channel:
     from tests.factories import TeamFactory
 
     return services.channel_create(
         actor=SYSTEM,
         team=team or TeamFactory(),
         kind="feed",
-        name="App store reviews",
+        name=name,
         config={"url": web.url + path, **config},
         now=NOW,
     )
@@ -199,6 +215,100 @@ def test_an_rss_author_with_a_long_top_level_domain_is_the_customer(fake_web):
         "",
         None,
     )
+
+
+# --- ids as the feed wrote them -------------------------------------------------------------
+
+
+def test_two_feeds_of_one_folder_with_the_same_bare_guid_are_two_items(fake_web):
+    from tests.factories import TeamFactory
+
+    team = TeamFactory()
+    serve(fake_web, "qa-good.rss", path="/feeds/good.rss")
+    serve(fake_web, "qa-other.rss", path="/feeds/other.rss")
+    good = feed_channel(fake_web, team, path="/feeds/good.rss")
+    other = feed_channel(fake_web, team, path="/feeds/other.rss", name="Delivery questions")
+
+    first, second = poll(good), poll(other)
+
+    assert (first.messages_created, second.messages_created) == (2, 1)
+    asked = Message.objects.get(channel=good, external_id="qa-1@127.0.0.1/feeds/good.rss")
+    waiting = Message.objects.get(channel=other, external_id="qa-1@127.0.0.1/feeds/other.rss")
+    assert asked.text == "I would like to know whether the PDF exporter is part of the bundle."
+    assert waiting.text == "My order has been on its way for two weeks now."
+    assert asked.item != waiting.item
+    assert waiting.item.channel == other and waiting.item.subject.startswith("How long")
+    assert FeedbackItem.objects.filter(team=team).count() == 3
+
+
+def test_two_feeds_that_differ_by_query_string_alone_are_two_items(fake_web):
+    from tests.factories import TeamFactory
+
+    team = TeamFactory()
+    serve(fake_web, "qa-other.rss", path="/feeds/q.rss")
+    first = feed_channel(fake_web, team, path="/feeds/q.rss?shop=north")
+    second = feed_channel(fake_web, team, path="/feeds/q.rss?shop=south", name="South shop")
+
+    poll(first)
+    poll(second)
+
+    assert len(messages(first)) == len(messages(second)) == 1
+    assert messages(first)[0].external_id != messages(second)[0].external_id
+    assert FeedbackItem.objects.filter(team=team).count() == 2
+
+
+def test_a_feed_polled_before_ids_were_kept_as_written_stores_no_entry_again(fake_web, monkeypatch):
+    host = serve(fake_web, "qa-good.rss", path="/feeds/good.rss")
+    channel = feed_channel(fake_web, path="/feeds/good.rss")
+    monkeypatch.setitem(CONNECTORS, "feed", EarlierFeedConnector())
+    poll(channel)
+    earlier = {message.external_id: message.pk for message in messages(channel)}
+    # The upgrade; then qa-1 changes, qa-2 stays as it was and qa-3 comes.
+    restart(monkeypatch)
+    host.publish("qa-good-changed.rss", '"2"')
+
+    report = poll(channel, now=NOW + timedelta(minutes=5))
+
+    qa = f"{fake_web.url}/feeds/qa-"
+    assert sorted(earlier) == [f"{qa}1", f"{qa}2"]
+    assert report.ok and (report.fetched, report.stored, report.messages_created) == (3, 2, 1)
+    revised = Message.objects.get(pk=earlier[f"{qa}1"])
+    assert revised.text.endswith("Edit: it is, I found it under Export.")
+    # Which entries the earlier version stored is not known: every entry of the first
+    # document read after the upgrade keeps the id it would have had then (qa-3 too).
+    assert [message.external_id for message in messages(channel)] == [
+        f"{qa}1",
+        f"{qa}2",
+        f"{qa}3",
+    ]
+    channel.refresh_from_db()
+    assert channel.cursor["legacy"] == [f"{qa}1", f"{qa}2", f"{qa}3"]
+
+
+def test_entries_after_the_upgrade_are_keyed_as_written(fake_web, monkeypatch):
+    host = serve(fake_web, "qa-good.rss", path="/feeds/good.rss")
+    channel = feed_channel(fake_web, path="/feeds/good.rss")
+    monkeypatch.setitem(CONNECTORS, "feed", EarlierFeedConnector())
+    poll(channel)
+    restart(monkeypatch)
+    host.publish("qa-good-changed.rss", '"2"')
+    poll(channel, now=NOW + timedelta(minutes=5))
+    # qa-2 leaves the feed, qa-4 comes.
+    host.publish("qa-good-later.rss", '"3"')
+
+    report = poll(channel, now=NOW + timedelta(minutes=10))
+
+    qa = f"{fake_web.url}/feeds/qa-"
+    assert report.ok and (report.fetched, report.stored, report.messages_created) == (3, 1, 1)
+    assert [message.external_id for message in messages(channel)] == [
+        f"{qa}1",
+        f"{qa}2",
+        f"{qa}3",
+        "qa-4@127.0.0.1/feeds/good.rss",
+    ]
+    assert FeedbackItem.objects.filter(channel=channel).count() == 4
+    channel.refresh_from_db()
+    assert channel.cursor["legacy"] == [f"{qa}1", f"{qa}3"]
 
 
 # --- restart --------------------------------------------------------------------------------
