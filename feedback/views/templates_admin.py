@@ -199,7 +199,11 @@ def template_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def _preview(request: HttpRequest, team: Team, body: str) -> dict[str, Any]:
     """The text as the team's latest customer would get it, or the problems with it."""
-    item = selectors.item_list(user=request.user, team=team).first()
+    item = (
+        selectors.item_list(user=request.user, team=team)
+        .order_by("-last_message_at", "-pk")
+        .first()
+    )
     problems = template_problems(body)
     if not body.strip() or problems:
         return {"problems": problems, "text": "", "item": item}

@@ -1,12 +1,15 @@
 """The reply composer, notes and retry on the item page, and the team's response template
 settings pages: plain requests and htmx, team scoping, roles."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.urls import reverse
 
 from feedback.models import (
     DeliveryStatus,
+    FeedbackItem,
     ItemPresence,
     Message,
     PresenceActivity,
@@ -246,6 +249,22 @@ def test_the_preview_renders_for_the_latest_item_or_names_problems(lead_client, 
     assert plain.status_code == 200 and "<html" in plain.content.decode()
     assert "Dear Omar Haddad" in plain.content.decode()
     assert odd_template.status_code == 200
+
+
+def test_the_preview_is_written_to_the_customer_of_the_latest_item(lead_client, item):
+    # Not the first in the inbox's order: an escalated or urgent older item came first.
+    newer = FeedbackItemFactory(
+        team=item.team,
+        customer=CustomerFactory(name="Lena Park"),
+        priority="normal",
+        last_message_at=item.last_message_at + timedelta(hours=1),
+    )
+    FeedbackItem.objects.filter(pk=item.pk).update(priority="urgent")
+    url = templates_url(item, "feedback:template_preview")
+
+    preview = lead_client.post(url, {"body": "Dear {{ customer.name }}"}, **HTMX).content.decode()
+
+    assert "Dear Lena Park" in preview and newer.subject in preview
 
 
 def test_leads_edit_and_delete_their_teams_templates_but_not_shared_ones(lead_client, item):
