@@ -455,6 +455,10 @@ def reply_list(*, user: User, team: Any = None, item: Any = None) -> QuerySet[Me
 # Saved views of the inbox -------------------------------------------------------------------
 
 
+# Shared views first, then a person's own, each by name.
+SAVED_VIEW_ORDER = (F("owner").asc(nulls_first=True), "name_key", "pk")
+
+
 def saved_view_list(*, user: User, team: Any = None) -> QuerySet[SavedView]:
     """The user's own views and the views shared with their teams (of ``team`` only, when
     given), shared ones first, then by name. Nobody else's personal views, superusers' neither:
@@ -464,9 +468,7 @@ def saved_view_list(*, user: User, team: Any = None) -> QuerySet[SavedView]:
     views = SavedView.objects.filter(team_scope(user)).filter(Q(owner__isnull=True) | Q(owner=user))
     if team is not None:
         views = views.filter(team=team)
-    return views.select_related("team", "owner").order_by(
-        F("owner").asc(nulls_first=True), "name_key", "pk"
-    )
+    return views.select_related("team", "owner").order_by(*SAVED_VIEW_ORDER)
 
 
 def saved_view_get(*, user: User, pk: int) -> SavedView:

@@ -1,14 +1,17 @@
-"""The inbox filter form's people and channels for a team, kept in the cache.
+"""What every inbox page of a team offers, kept in the cache: its members (assignee filter,
+bulk assign), channels (channel filter), tags (tag filter, bulk tag, the rows' badges) and saved
+views.
 
-Every inbox page offers the team's members (assignee filter, bulk assign) and channels (channel
-filter). Reading them is three small queries, but building those queries costs more than
-running them: about 4 ms of a page. They change rarely, so the page reads them through
-``team_choices_cached``: kept per team until the team's memberships or channels change
-(``team_choices_forget``, called after the commit of ``portal.membership_changed`` and of the
-channel services), and for at most ``CHOICES_FRESH_FOR`` seconds, which bounds what no service
-announces (a person renamed in Django's admin).
+Reading them is five small queries, but building those queries costs more than running them:
+about 6 ms of a page. They change rarely, so the page reads them through
+``team_choices_cached``: kept per team until one of them changes (``team_choices_changed``,
+called by the tag, saved view and channel services, by the ingestion that creates a tag on
+first use, and after the commit of ``portal.membership_changed``), and for at most
+``CHOICES_FRESH_FOR`` seconds, which bounds what no service announces (a person renamed in
+Django's admin).
 
-The team's tags are not kept: the rows show them, and a tag made by an import must show at once.
+Every saved view of the team is kept, each person's own among them: ``saved_views_of`` gives a
+reader the shared ones and their own, as ``feedback.selectors.saved_view_list`` does.
 """
 
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from django.core.cache import cache
 
 from feedback import selectors
 from feedback.inbox.generations import TeamGenerations
-from feedback.models import Channel
+from feedback.models import Channel, SavedView, Tag
 from portal import access
 from portal.access import User
 from portal.models import Membership, Role, Team
@@ -25,15 +28,28 @@ from portal.selectors import membership_list
 
 CHOICES_FRESH_FOR = 300  # seconds
 GENERATIONS = TeamGenerations("inbox-choices")
-_CHOICES_KEY = "inbox-choices:{team_id}:{generation}"
+# The key names the shape of what it holds (v2: with tags and saved views), so that a process
+# of a newer release never reads an older one's pickled choices.
+_CHOICES_KEY = "inbox-choices:v2:{team_id}:{generation}"
 
 
 @dataclass(frozen=True)
 class TeamChoices:
-    """A team's members (their user and team read, by username) and channels (by name)."""
+    """A team's members (their user and team read, by username), channels and tags (by name)
+    and saved views (shared ones first, then by name; everybody's, see ``saved_views_of``)."""
 
     members: list[Membership]
     channels: list[Channel]
+    tags: list[Tag]
+    saved_views: list[SavedView]
+
+    def saved_views_of(self, user: User) -> list[SavedView]:
+        """The views shared with the team and the reader's own: nobody else's personal ones."""
+        pk = getattr(user, "pk", None)
+        return [view for view in self.saved_views if view.owner_id in (None, pk)]
+
+
+NO_CHOICES = TeamChoices(members=[], channels=[], tags=[], saved_views=[])
 
 
 def _read(user: User, team: Team) -> TeamChoices:
@@ -42,14 +58,24 @@ def _read(user: User, team: Team) -> TeamChoices:
         "role", "team__name", "user__username", "user__first_name", "user__last_name"
     )
     channels = selectors.channel_list(user=user, team=team).only("team__name", "kind", "name")
-    return TeamChoices(members=list(members), channels=list(channels))
+    views = (
+        SavedView.objects.filter(team=team)
+        .select_related("team", "owner")
+        .order_by(*selectors.SAVED_VIEW_ORDER)
+    )
+    return TeamChoices(
+        members=list(members),
+        channels=list(channels),
+        tags=list(selectors.tag_list(user=user, team=team)),
+        saved_views=list(views),
+    )
 
 
 def team_choices_cached(*, user: User, team: Team) -> TeamChoices:
     """The team's members and channels, for a reader who may see the team (anyone else gets
     none, as the selectors answer them)."""
     if not access.has_team_role(user, team, Role.VIEWER):
-        return TeamChoices(members=[], channels=[])
+        return NO_CHOICES
     generation = GENERATIONS.current(team.pk)
     key = _CHOICES_KEY.format(team_id=team.pk, generation=generation)
     choices = cache.get(key)
@@ -65,5 +91,6 @@ def team_choices_forget(team_id: int) -> None:
 
 
 def team_choices_changed(team_id: int) -> None:
-    """The team's channels changed: its kept choices are stale once the transaction commits."""
+    """The team's channels, tags or saved views changed: its kept choices are stale once the
+    transaction commits."""
     GENERATIONS.changed(team_id)

@@ -16,6 +16,7 @@ class UnparseableMessage(Exception):
 # date of 0001-01-01) is a mistake, and cannot be shown in every time zone.
 EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
 
+
 @dataclass(frozen=True)
 class ParsedAttachment:
     filename: str  # sanitised, never empty

@@ -30,6 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from feedback.inbox.choices import team_choices_changed
 from feedback.models import (
     Direction,
     FeedbackItem,
@@ -304,5 +305,7 @@ def _tags(rows: list[_Checked]) -> dict[tuple[int, str], int]:
         Tag.objects.bulk_create(
             [Tag(team=team, name=name) for team, name in missing], ignore_conflicts=True
         )
+        for team_id in {team.pk for team, _ in missing}:
+            team_choices_changed(team_id)
         found = look_up()
     return found

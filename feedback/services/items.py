@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from feedback.inbox.choices import team_choices_changed
 from feedback.mail.results import EARLIEST_SENT_AT
 from feedback.models import (
     MAX_ADDRESS_LENGTH,
@@ -87,6 +88,7 @@ def tags_ensure(*, team: Team, names: Iterable[str]) -> list[Tag]:
             try:
                 with transaction.atomic():
                     tag = Tag.objects.create(team=team, name=name)
+                team_choices_changed(team.pk)
             except IntegrityError:
                 # Created by a concurrent writer between the look-up and the insert.
                 tag = Tag.objects.get(team=team, name_key=key)

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 
+from feedback.inbox.choices import team_choices_changed
 from feedback.inbox.params import inbox_query_from_params
 from feedback.models import SavedView
 from portal import access
@@ -92,6 +93,7 @@ def _save(view: SavedView) -> None:
     except IntegrityError as error:
         # A concurrent writer took the name between the check and the save.
         raise _name_taken(view) from error
+    team_choices_changed(view.team_id)
 
 
 def _require_may_change(actor: User, view: SavedView) -> None:
@@ -161,3 +163,4 @@ def saved_view_delete(*, actor: User, view: SavedView) -> None:
         if view.owner_id is None:
             audit(actor=actor, action="saved_view.deleted", target=view, team=view.team)
         view.delete()
+        team_choices_changed(view.team_id)

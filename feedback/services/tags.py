@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from feedback.inbox.choices import team_choices_changed
 from feedback.inbox.counts import inbox_counts_changed
 from feedback.models import DEFAULT_TAG_COLOUR, FeedbackItem, Tag
 from feedback.services.items import TAG_EMPTY, TAG_TOO_LONG
@@ -68,6 +69,7 @@ def _save(tag: Tag, **kwargs) -> None:
         raise ValidationError(
             {"name": TAG_NAME_TAKEN.format(team=tag.team, name=tag.name)}
         ) from None
+    team_choices_changed(tag.team_id)
 
 
 @transaction.atomic
@@ -122,6 +124,7 @@ def tag_set_colour(*, actor: Actor, tag: Tag, colour: str) -> Tag:
     before = tag.colour
     tag.colour = colour
     tag.save(update_fields=["colour"])
+    team_choices_changed(tag.team_id)
     audit(
         actor=actor,
         action="feedback_tag.recoloured",
@@ -166,4 +169,5 @@ def tag_merge(*, actor: Actor, source: Tag, into: Tag) -> Tag:
         },
     )
     source.delete()
+    team_choices_changed(into.team_id)
     return into

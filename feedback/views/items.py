@@ -136,7 +136,8 @@ def _options(team: Team, user) -> dict[str, Any]:
         "tiers": Tier.choices,
         "members": [membership.user for membership in members],
         "agents": [m.user for m in members if Role(m.role).at_least(Role.AGENT)],
-        "tags": list(selectors.tag_list(user=user, team=team)),
+        "tags": choices.tags,
+        "saved_views": choices.saved_views_of(user),
         "channels": channels,
         "channel_kinds": [
             *((kind, kind_label(kind)) for kind in kinds),
@@ -183,7 +184,6 @@ def inbox_context(
         + (f"?{urlencode(params, doseq=True)}" if params else ""),
         "can_write": access.has_team_role(user, team, Role.AGENT),
         "can_share": access.has_team_role(user, team, Role.LEAD),
-        "saved_views": list(selectors.saved_view_list(user=user, team=team)),
         "saved_view": saved_view,
         "rows": [],
         "errors": {},

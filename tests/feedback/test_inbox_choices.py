@@ -1,13 +1,19 @@
-"""The inbox's members and channels per team, kept in the cache (feedback.inbox.choices): read
-once, kept apart per team, fresh again as soon as a membership or a channel's name changes,
-and never handed to a reader outside the team."""
+"""The inbox's members, channels, tags and saved views per team, kept in the cache
+(feedback.inbox.choices): read once, kept apart per team, fresh again as soon as a membership,
+a channel's name, a tag (whoever makes it) or a saved view changes, never handed to a reader
+outside the team, and nobody else's personal saved views to a reader."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from feedback.inbox.choices import CHOICES_FRESH_FOR, team_choices_cached
+from feedback.models import Tag
+from feedback.services.bulk import ItemRow, items_import_rows
 from feedback.services.channels import channel_update
+from feedback.services.items import tags_ensure
+from feedback.services.saved_views import saved_view_create, saved_view_delete
+from feedback.services.tags import tag_create, tag_merge, tag_rename, tag_set_colour
 from portal import access
 from portal.models import Role
 from portal.services.teams import membership_create, membership_delete
@@ -90,3 +96,70 @@ def test_the_inbox_offers_a_new_member_as_assignee_at_once(
         membership_create(actor=world.admin_a, team=world.team_a, user=newcomer, role=Role.AGENT)
 
     assert "newcomer" in client.get("/inbox/").content.decode()
+
+
+def _tag_names(choices) -> set[str]:
+    return {tag.name for tag in choices.tags}
+
+
+def test_a_tag_made_by_any_writer_shows_at_once(world, django_capture_on_commit_callbacks):
+    # The rows show the team's tags from these choices: a tag created on first use by a push
+    # or an import must be there as soon as its items are.
+    team_choices_cached(user=world.agent_a, team=world.team_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = tag_create(actor=world.agent_a, team=world.team_a, name="billing")
+    created = team_choices_cached(user=world.agent_a, team=world.team_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_ensure(team=world.team_a, names=["Refunds"])
+    pushed = team_choices_cached(user=world.agent_a, team=world.team_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        row = ItemRow(
+            line=2, team=world.team_a, customer_email="a@b.example", text="Slow", tags=("imported",)
+        )
+        assert not items_import_rows(actor=world.agent_a, rows=[row]).rejections
+    added = team_choices_cached(user=world.agent_a, team=world.team_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        tag_rename(actor=world.lead_a, tag=made, name="invoices")
+    renamed = team_choices_cached(user=world.agent_a, team=world.team_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        tag_set_colour(actor=world.lead_a, tag=made, colour="#aa0000")
+    recoloured = team_choices_cached(user=world.agent_a, team=world.team_a)
+    refunds = Tag.objects.get(name="Refunds")
+    with django_capture_on_commit_callbacks(execute=True):
+        tag_merge(actor=world.lead_a, source=refunds, into=made)
+    merged = team_choices_cached(user=world.agent_a, team=world.team_a)
+
+    assert _tag_names(created) == {"billing"}
+    assert _tag_names(pushed) == {"billing", "Refunds"}
+    assert _tag_names(added) == {"billing", "imported", "Refunds"}
+    assert _tag_names(renamed) == {"imported", "invoices", "Refunds"}
+    assert [tag.colour for tag in recoloured.tags if tag.name == "invoices"] == ["#aa0000"]
+    assert _tag_names(merged) == {"imported", "invoices"}
+
+
+def test_saved_views_show_at_once_and_a_reader_gets_only_shared_and_their_own(
+    world, django_capture_on_commit_callbacks
+):
+    team_choices_cached(user=world.agent_a, team=world.team_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = saved_view_create(
+            actor=world.agent_a, team=world.team_a, name="Mine", params={"status": ["open"]}
+        )
+        saved_view_create(
+            actor=world.lead_a, team=world.team_a, name="Leads' own", params={"status": ["new"]}
+        )
+        saved_view_create(
+            actor=world.lead_a, team=world.team_a, name="Team", params={}, shared=True
+        )
+    kept = team_choices_cached(user=world.agent_a, team=world.team_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        saved_view_delete(actor=world.agent_a, view=mine)
+    after = team_choices_cached(user=world.agent_a, team=world.team_a)
+
+    assert [view.name for view in kept.saved_views_of(world.agent_a)] == ["Team", "Mine"]
+    assert [view.name for view in kept.saved_views_of(world.lead_a)] == ["Team", "Leads' own"]
+    # A superuser is no exception: another person's own views are theirs alone.
+    assert [view.name for view in kept.saved_views_of(world.superuser)] == ["Team"]
+    assert [view.name for view in after.saved_views_of(world.agent_a)] == ["Team"]
