@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -43,6 +43,17 @@ SERVER_ERROR = "{host} answered HTTP {status} (a fault on its side); trying agai
 UNAUTHORISED = "{host} refused the credentials (HTTP {status}): check the API key or token"
 NOT_FOUND = "{host} has nothing at {path} (HTTP 404): check the address"
 REFUSED = "{host} refused the request (HTTP {status}): {detail}"
+REDIRECTED_ELSEWHERE = (
+    "{host} redirects to another host ({target}); the credentials are not sent there: check "
+    "the address"
+)
+TOO_MANY_REDIRECTS = "{host} redirected more than {limit} times; check the address"
+
+MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
+# Headers that carry nothing secret: a request with any other header, or with a body, carries
+# credentials (an API key, a token, a client secret) and is never redirected to another host.
+_PLAIN_HEADERS = {"accept", "accept-encoding", "if-modified-since", "if-none-match"}
 
 
 @dataclass(frozen=True)
@@ -127,25 +138,40 @@ def request(
     ok: tuple[int, ...] = (200,),
     session: requests.Session | None = None,
 ) -> Response:
-    """One HTTP request, its body read up to ``max_bytes``; errors as ``get`` says."""
+    """One HTTP request, its body read up to ``max_bytes``; errors as ``get`` says. Redirects
+    are followed (at most ``MAX_REDIRECTS``), but a request that carries credentials (any
+    header but the plain ones, or a body) only to the same host: requests itself drops only
+    ``Authorization`` on the way elsewhere, not an ``Api-Key`` header nor a token's POST body."""
     parts = urlsplit(url)
     host = parts.hostname or url
     sender = session or requests
+    secret = data is not None or any(name.lower() not in _PLAIN_HEADERS for name in (headers or {}))
     try:
-        with sender.request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            timeout=timeout,
-            stream=True,
-            allow_redirects=True,
-        ) as answer:
-            body = _read_capped(answer, max_bytes=max_bytes, host=host)
-            status = answer.status_code
-            answer_headers = dict(answer.headers)
-            final_url = answer.url
+        for _ in range(MAX_REDIRECTS + 1):
+            with sender.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"User-Agent": USER_AGENT, **(headers or {})},
+                timeout=timeout,
+                stream=True,
+                allow_redirects=False,
+            ) as answer:
+                status = answer.status_code
+                location = answer.headers.get("Location", "")
+                if status not in _REDIRECTS or not location or status in ok:
+                    body = _read_capped(answer, max_bytes=max_bytes, host=host)
+                    answer_headers = dict(answer.headers)
+                    final_url = answer.url
+                    break
+                target = urljoin(answer.url, location)
+            _check_redirect(answer.url, target, secret=secret, host=host)
+            url, params = target, None
+            if status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, data = "GET", None
+        else:
+            raise ConnectorError(TOO_MANY_REDIRECTS.format(host=host, limit=MAX_REDIRECTS))
     except requests.Timeout:
         raise ConnectorError(TIMED_OUT.format(host=host, seconds=timeout)) from None
     except requests.RequestException as error:
@@ -153,6 +179,24 @@ def request(
     if status in ok:
         return Response(status, answer_headers, body, final_url)
     raise _error_for(status, answer_headers, body, host=host, path=parts.path or "/")
+
+
+def _check_redirect(current: str, target: str, *, secret: bool, host: str) -> None:
+    """A redirect with credentials stays on the host it started from (an upgrade to https
+    included); one without goes anywhere http or https."""
+    before, after = urlsplit(current), urlsplit(target)
+    if after.scheme not in ("http", "https") or not after.hostname:
+        raise ConnectorError(
+            REDIRECTED_ELSEWHERE.format(host=host, target=target[:100]), retryable=False
+        )
+    same = (after.hostname, after.port) == (before.hostname, before.port) or (
+        after.hostname == before.hostname and after.scheme == "https"
+    )
+    downgrade = before.scheme == "https" and after.scheme == "http"
+    if secret and (not same or downgrade):
+        raise ConnectorError(
+            REDIRECTED_ELSEWHERE.format(host=host, target=after.hostname), retryable=False
+        )
 
 
 def _read_capped(answer: requests.Response, *, max_bytes: int, host: str) -> bytes:

@@ -1,0 +1,95 @@
+"""The connectors' HTTP helper (feedback.channels.http) and redirects, against two local
+servers: a request carrying credentials (an API key header, a token's POST body) never goes to
+another host, whatever the remote answers; one without them follows a moved feed anywhere."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from feedback.channels import ConnectorError
+from feedback.channels.http import (
+    MAX_REDIRECTS,
+    REDIRECTED_ELSEWHERE,
+    TOO_MANY_REDIRECTS,
+    get,
+    request,
+)
+from tests.feedback.fakeweb import FakeWeb, Reply
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[FakeWeb]:
+    """Another host: the same machine, reached by another name."""
+    with FakeWeb().running() as web:
+        yield web
+
+
+def _moved(to: str, status: int = 301) -> Reply:
+    return Reply(status, b"", {"Location": to})
+
+
+def _other_url(web: FakeWeb, path: str) -> str:
+    return web.url.replace("127.0.0.1", "localhost") + path
+
+
+def test_an_api_key_is_never_sent_to_another_host(fake_web, elsewhere):
+    fake_web.route("GET", "/posts.json", _moved(_other_url(elsewhere, "/posts.json")))
+    elsewhere.route("GET", "/posts.json", Reply.json({"latest_posts": []}))
+
+    with pytest.raises(ConnectorError) as refused:
+        get(f"{fake_web.url}/posts.json", headers={"Api-Key": "SECRET", "Api-Username": "p"})
+
+    assert str(refused.value) == REDIRECTED_ELSEWHERE.format(host="127.0.0.1", target="localhost")
+    assert not refused.value.retryable
+    assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_a_token_requests_body_is_never_posted_to_another_host(fake_web, elsewhere, status):
+    fake_web.route("POST", "/token", _moved(_other_url(elsewhere, "/token"), status))
+
+    with pytest.raises(ConnectorError):
+        request("POST", f"{fake_web.url}/token", data={"refresh_token": "R1", "client_secret": "s"})
+
+    assert elsewhere.requests == []
+
+
+def test_a_feed_without_credentials_follows_its_move_to_another_host(fake_web, elsewhere):
+    fake_web.route("GET", "/feed.xml", _moved(_other_url(elsewhere, "/new.xml")))
+    elsewhere.route("GET", "/new.xml", Reply(200, b"<rss/>", {"ETag": '"v1"'}))
+
+    answer = get(f"{fake_web.url}/feed.xml", headers={"If-None-Match": '"v0"'})
+
+    assert (answer.status, answer.body) == (200, b"<rss/>")
+    assert answer.url == _other_url(elsewhere, "/new.xml")
+    assert elsewhere.requests[0].headers["If-None-Match"] == '"v0"'
+
+
+def test_credentials_follow_a_redirect_on_the_same_host(fake_web):
+    fake_web.route("GET", "/old/posts.json", _moved("/new/posts.json"))
+    fake_web.route("GET", "/new/posts.json", Reply.json({"latest_posts": []}))
+
+    answer = get(f"{fake_web.url}/old/posts.json", headers={"Api-Key": "SECRET"})
+
+    assert answer.body == b'{"latest_posts": []}'
+    assert fake_web.requests_to("/new/posts.json")[0].headers["Api-Key"] == "SECRET"
+
+
+def test_a_post_answered_with_see_other_is_read_with_a_get(fake_web):
+    fake_web.route("POST", "/token", _moved("/done", 303))
+    fake_web.route("GET", "/done", Reply.json({"ok": True}))
+
+    answer = request("POST", f"{fake_web.url}/token", data={"code": "x"})
+
+    assert answer.body == b'{"ok": true}'
+    assert fake_web.requests_to("/done")[0].body == b""
+
+
+def test_a_redirect_loop_ends_with_a_message(fake_web):
+    fake_web.route("GET", "/loop", _moved("/loop"))
+
+    with pytest.raises(ConnectorError) as refused:
+        get(f"{fake_web.url}/loop")
+
+    assert str(refused.value) == TOO_MANY_REDIRECTS.format(host="127.0.0.1", limit=MAX_REDIRECTS)
+    assert len(fake_web.requests_to("/loop")) == MAX_REDIRECTS + 1
