@@ -103,6 +103,38 @@ def test_a_message_shows_its_fields_and_its_attachments_with_a_download_link(wor
     assert b"".join(client.get(download).streaming_content) == content
 
 
+def test_a_forum_post_a_note_and_a_failed_reply_say_what_they_are(world):
+    item = FeedbackItemFactory(team=world.team_a)
+    post = MessageFactory(
+        item=item,
+        sender="",
+        sender_handle="forum.example.com/eve",
+        external_url="https://forum.example.com/t/export/12/3",
+        sentiment="negative",
+        sentiment_score=-0.6,
+    )
+    note = MessageFactory(item=item, direction="out", is_note=True, author=world.agent_a)
+    failed = MessageFactory(
+        item=item, direction="out", author=world.agent_a, delivery="failed", delivery_error="550"
+    )
+
+    rows = {
+        row["id"]: row
+        for row in client_for(world.agent_a)
+        .get(reverse(MESSAGES), {"item": item.pk})
+        .json()["results"]
+    }
+
+    assert {key: rows[post.pk][key] for key in ("sender_handle", "external_url", "sentiment")} == {
+        "sender_handle": "forum.example.com/eve",
+        "external_url": "https://forum.example.com/t/export/12/3",
+        "sentiment": "negative",
+    }
+    assert (rows[post.pk]["is_note"], rows[post.pk]["author"]) == (False, None)
+    assert (rows[note.pk]["is_note"], rows[note.pk]["author"]) == (True, world.agent_a.pk)
+    assert (rows[failed.pk]["delivery"], rows[failed.pk]["delivery_error"]) == ("failed", "550")
+
+
 def test_messages_filter_by_item_channel_lane_and_external_id(world):
     item = FeedbackItemFactory(team=world.team_a)
     channel = ChannelFactory(team=world.team_a)

@@ -53,6 +53,8 @@ class FeedbackMessageSerializer(serializers.ModelSerializer):
             "lane_reason",
             "sender",
             "sender_name",
+            "sender_handle",
+            "external_url",
             "reply_to",
             "to",
             "cc",
@@ -61,9 +63,16 @@ class FeedbackMessageSerializer(serializers.ModelSerializer):
             "quoted_text",
             "signature",
             "html",
+            "sentiment",
+            "sentiment_score",
+            "is_note",
+            "author",
+            "delivery",
+            "delivery_error",
             "sent_at",
             "received_at",
             "thread_reason",
+            "defects",
             "attachments",
             "created_at",
         ]
@@ -73,6 +82,15 @@ class FeedbackMessageSerializer(serializers.ModelSerializer):
             "html": {"help_text": "Sanitised for display: no scripts, styles or remote images."},
             "to": {"help_text": "Addresses the mail was sent to."},
             "cc": {"help_text": "Addresses the mail was copied to."},
+            "sender_handle": {
+                "help_text": "The sender on a channel without e-mail, qualified by its site "
+                "(alice@mastodon.social, forum.example.com/alice)."
+            },
+            "external_url": {"help_text": "Where the original can be seen (a post, a review)."},
+            "is_note": {"help_text": "An agent's internal note: never sent to the customer."},
+            "author": {"help_text": "The person who wrote a reply or note; null for the customer."},
+            "delivery": {"help_text": "How sending a reply went; empty for what was received."},
+            "defects": {"help_text": "What the parser noticed was wrong with what arrived."},
         }
 
 
