@@ -40,8 +40,9 @@ class StoreReport:
     payloads: list[RawPayload]
     # Items of the batch that were stored before (a retried or doubled poll).
     duplicates: int
-    # False when another worker took the channel's lease meanwhile: the items are stored all
-    # the same, but the cursor stays where that worker puts it.
+    # False when another worker took the channel's lease meanwhile: the items (and the
+    # connector's config updates) are stored all the same, but the cursor stays where that
+    # worker puts it.
     cursor_moved: bool
 
 
@@ -86,7 +87,9 @@ def _move_cursor(channel: Channel, cursor: dict[str, Any], lease_owner: str | No
 def channel_config_updates_store(channel: Channel, updates: dict[str, Any]) -> None:
     """A connector's own change to its config (a rotated OAuth refresh token), stored
     encrypted unless the config changed since ``channel`` was read: an admin's new settings
-    win. Polls call it with their batch; a check with its result."""
+    win, and so does whatever another writer stored since. That guard is the whole of its
+    safety (a lease is not needed): polls call it with their batch, a failed poll with its
+    error, a check with its result."""
     encrypted = crypto.encrypt(json.dumps({**channel.read_config(), **updates}, sort_keys=True))
     unchanged = Channel.objects.filter(pk=channel.pk, config_encrypted=channel.config_encrypted)
     if unchanged.update(config_encrypted=encrypted):
@@ -147,7 +150,9 @@ def _store(
             )
         stored = _insert(channel, rows)
         moved = cursor is None or _move_cursor(channel, cursor, lease_owner)
-        if moved and config_updates:
+        if config_updates:
+            # Even when the lease was lost: the provider may have retired the old refresh
+            # token, and the stored config is no use without the new one.
             channel_config_updates_store(channel, config_updates)
         if before_commit is not None:
             before_commit()

@@ -12,6 +12,10 @@ Correctness comes from database state, never from the broker delivering once:
   crash at any point loses nothing and stores nothing twice. It fetches one batch ahead, in a
   thread, while it stores and parses the batch before (``_Fetcher``); a batch fetched ahead is
   stored only after the one before it, and dropped when the poll ends first.
+- What the connector changed in its config (a rotated OAuth refresh token) is stored with the
+  batch, or with the failure when the poll fails after the change, whether or not the poll
+  still holds its lease: the provider may have retired the old token. The guard is the config
+  itself (``channel_config_updates_store``): an admin's or another writer's change wins.
 - Errors back off exponentially with jitter, capped, and at least as long as the remote asked
   (``ConnectorError.retry_after``, an HTTP ``Retry-After``); after ``UNHEALTHY_AFTER`` failures in a
   row (or one that retrying cannot fix, such as a wrong password) the channel is unhealthy,
@@ -35,7 +39,12 @@ from django.utils import timezone
 
 from feedback.channels import CONNECTORS, Connector, ConnectorError, FetchResult, get_connector
 from feedback.models import Channel, PayloadStatus, RawPayload
-from feedback.services.ingest import StoredFile, payload_files_write, payloads_store
+from feedback.services.ingest import (
+    StoredFile,
+    channel_config_updates_store,
+    payload_files_write,
+    payloads_store,
+)
 from feedback.services.parsing import payloads_parse
 from portal import events
 from portal import selectors as portal_selectors
@@ -257,6 +266,20 @@ def _poll_failed(
     logger.warning("channel %s: poll failed: %s", channel_id, message[:300])
 
 
+def _failure_config_updates_store(channel: Channel, error: ConnectorError) -> None:
+    """Store what a connector changed in its config before it failed: the IMAP connector's
+    token endpoint may have rotated the OAuth refresh token and retired the old one (strict
+    rotation, OAuth 2.1) before the mail server failed, so the new token cannot wait for a
+    batch. ``channel`` is the poll's own, as read when the poll began (or as its last stored
+    batch left it): an admin's change since then wins, as with a batch, so this needs no
+    lease."""
+    # Not declared by ConnectorError: a connector whose config changed before it failed sets
+    # it (IMAP with OAuth); any other error has none.
+    updates = getattr(error, "config_updates", None)
+    if updates:
+        channel_config_updates_store(channel, updates)
+
+
 def _renew_lease(channel_id: int, owner: str, now: datetime) -> bool:
     return (
         Channel.objects.filter(pk=channel_id, lease_owner=owner).update(
@@ -387,6 +410,7 @@ def channel_poll(
             report.more = True
     except ConnectorError as error:
         report.error = error.message
+        _failure_config_updates_store(channel, error)
         _poll_failed(
             channel_id,
             owner,

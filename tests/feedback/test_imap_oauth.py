@@ -16,7 +16,12 @@ from feedback import services
 from feedback.channels import CONNECTORS
 from feedback.channels.base import ConnectorError
 from feedback.channels.imap import ImapConnector
-from feedback.channels.imap.connector import CHECK_OK, SASL_MISSING, TOKEN_NOT_ACCEPTED
+from feedback.channels.imap.connector import (
+    CHECK_OK,
+    CONNECT_FAILED,
+    SASL_MISSING,
+    TOKEN_NOT_ACCEPTED,
+)
 from feedback.channels.imap.oauth import (
     CLIENT_REFUSED,
     REFRESH_MARGIN,
@@ -25,13 +30,15 @@ from feedback.channels.imap.oauth import (
     TokenCache,
 )
 from feedback.models import Channel, Message
+from feedback.services import LEASE_LOST
 from feedback.services.ingest import payloads_store
 from portal.actors import SYSTEM
 from tests.factories import TeamFactory
-from tests.feedback.dovecot import ImapAccount, TokenServer, oauth_config
+from tests.feedback.dovecot import HOST, ImapAccount, TokenServer, _free_port, oauth_config
 from tests.feedback.factories import make_mail
 from tests.feedback.fakeweb import Reply
 from tests.feedback.ingestion import poll
+from tests.support.tcp_proxy import TcpProxy
 
 
 class Clock:
@@ -240,6 +247,58 @@ def test_a_rotated_refresh_token_is_handed_back_until_stored(
     assert len(token_server.token_requests()) == 1
 
 
+def test_a_fetch_that_fails_after_a_rotation_carries_the_new_refresh_token(
+    oauth_account, token_server, connector
+):
+    token_server.rotate = True
+    # The mail server is down: nothing listens on its port.
+    port = _free_port()
+    config = account_config(oauth_account, token_server, port=port)
+
+    with pytest.raises(ConnectorError) as raised:
+        connector.fetch(config, None)
+
+    assert raised.value.message == CONNECT_FAILED.format(
+        host=HOST, port=port, reason="connection refused"
+    )
+    rotated = raised.value.config_updates["refresh_token"]
+    # The provider retired the configured token: the new one is all the channel has left.
+    assert config["refresh_token"] not in token_server.refresh_tokens
+    assert rotated in token_server.refresh_tokens
+
+
+def test_a_move_that_fails_after_a_rotation_carries_the_new_refresh_token(
+    oauth_account, token_server, connector, clock
+):
+    token_server.rotate = True
+    oauth_account.append("INBOX", make_mail(message_id="moved@x.example"))
+    config = account_config(oauth_account, token_server, move_to="Done")
+    stored = {**config, **connector.fetch(config, None).config_updates}
+    items = connector.fetch(stored, None).items
+    # The access token runs out before the move, whose refresh rotates again; then the server
+    # is gone.
+    clock.now += 3600
+
+    with pytest.raises(ConnectorError) as raised:
+        connector.after_store({**stored, "port": _free_port()}, items)
+
+    rotated = raised.value.config_updates["refresh_token"]
+    assert rotated != stored["refresh_token"] and rotated in token_server.refresh_tokens
+    assert stored["refresh_token"] not in token_server.refresh_tokens
+
+
+def test_a_failure_without_a_rotation_carries_no_config_updates(
+    oauth_account, token_server, connector
+):
+    config = account_config(oauth_account, token_server, port=_free_port())
+
+    with pytest.raises(ConnectorError) as raised:
+        connector.fetch(config, None)
+
+    assert raised.value.config_updates is None
+    assert len(token_server.token_requests()) == 1
+
+
 # --- check ---------------------------------------------------------------------------------
 
 
@@ -270,13 +329,13 @@ def test_the_check_says_when_the_refresh_token_was_revoked(oauth_account, token_
 # --- polls ---------------------------------------------------------------------------------
 
 
-def oauth_channel(account: ImapAccount, server: TokenServer, team) -> Channel:
+def oauth_channel(account: ImapAccount, server: TokenServer, team, **overrides) -> Channel:
     return services.channel_create(
         actor=SYSTEM,
         team=team,
         kind="imap",
         name=f"OAuth mailbox of {account.username}",
-        config=account_config(account, server),
+        config=account_config(account, server, **overrides),
     )
 
 
@@ -312,6 +371,67 @@ def test_a_poll_stores_mail_and_the_rotated_refresh_token_encrypted(
     body = client.get(reverse("api:feedback-channel-detail", args=[channel.pk])).json()
     assert "refresh_token" not in body["config"] and latest not in str(body)
     assert {"client_secret", "refresh_token"} <= set(body["secrets_set"])
+
+
+@pytest.mark.django_db
+def test_a_rotated_refresh_token_outlives_a_poll_that_fails_after_the_refresh(
+    oauth_account, token_server, registry_tokens
+):
+    token_server.rotate = True
+    oauth_account.append("INBOX", make_mail(message_id="after-outage@x.example"))
+    # The mail server is down: its address accepts and closes at once, until it is back.
+    with TcpProxy(HOST, _free_port()) as mail_server:
+        channel = oauth_channel(oauth_account, token_server, TeamFactory(), port=mail_server.port)
+        pasted = channel.read_config()["refresh_token"]
+
+        failed = poll(channel)
+
+        channel.refresh_from_db()
+        rotated = channel.read_config()["refresh_token"]
+        assert failed.error.startswith(f"the connection to {HOST}:{mail_server.port} was lost")
+        assert (channel.healthy, channel.error_streak) == (True, 1)
+        assert pasted not in token_server.refresh_tokens
+        assert rotated != pasted and rotated in token_server.refresh_tokens
+        assert rotated not in channel.config_encrypted
+
+        # The server is back; the next poll runs in another process (an empty token cache).
+        mail_server.target = (oauth_account.server.host, oauth_account.server.imap_port)
+        registry_tokens.clear()
+        report = poll(channel)
+
+    channel.refresh_from_db()
+    assert (report.error, report.messages_created) == ("", 1)
+    assert (channel.healthy, channel.error_streak) == (True, 0)
+    assert [request.form()["refresh_token"] for request in token_server.token_requests()] == [
+        pasted,
+        rotated,
+    ]
+    assert channel.read_config()["refresh_token"] in token_server.refresh_tokens
+
+
+@pytest.mark.django_db
+def test_a_poll_that_lost_its_lease_still_stores_the_rotated_refresh_token(
+    oauth_account, token_server, registry_tokens
+):
+    token_server.rotate = True
+    oauth_account.append("INBOX", make_mail(message_id="taken-over@x.example"))
+    channel = oauth_channel(oauth_account, token_server, TeamFactory())
+    pasted = channel.read_config()["refresh_token"]
+
+    def taken_over(point: str) -> None:
+        if point == "fetched":
+            Channel.objects.filter(pk=channel.pk).update(lease_owner="someone else")
+
+    report = poll(channel, pause=taken_over)
+
+    channel.refresh_from_db()
+    rotated = channel.read_config()["refresh_token"]
+    assert report.error == LEASE_LOST
+    assert rotated != pasted and rotated in token_server.refresh_tokens
+    # The new holder, another process, refreshes with it.
+    Channel.objects.filter(pk=channel.pk).update(lease_owner="", lease_expires_at=None)
+    registry_tokens.clear()
+    assert poll(channel).error == ""
 
 
 @pytest.mark.django_db
@@ -371,3 +491,23 @@ def test_a_check_stores_a_rotated_refresh_token_as_a_poll_does(
     # A worker (another process) polls with what the check stored.
     registry_tokens.clear()
     assert poll(channel).error == ""
+
+
+@pytest.mark.django_db
+def test_a_check_that_fails_after_the_refresh_stores_the_rotated_refresh_token_too(
+    oauth_account, token_server, registry_tokens
+):
+    token_server.rotate = True
+    port = _free_port()
+    channel = oauth_channel(oauth_account, token_server, TeamFactory(), port=port)
+    pasted = channel.read_config()["refresh_token"]
+
+    result = services.channel_check(actor=SYSTEM, channel=channel)
+
+    channel.refresh_from_db()
+    rotated = channel.read_config()["refresh_token"]
+    assert (result.ok, result.message) == (
+        False,
+        CONNECT_FAILED.format(host=HOST, port=port, reason="connection refused"),
+    )
+    assert rotated != pasted and rotated in token_server.refresh_tokens

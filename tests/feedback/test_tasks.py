@@ -24,6 +24,7 @@ from feedback.services import (
 )
 from feedback.services.polling import BACKOFF_CAP_SECONDS
 from portal import events
+from portal.actors import SYSTEM
 from portal.models import Notification
 from tests.feedback.factories import ChannelFactory, make_mail
 from tests.feedback.fake_connector import KIND, fake_connector  # noqa: F401
@@ -293,6 +294,51 @@ def test_a_failing_follow_up_keeps_the_stored_batch_parsed_and_counts_as_a_failu
     assert report.error == "folder Done does not exist"
     assert channel.cursor == {"position": 1}
     assert Message.objects.filter(channel=channel).count() == 1
+
+
+def connector_error_with_config_updates(message: str, updates: dict) -> ConnectorError:
+    """A failure after the connector changed its config (IMAP: a rotated refresh token)."""
+    error = ConnectorError(message)
+    error.config_updates = updates
+    return error
+
+
+def test_a_failed_poll_stores_what_its_connector_changed_in_the_config_before_failing(
+    fake_connector,  # noqa: F811
+):
+    channel = fake_channel()
+    fake_connector.errors = [
+        connector_error_with_config_updates("the connection was lost", {"token": "rotated"})
+    ]
+
+    report, _ = claimed_poll(channel)
+
+    channel.refresh_from_db()
+    assert report.error == "the connection was lost"
+    assert channel.read_config() == {"address": "support@example.test", "token": "rotated"}
+    assert "rotated" not in channel.config_encrypted
+    assert (channel.error_streak, channel.lease_owner) == (1, "")
+
+
+def test_an_admins_config_saved_during_a_failed_poll_wins_over_its_connectors_change(
+    fake_connector,  # noqa: F811
+):
+    channel = fake_channel()
+    fake_connector.mails = [make_mail(message_id=f"a{n}@x.example") for n in range(2)]
+
+    def admin_saves(point: str) -> None:
+        # The first batch is in hand; the next fetch fails after changing the config.
+        if point == "fetched" and fake_connector.fetches == 1:
+            services.channel_update(actor=SYSTEM, channel=channel, config={"token": "admin's"})
+            fake_connector.errors = [
+                connector_error_with_config_updates("the connection was lost", {"token": "old"})
+            ]
+
+    report, _ = claimed_poll(channel, batch_limit=1, pause=admin_saves)
+
+    channel.refresh_from_db()
+    assert (report.stored, report.error) == (1, "the connection was lost")
+    assert channel.read_config()["token"] == "admin's"
 
 
 # --- parsing tasks --------------------------------------------------------------------------

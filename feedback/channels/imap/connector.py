@@ -8,7 +8,9 @@ into items and decisions by the pure functions in ``protocol``.
 A mailbox logs in with LOGIN and its password, or (``auth`` oauth2) with SASL XOAUTH2 or
 OAUTHBEARER (RFC 7628) and an access token that ``oauth`` refreshes before it expires. A
 provider's rotated refresh token leaves ``fetch`` as ``FetchResult.config_updates``, which
-the poll stores encrypted with the batch.
+the poll stores encrypted with the batch, and leaves a ``fetch`` or ``after_store`` that fails
+after the refresh as the ``ConnectorError``'s ``config_updates``, which the poll stores with
+its failure: a strictly rotating provider (OAuth 2.1) has spent the old token by then.
 
 Plaintext (``security = none``) is a policy decision taken when a config is saved:
 ``validate_config(config, allow_plaintext=...)`` refuses it for hosts other than loopback.
@@ -209,6 +211,20 @@ def _config_updates(settings: ImapSettings, tokens: TokenCache) -> dict[str, Any
     return {"refresh_token": token.refresh_token}
 
 
+@contextmanager
+def _rotation_kept(settings: ImapSettings, tokens: TokenCache) -> Iterator[None]:
+    """A ConnectorError raised after the token endpoint rotated the refresh token carries the
+    new one as ``config_updates`` (None when nothing changed). The mail server may fail after
+    the refresh (down, a dropped connection, a refused login); the provider has spent the old
+    token all the same, so the poll must store the new one although no batch comes."""
+    try:
+        yield
+    except ConnectorError as error:
+        # ConnectorError does not declare the attribute; the poll reads it with getattr.
+        error.config_updates = _config_updates(settings, tokens)
+        raise
+
+
 def _close(client: IMAPClient, *, logout: bool) -> None:
     # After a failure only the socket is closed: a LOGOUT to a stalled server would wait for
     # another full timeout, and one to a dropped connection cannot arrive.
@@ -386,7 +402,11 @@ class ImapConnector(Connector):
         max_bytes: int = 20 * 1024 * 1024,
     ) -> FetchResult:
         settings = parse_config(config, allow_plaintext=True)
-        with _translated(settings), _session(settings, self.tokens) as client:
+        with (
+            _rotation_kept(settings, self.tokens),
+            _translated(settings),
+            _session(settings, self.tokens) as client,
+        ):
             result = _fetch_batch(client, settings, cursor, limit=limit, max_bytes=max_bytes)
         updates = _config_updates(settings, self.tokens)
         return result if updates is None else replace(result, config_updates=updates)
@@ -395,5 +415,9 @@ class ImapConnector(Connector):
         settings = parse_config(config, allow_plaintext=True)
         if settings.move_to is None or not items:
             return
-        with _translated(settings), _session(settings, self.tokens) as client:
+        with (
+            _rotation_kept(settings, self.tokens),
+            _translated(settings),
+            _session(settings, self.tokens) as client,
+        ):
             _move(client, settings, settings.move_to, items)

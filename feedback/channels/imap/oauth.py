@@ -6,9 +6,11 @@ channel config (a hash of client id and refresh token, never the token itself as
 refreshed when less than ``REFRESH_MARGIN`` seconds remain, so a poll never logs in with a
 token about to run out and a busy channel does not ask the provider for one every minute.
 
-Providers may rotate the refresh token (Microsoft does): the answer then carries a new one,
-which the cache remembers under the old key too, so that until the channel's stored config
-holds it (``FetchResult.config_updates``) the newest refresh token is the one used.
+Providers may rotate the refresh token (Microsoft does; Okta, Auth0 and Keycloak can retire
+the old one at once, as OAuth 2.1 asks): the answer then carries a new one, which the cache
+remembers under the old key too, so that until the channel's stored config holds it the newest
+refresh token is the one used. The connector hands it to the poll to store: with the batch
+(``FetchResult.config_updates``), or with the error when the poll fails after the refresh.
 
 Errors in words: a revoked or expired refresh token (``invalid_grant``) and a refused client
 (``invalid_client``) wait for a person; 429 and 5xx answers are retried with the remote's
