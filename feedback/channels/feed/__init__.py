@@ -11,7 +11,10 @@ source id which ``parse`` marks ``revisable``: it revises the stored message.
 Entries are keyed by their id (RSS ``guid``, Atom ``id``), or by link and publication time when
 they have none; a message id is the id as the feed wrote it, qualified by the feed when it is
 no URI (``parse.entry_message_id``), and a feed polled by an earlier version keeps the ids it
-gave the entries the feed then held (``connector._legacy``). A document that is not well-formed
+gave the entries the feed then held (``connector._legacy``). Entries of one document that share
+a key are distinct entries: the oldest keeps the key, each other one gets a key of its own from
+a digest of what it says, and the cursor remembers which one kept it (``document._keep_apart``).
+A document that is not well-formed
 XML is stored whole, as one payload (``document:<sha256>``) that ``parse`` refuses, so it is
 quarantined with its raw bytes and its error; the entries feedparser still recovered from it
 that carry an id or link go on. An entry without id and link is stored on its own and

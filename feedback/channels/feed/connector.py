@@ -18,7 +18,7 @@ from feedback.channels.base import (
 )
 from feedback.channels.feed.config import FeedSettings, clean_config, feed_settings
 from feedback.channels.feed.document import Document, download, header, read_document
-from feedback.channels.feed.parse import parse_entry, sha256_hex
+from feedback.channels.feed.parse import earlier_keying, parse_entry, sha256_hex
 from feedback.mail.results import ParsedMessage
 
 KIND = "feed"
@@ -52,7 +52,20 @@ def _batch(items: tuple[FetchedItem, ...], offset: int, limit: int, max_bytes: i
 
 
 def _settled(document: Document) -> dict[str, Any]:
-    return {"etag": document.etag, "modified": document.modified, "digest": document.digest}
+    settled = {"etag": document.etag, "modified": document.modified, "digest": document.digest}
+    if document.repeats:
+        settled["repeats"] = dict(document.repeats)
+    return settled
+
+
+def _repeats(cursor: dict[str, Any]) -> dict[str, str]:
+    """The keys the cursor remembers as shared by several entries, and which entry keeps each
+    (``document._keep_apart``); the document being handed out keeps the cursor's until its
+    last batch."""
+    repeats = cursor.get("repeats")
+    if not isinstance(repeats, dict):
+        return {}
+    return {name: kept for name, kept in repeats.items() if isinstance(kept, str)}
 
 
 def _legacy(cursor: dict[str, Any], polled_before: bool, document: Document) -> frozenset[str]:
@@ -129,7 +142,7 @@ class FeedConnector(Connector):
             # (another process, a restart); if it changed meanwhile, the new one from its start.
             document = self._cached(settings, pending.get("digest", ""))
             if document is None:
-                document = read_document(download(settings), settings.url)
+                document = read_document(download(settings), settings.url, repeats=_repeats(cursor))
             offset = pending.get("offset", 0) if document.digest == pending.get("digest") else 0
         else:
             answer = download(
@@ -142,13 +155,15 @@ class FeedConnector(Connector):
                 settled = {**cursor, "etag": header(answer, "ETag")}
                 settled["modified"] = header(answer, "Last-Modified")
                 return FetchResult(items=[], cursor=settled, more=False)
-            document = read_document(answer, settings.url)
+            document = read_document(answer, settings.url, repeats=_repeats(cursor))
             offset = 0
         end = _batch(document.items, offset, limit, max_bytes)
         legacy = _legacy(cursor, polled_before, document)
-        # Without the metadata, ``parse`` gives the message id the earlier version gave.
+        # Without the id as written, ``parse`` gives the message id the earlier version gave.
         items = [
-            replace(item, metadata={}) if item.source_id in legacy else item
+            replace(item, metadata=earlier_keying(item.metadata))
+            if item.source_id in legacy
+            else item
             for item in document.items[offset:end]
         ]
         if end >= len(document.items):

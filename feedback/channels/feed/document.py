@@ -1,7 +1,8 @@
 """Fetching a feed and reading it into payloads: one conditional GET, feedparser, and each
 entry as deterministic JSON, so an unchanged entry is the same bytes at every poll. What
-identifies the entry's message (its id as written, the feed that qualifies it) goes in the
-payload's metadata, which the bytes' digest does not cover (see ``parse.entry_message_id``)."""
+identifies the entry's message (its id as written, the feed that qualifies it, and what keys
+it apart from another entry of the document with the same key) goes in the payload's metadata,
+which the bytes' digest does not cover (see ``parse.entry_message_id``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import email.utils
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,9 +24,19 @@ from django.core.validators import EmailValidator
 from feedback.channels import http
 from feedback.channels.base import ConnectorError, FetchedItem
 from feedback.channels.feed.config import FeedSettings, feed_qualifier, feed_source
-from feedback.channels.feed.parse import PAYLOAD_KIND, entry_key, entry_message_id, sha256_hex
+from feedback.channels.feed.parse import (
+    PAYLOAD_KIND,
+    REPEAT,
+    earlier_keying,
+    entry_key,
+    entry_message_id,
+    keyed_apart,
+    sha256_hex,
+)
 
 SOURCE_ID_MAX = 255
+# Hex digits of the digest that keys an entry apart from another one with its key.
+REPEAT_DIGEST_LENGTH = 16
 
 
 # What a fetch or check found.
@@ -72,6 +84,10 @@ class Document:
     # Source ids of the entries whose message id differs from the one an earlier version of
     # the connector gave them (``FeedConnector.fetch`` keeps those of a feed polled before).
     renamed: frozenset[str] = frozenset()
+    # For each key that several entries of the document share, or that was shared before and
+    # is still in it: the content digest of the entry that keeps the key (``_keep_apart``),
+    # by the key's source id. The cursor keeps it for the next document.
+    repeats: Mapping[str, str] = field(default_factory=dict)
 
 
 def download(settings: FeedSettings, *, etag: str = "", modified: str = "") -> http.Response:
@@ -210,15 +226,69 @@ def entry_payload(entry: Any, feed: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _source_id(key: str) -> str:
+    return f"sha256:{sha256_hex(key)}" if len(key) > SOURCE_ID_MAX else key
+
+
+def content_digest(data: dict[str, Any]) -> str:
+    """What the entry says (all of it but the feed's own title and link), as a short digest:
+    the same entry gives the same digest at every poll."""
+    own = {name: value for name, value in data.items() if name != "feed"}
+    return sha256_hex(_json(own))[:REPEAT_DIGEST_LENGTH]
+
+
+def _keep_apart(
+    entries: list[tuple[dict[str, Any], dict[str, str]]], remembered: Mapping[str, str]
+) -> dict[str, str]:
+    """Give every entry whose key another entry of the document shares a key of its own.
+
+    Two entries of one document are two entries even under one key (two reviews with the
+    same guid, or with the app's page as their only link and no date): one of them keeps the
+    key, each other one is keyed apart by a digest of what it says (``REPEAT`` in its
+    metadata, ``parse.keyed_apart``), so that neither revises the other's message and a poll
+    of the same document again keys each one as before. The entry that keeps the key is the
+    oldest (by publication time when they all have one, else the first read, the document
+    being read from its end), which in a feed polled before is the one that had the key to
+    itself. The cursor remembers it (``remembered``, the returned mapping) for as long as the
+    key is in the feed: once that entry has left the feed or changed, the key stays taken and
+    the entries that share it keep their own keys, so none of them takes the key over and
+    revises its message."""
+    shared: dict[str, list[int]] = {}
+    for position, (data, _) in enumerate(entries):
+        key = entry_key(data)
+        if key:
+            shared.setdefault(_source_id(key), []).append(position)
+    repeats = {}
+    for name, positions in shared.items():
+        keeper = remembered.get(name)
+        if keeper is None:
+            if len(positions) == 1:
+                continue
+            keeper = content_digest(entries[_oldest(entries, positions)][0])
+        repeats[name] = keeper
+        for position in positions:
+            data, identity = entries[position]
+            digest = content_digest(data)
+            if digest != keeper:
+                identity[REPEAT] = digest
+    return repeats
+
+
+def _oldest(entries: list[tuple[dict[str, Any], dict[str, str]]], positions: list[int]) -> int:
+    published = [entries[position][0].get("published") or "" for position in positions]
+    if not all(published):
+        return positions[0]
+    return min(zip(published, positions, strict=True))[1]
+
+
 def _entry_item(data: dict[str, Any], identity: dict[str, str]) -> FetchedItem:
-    raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    raw = _json(data)
     key = entry_key(data)
-    if not key:
-        source_id = f"entry:{sha256_hex(raw)}"
-    elif len(key) > SOURCE_ID_MAX:
-        source_id = f"sha256:{sha256_hex(key)}"
-    else:
-        source_id = key
+    source_id = _source_id(keyed_apart(key, identity)) if key else f"entry:{sha256_hex(raw)}"
     return FetchedItem(source_id=source_id, raw=raw, received_at=None, metadata=identity)
 
 
@@ -247,8 +317,12 @@ def _ids_as_written(answer: http.Response) -> list[str]:
     return [str(entry.get("id") or "").strip() for entry in parsed.entries]
 
 
-def read_document(answer: http.Response, url: str) -> Document:
-    """The answer as a feed; ConnectorError when it is no feed at all (an HTML page)."""
+def read_document(
+    answer: http.Response, url: str, *, repeats: Mapping[str, str] | None = None
+) -> Document:
+    """The answer as a feed; ConnectorError when it is no feed at all (an HTML page).
+    ``repeats``: the keys the cursor remembers as shared, and which entry keeps each
+    (``Document.repeats`` of the document read before)."""
     parsed = _parse(answer, base=answer.url)
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(error, feedparser.ThingsNobodyCaresAboutButMe):
@@ -267,13 +341,18 @@ def read_document(answer: http.Response, url: str) -> Document:
         "source": feed_source(url),
     }
     qualifier = feed_qualifier(url)
+    entries = [
+        (entry_payload(entry, feed), {"id": written, "feed": qualifier})
+        for entry, written in zip(
+            reversed(parsed.entries), reversed(_ids_as_written(answer)), strict=True
+        )
+    ]
+    shared = _keep_apart(entries, repeats or {})
     items, renamed = [], set()
-    for entry, written in zip(
-        reversed(parsed.entries), reversed(_ids_as_written(answer)), strict=True
-    ):
-        data, identity = entry_payload(entry, feed), {"id": written, "feed": qualifier}
+    for data, identity in entries:
         items.append(_entry_item(data, identity))
-        if entry_key(data) and entry_message_id(data, identity) != entry_message_id(data, {}):
+        earlier = entry_message_id(data, earlier_keying(identity))
+        if entry_key(data) and entry_message_id(data, identity) != earlier:
             renamed.add(items[-1].source_id)
     if error is not None:
         # What the loose parser recovered from a broken document goes on only when it can be
@@ -296,4 +375,5 @@ def read_document(answer: http.Response, url: str) -> Document:
         items=tuple(items),
         error=str(error or ""),
         renamed=frozenset(renamed),
+        repeats=shared,
     )

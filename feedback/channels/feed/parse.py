@@ -2,8 +2,9 @@
 
 The payload is the entry's data as JSON with sorted keys (``feedback.channels.feed.document``
 writes it); the message it becomes is revisable under the entry's id, so a changed entry
-revises its message. The id as the feed wrote it and the feed that qualifies a bare id come
-beside the payload, in its metadata (``entry_message_id``)."""
+revises its message. The id as the feed wrote it, the feed that qualifies a bare id and, for an
+entry that shares its key with another entry of its document, what keys it apart come beside
+the payload, in its metadata (``entry_message_id``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ PAYLOAD_NOT_AN_ENTRY = "not a stored feed entry: {error}"
 ENTRY_WITHOUT_ID = "the entry has neither an id (guid) nor a link, so it cannot be told apart"
 ENTRY_EMPTY = "the entry has no title and no text"
 
+# The metadata of an entry that shares its key with another entry of its document, which keeps
+# the key (``document._keep_apart``): a digest of what it says, which keys it apart.
+REPEAT = "repeat"
+
 _SPACES = re.compile(r"\s+")
 # A URI starts with its scheme (RFC 3986): "https:", "urn:", "tag:"; "12:30" is no URI.
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
@@ -43,6 +48,20 @@ def sha256_hex(data: bytes | str) -> str:
 def entry_key(data: dict[str, Any]) -> str:
     """The entry's identity within its feed: its id, else its link and publication time."""
     return data.get("id") or _link_key(data)
+
+
+def keyed_apart(key: str, metadata: dict[str, Any]) -> str:
+    """``key`` as the entry's own: with ``#entry-<digest>`` when another entry of its document
+    keeps the key (``metadata["repeat"]``), else unchanged."""
+    digest = metadata.get(REPEAT)
+    return f"{key}#entry-{digest}" if isinstance(digest, str) and digest else key
+
+
+def earlier_keying(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The metadata an entry is given to keep the message id an earlier version gave it (see
+    ``entry_message_id``): without the id as written, but still keyed apart from an entry of
+    its document with the same key."""
+    return {name: value for name, value in metadata.items() if name == REPEAT}
 
 
 def _link_key(data: dict[str, Any]) -> str:
@@ -73,7 +92,10 @@ def _qualified(key: str, feed: str, *, is_uri: bool) -> str:
 def entry_message_id(data: dict[str, Any], metadata: dict[str, Any]) -> str:
     """The entry's message id: its id as the feed wrote it (``metadata["id"]``) when that is
     a URI, else that id qualified by the feed (``metadata["feed"]``: host, path and a digest
-    of the query string); without an id, its link and publication time.
+    of the query string); without an id, its link and publication time. An entry whose key
+    another entry of its document keeps (two reviews under one guid, or under the app's page as
+    their only link) has ``#entry-<digest of what it says>`` added (``keyed_apart``), so it is
+    a message of its own instead of a revision of the other.
 
     Payloads stored without that metadata (before it existed, or for an entry of a feed
     polled before, see ``FeedConnector.fetch``) keep the id they were given then, so that a
@@ -83,9 +105,13 @@ def entry_message_id(data: dict[str, Any], metadata: dict[str, Any]) -> str:
     feed = metadata.get("feed")
     if not isinstance(feed, str):
         key = entry_key(data)
-        return _qualified(key, (data.get("feed") or {}).get("source", ""), is_uri=":" in key)
+        return _qualified(
+            keyed_apart(key, metadata),
+            (data.get("feed") or {}).get("source", ""),
+            is_uri=":" in key,
+        )
     key = str(metadata.get("id") or "") or _link_key(data)
-    return _qualified(key, feed, is_uri=bool(_URI.match(key)))
+    return _qualified(keyed_apart(key, metadata), feed, is_uri=bool(_URI.match(key)))
 
 
 def _sent_at(published: str, received_at: datetime) -> datetime:

@@ -28,15 +28,18 @@ from feedback.channels.feed.document import (
     FEED_REFUSED_LOGIN,
     NOT_A_FEED,
     NOT_A_FEED_HTML,
+    content_digest,
     read_author,
+    read_document,
 )
 from feedback.channels.feed.parse import (
     DOCUMENT_UNREADABLE,
     ENTRY_EMPTY,
     ENTRY_WITHOUT_ID,
     PAYLOAD_NOT_AN_ENTRY,
+    parse_entry,
 )
-from feedback.channels.http import RATE_LIMITED, SERVER_ERROR
+from feedback.channels.http import RATE_LIMITED, SERVER_ERROR, Response
 from feedback.mail import UnparseableMessage
 from tests.feedback.fakeweb import Reply, fixture_bytes
 
@@ -531,6 +534,177 @@ def test_a_changed_entry_is_a_new_payload_under_the_same_source_id(connector, fa
     )
     revised = parse(connector, after["review-88127"])
     assert revised.subject == "Sync lost my notes twice this week (update: fixed)"
+
+
+# --- entries of one document that share a key ---------------------------------------------
+
+REVIEWS_URL = "https://ex.com/reviews.rss"
+APP_PAGE = "https://apps.example.com/app/haddad-notes"
+
+
+def read(body: bytes | str, repeats=None):
+    """A recorded document (or its bytes) read as a fetch reads it (pure: no network)."""
+    body = fixture_bytes("feed", body) if isinstance(body, str) else body
+    answer = Response(200, {"Content-Type": RSS}, body, REVIEWS_URL)
+    return read_document(answer, REVIEWS_URL, repeats=repeats)
+
+
+def messages_by_title(document) -> dict:
+    return {
+        message.subject: message
+        for message in (
+            parse_entry(item.raw, received_at=RECEIVED, metadata=item.metadata)
+            for item in document.items
+        )
+    }
+
+
+def entry_digest(item) -> str:
+    return content_digest(json.loads(item.raw))
+
+
+def test_two_entries_of_one_document_under_one_guid_are_two_messages():
+    document = read("repeated-guid.rss")
+
+    read_as = messages_by_title(document)
+    first, second = read_as["First review"], read_as["Second review"]
+    apart = next(item for item in document.items if b"Second review" in item.raw)
+
+    # The older one keeps the guid (a feed that held it alone before gave it that id); the
+    # later one is keyed apart by a digest of what it says.
+    assert first.message_id == "https://ex.com/dup"
+    assert second.message_id == f"https://ex.com/dup#entry-{entry_digest(apart)}"
+    assert apart.source_id == second.message_id
+    assert apart.metadata["repeat"] == entry_digest(apart)
+    assert (first.text, second.text) == ("Crashes on start, terrible", "Lovely app, five stars")
+    assert read_as["Third review"].message_id == "https://ex.com/third"
+    assert len({item.source_id for item in document.items}) == 3
+    assert document.repeats == {"https://ex.com/dup": entry_digest(document.items[-1])}
+
+
+def test_the_older_entry_keeps_a_shared_guid_whichever_order_the_feed_lists_them_in():
+    body = fixture_bytes("feed", "repeated-guid.rss")
+    items = re.findall(rb"<item>.*?</item>", body, flags=re.S)
+    start, end = body.index(items[0]), body.index(items[-1]) + len(items[-1])
+    newest_first = body[:start] + b"\n".join(reversed(items)) + body[end:]
+    assert newest_first.index(b"Third review") < newest_first.index(b"First review")
+
+    as_listed, reversed_ = messages_by_title(read(body)), messages_by_title(read(newest_first))
+
+    assert {t: m.message_id for t, m in as_listed.items()} == {
+        t: m.message_id for t, m in reversed_.items()
+    }
+    assert as_listed["First review"].message_id == "https://ex.com/dup"
+
+
+def test_two_entries_of_one_document_under_one_link_without_a_date_are_two_messages():
+    document = read("repeated-link.rss")
+
+    read_as = messages_by_title(document)
+
+    # Newest first, as review feeds list them: read from its end, the older one comes first
+    # and keeps the key.
+    assert read_as["One star"].message_id == APP_PAGE
+    assert read_as["Five stars"].message_id.startswith(f"{APP_PAGE}#entry-")
+    assert read_as["Five stars"].text == "Lovely app, the handwriting search is spot on."
+    assert read_as["One star"].text == "Crashes on start since the update, terrible."
+    assert [item.source_id for item in document.items] == [
+        APP_PAGE,
+        read_as["Five stars"].message_id,
+    ]
+
+
+@pytest.mark.parametrize("name", ["repeated-guid.rss", "repeated-link.rss"])
+def test_the_same_document_read_again_keys_each_entry_as_before(name):
+    first = read(name)
+
+    again, remembered = read(name), read(name, repeats=first.repeats)
+
+    for document in (again, remembered):
+        assert [(i.source_id, i.raw, i.metadata) for i in document.items] == [
+            (i.source_id, i.raw, i.metadata) for i in first.items
+        ]
+        assert document.repeats == first.repeats
+
+
+def test_an_entry_keyed_apart_keeps_its_key_once_the_one_that_kept_the_key_has_left():
+    before = read("repeated-guid.rss")
+
+    later = read("repeated-guid-later.rss", repeats=before.repeats)
+
+    apart = {item.source_id for item in before.items} - {"https://ex.com/dup"}
+    # The second review is the same payload under the same source id (stored once), the
+    # fourth one is keyed apart too: the guid stays the first review's, so neither revises it.
+    assert apart < {item.source_id for item in later.items}
+    assert "https://ex.com/dup" not in {item.source_id for item in later.items}
+    read_as = messages_by_title(later)
+    assert read_as["Fourth review"].message_id.startswith("https://ex.com/dup#entry-")
+    assert later.repeats == before.repeats
+
+
+def test_a_shared_key_no_longer_in_the_feed_is_forgotten():
+    before = read("repeated-guid.rss")
+
+    later = read("reviews.rss", repeats=before.repeats)
+
+    assert later.repeats == {}
+
+
+def test_a_bare_guid_shared_in_a_feed_polled_before_keeps_the_entries_apart(connector, fake_web):
+    body = fixture_bytes("feed", "repeated-guid.rss").replace(b"https://ex.com/dup", b"dup-1")
+    fake_web.route("GET", "/feeds/r.rss", Reply(200, body, {"Content-Type": RSS}))
+    config = {"url": fake_web.url + "/feeds/r.rss"}
+
+    # The cursor an earlier version left: the entries keep their earlier ids, still apart.
+    items, cursor = fetch_all(connector, config, {"digest": "0" * 64})
+
+    message_ids = sorted(parse(connector, item).message_id for item in items)
+    apart = next(item for item in items if b"Second review" in item.raw)
+    assert message_ids == [
+        f"{fake_web.url}/feeds/dup-1",
+        f"{fake_web.url}/feeds/dup-1#entry-{entry_digest(apart)}",
+        "https://ex.com/third",
+    ]
+    assert apart.metadata == {"repeat": entry_digest(apart)}
+    assert cursor["repeats"] == {f"{fake_web.url}/feeds/dup-1": entry_digest(items[-1])}
+
+
+def test_the_cursor_remembers_a_shared_key_until_the_next_document(connector, fake_web):
+    config = serve(fake_web, "repeated-link.rss")
+    first, cursor = fetch_all(connector, config)
+    fake_web.route(
+        "GET",
+        "/feed.xml",
+        Reply(200, fixture_bytes("feed", "repeated-link-later.rss"), {"Content-Type": RSS}),
+    )
+
+    later, later_cursor = fetch_all(connector, config, json.loads(json.dumps(cursor)))
+
+    kept = entry_digest(first[0])
+    assert cursor["repeats"] == later_cursor["repeats"] == {APP_PAGE: kept}
+    # "One star" has left; "Five stars" keeps its own key instead of taking the page's over.
+    assert first[1].source_id in {item.source_id for item in later}
+    assert APP_PAGE not in {item.source_id for item in later}
+
+
+def test_a_document_handed_out_in_batches_keys_its_entries_by_the_cursor_it_began_with(
+    connector, fake_web
+):
+    config = serve(fake_web, "repeated-link.rss")
+    _, cursor = fetch_all(connector, config)
+    fake_web.route(
+        "GET",
+        "/feed.xml",
+        Reply(200, fixture_bytes("feed", "repeated-link-later.rss"), {"Content-Type": RSS}),
+    )
+
+    first = connector.fetch(config, cursor, limit=1)
+    # Another process: the document fetched again, read with the cursor's memory.
+    second = FeedConnector().fetch(config, json.loads(json.dumps(first.cursor)), limit=1)
+
+    whole, _ = fetch_all(FeedConnector(), config, cursor)
+    assert [i.source_id for i in first.items + second.items] == [i.source_id for i in whole]
+    assert APP_PAGE not in {i.source_id for i in whole}
 
 
 # --- fetch ----------------------------------------------------------------------------------

@@ -311,6 +311,85 @@ def test_entries_after_the_upgrade_are_keyed_as_written(fake_web, monkeypatch):
     assert channel.cursor["legacy"] == [f"{qa}1", f"{qa}3"]
 
 
+# --- entries of one document that share a key ---------------------------------------------
+
+
+def texts(channel: Channel) -> dict[str, str]:
+    return {message.subject: message.text for message in messages(channel)}
+
+
+def test_two_reviews_under_one_guid_are_two_items_and_no_poll_stores_them_twice(fake_web):
+    serve(fake_web, "repeated-guid.rss")
+    channel = feed_channel(fake_web)
+
+    first = poll(channel)
+    again = poll(channel, now=NOW + timedelta(minutes=5))
+    # The same entries in a document built again (its description changed): read again, each
+    # entry is keyed as before, so nothing is stored twice.
+    rebuilt = fixture_bytes("feed", "repeated-guid.rss").replace(b"oldest first", b"rebuilt")
+    fake_web.route("GET", "/reviews.rss", Reply(200, rebuilt, {"ETag": '"2"'}))
+    reread = poll(channel, now=NOW + timedelta(minutes=10))
+
+    assert first.ok and (first.stored, first.messages_created) == (3, 3)
+    assert again.ok and (again.fetched, again.stored) == (0, 0)
+    assert reread.ok and (reread.fetched, reread.stored, reread.messages_created) == (3, 0, 0)
+    assert texts(channel) == {
+        "First review": "Crashes on start, terrible",
+        "Second review": "Lovely app, five stars",
+        "Third review": "Does what it says",
+    }
+    assert FeedbackItem.objects.filter(channel=channel).count() == 3
+    first_review = Message.objects.get(channel=channel, subject="First review")
+    assert first_review.external_id == "https://ex.com/dup"
+    assert first_review.item.subject == "First review"
+
+
+def test_a_review_keyed_apart_revises_nothing_once_the_one_that_kept_the_guid_has_left(fake_web):
+    host = serve(fake_web, "repeated-guid.rss")
+    channel = feed_channel(fake_web)
+    poll(channel)
+    # The first review has left the feed; the second is unchanged and a fourth shares the guid.
+    host.publish("repeated-guid-later.rss", '"2"')
+
+    report = poll(channel, now=NOW + timedelta(minutes=5))
+
+    assert report.ok and (report.fetched, report.stored, report.messages_created) == (3, 1, 1)
+    assert texts(channel) == {
+        "First review": "Crashes on start, terrible",
+        "Second review": "Lovely app, five stars",
+        "Third review": "Does what it says",
+        "Fourth review": "Lost all my notes after the update",
+    }
+    assert FeedbackItem.objects.filter(channel=channel).count() == 4
+
+
+def test_reviews_that_all_link_to_the_app_page_are_items_of_their_own(fake_web):
+    host = serve(fake_web, "repeated-link.rss")
+    channel = feed_channel(fake_web)
+
+    first = poll(channel)
+    again = poll(channel, now=NOW + timedelta(minutes=5))
+    # A new review on top; the oldest, which had the page's address to itself, has left.
+    host.publish("repeated-link-later.rss", '"2"')
+    later = poll(channel, now=NOW + timedelta(minutes=10))
+
+    assert first.ok and (first.stored, first.messages_created) == (2, 2)
+    assert again.ok and again.stored == 0
+    assert later.ok and (later.fetched, later.stored, later.messages_created) == (2, 1, 1)
+    assert texts(channel) == {
+        "One star": "Crashes on start since the update, terrible.",
+        "Five stars": "Lovely app, the handwriting search is spot on.",
+        "Two stars": "Sync drops the notes I write on the iPad.",
+    }
+    assert sorted(
+        FeedbackItem.objects.filter(channel=channel).values_list("subject", flat=True)
+    ) == [
+        "Five stars",
+        "One star",
+        "Two stars",
+    ]
+
+
 # --- restart --------------------------------------------------------------------------------
 
 
