@@ -66,6 +66,9 @@ class ConnectorError(Exception):
         # Seconds the remote asked us to wait (HTTP 429/503 ``Retry-After``): the poll backs
         # off at least this long.
         self.retry_after = retry_after
+        # Settings the connector changed before it failed (a provider's rotated refresh
+        # token): the poll stores them on its way out, so a failed poll loses none.
+        self.config_updates: dict[str, Any] | None = None
 
 
 class ConfigError(ConnectorError):

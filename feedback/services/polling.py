@@ -273,9 +273,7 @@ def _failure_config_updates_store(channel: Channel, error: ConnectorError) -> No
     batch. ``channel`` is the poll's own, as read when the poll began (or as its last stored
     batch left it): an admin's change since then wins, as with a batch, so this needs no
     lease."""
-    # Not declared by ConnectorError: a connector whose config changed before it failed sets
-    # it (IMAP with OAuth); any other error has none.
-    updates = getattr(error, "config_updates", None)
+    updates = error.config_updates
     if updates:
         channel_config_updates_store(channel, updates)
 
