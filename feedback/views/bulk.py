@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -23,6 +22,7 @@ from feedback import selectors
 from feedback.services.triage import BULK_EMPTY, BulkResult, items_bulk_merge, items_bulk_update
 from feedback.views.items import NO_TEAM, _params_from_url, inbox_context
 from portal import access
+from portal.jinja2 import render_fragment
 from portal.models import Role
 from portal.selectors import current_team_get, membership_list
 from portal.validation import parse_id, validation_messages
@@ -161,4 +161,5 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         return redirect_after_post(request, back)
     context = inbox_context(request, team, _params_from_url(back))
     context.update(bulk_errors=errors, bulk_summary=summary, bulk_lines=lines)
-    return vary_on_htmx(render(request, "feedback/partials/inbox_results.html", context))
+    results_html = render_fragment("feedback/partials/inbox_results.html", context, request)
+    return vary_on_htmx(HttpResponse(results_html))

@@ -40,12 +40,14 @@ from feedback.inbox.choices import team_choices_cached
 from feedback.inbox.params import API_KIND, SNOOZED_CHOICES
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
 from feedback.services.triage import item_update
+from feedback.templatetags.inbox import MAIN_TEMPLATE
 from feedback.views.inbox_rows import KIND_LABEL_API, inbox_rows
 from portal import access
+from portal.jinja2 import render_fragment
 from portal.models import Role, Team, Tier
 from portal.selectors import current_team_get
 from portal.validation import validation_messages
-from portal.views.common import redirect_after_post, render_page_or_fragment, safe_next
+from portal.views.common import redirect_after_post, safe_next, vary_on_htmx, wants_fragment
 
 PAGE_SIZE = 25
 
@@ -137,7 +139,7 @@ def _options(team: Team, user) -> dict[str, Any]:
         "members": [membership.user for membership in members],
         "agents": [m.user for m in members if Role(m.role).at_least(Role.AGENT)],
         "tags": choices.tags,
-        "saved_views": choices.saved_views_of(user),
+        "saved_view_groups": _saved_view_groups(choices.saved_views_of(user)),
         "channels": channels,
         "channel_kinds": [
             *((kind, kind_label(kind)) for kind in kinds),
@@ -145,6 +147,14 @@ def _options(team: Team, user) -> dict[str, Any]:
         ],
         "snoozed_choices": [(value, SNOOZED_LABELS[value]) for value in SNOOZED_CHOICES],
     }
+
+
+def _saved_view_groups(views: list) -> list[tuple[bool, list]]:
+    """The reader's saved views as the view select groups them: (shared, views), the shared
+    ones first (as they come)."""
+    shared = [view for view in views if view.owner_id is None]
+    own = [view for view in views if view.owner_id is not None]
+    return [(is_shared, group) for is_shared, group in ((True, shared), (False, own)) if group]
 
 
 def _sort_choices(current: str) -> list[tuple[str, str]]:
@@ -189,6 +199,21 @@ def inbox_context(
         "errors": {},
         "notices": [],
         "now": now,
+        # What only a listed page (or a bulk action) sets: the templates read every name.
+        "query": None,
+        "tabs": [],
+        "next_url": None,
+        "previous_url": None,
+        "first_url": None,
+        "mine_url": None,
+        "unassigned_url": None,
+        "customer_filter": None,
+        "account_filter": None,
+        "bulk_errors": [],
+        "bulk_summary": None,
+        "bulk_lines": [],
+        "save_errors": [],
+        "save_name": "",
         **_options(team, user),
     }
     try:
@@ -305,9 +330,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         request, team, params, cursor=request.GET.get("cursor") or None, saved_view=saved_view
     )
     context["notices"] = [*notices, *context["notices"]]
-    return render_page_or_fragment(
-        request, "feedback/inbox.html", "feedback/partials/inbox_main.html", context
-    )
+    if wants_fragment(request):
+        return vary_on_htmx(HttpResponse(render_fragment(MAIN_TEMPLATE, context, request)))
+    return vary_on_htmx(render(request, "feedback/inbox.html", context))
 
 
 # Row actions -----------------------------------------------------------------------------------

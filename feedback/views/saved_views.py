@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -19,6 +18,7 @@ from feedback import selectors
 from feedback.services.saved_views import saved_view_create, saved_view_delete
 from feedback.views.items import NO_TEAM, _params_from_url
 from portal import access
+from portal.jinja2 import render_fragment
 from portal.models import Role
 from portal.selectors import current_team_get
 from portal.views.common import redirect_after_post, safe_next, vary_on_htmx
@@ -62,7 +62,8 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
                 "save_errors": errors,
                 "save_name": name,
             }
-            return vary_on_htmx(render(request, "feedback/partials/inbox_save_view.html", context))
+            form = render_fragment("feedback/partials/inbox_save_view.html", context, request)
+            return vary_on_htmx(HttpResponse(form))
         for message in errors:
             messages.error(request, message)
         return redirect_after_post(request, back)

@@ -4,6 +4,7 @@ reader's zone, a constant number of queries."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from django.utils import timezone
 from feedback.inbox.choices import team_choices_forget
 from feedback.inbox.counts import inbox_counts_forget
 from feedback.inbox.params import UNKNOWN_CHOICE
-from feedback.models import FeedbackItem, ItemStatus
+from feedback.models import FeedbackItem, ItemStatus, SavedView
 from feedback.views.inbox_rows import SNIPPET_LENGTH, relative, snippet
 from feedback.views.items import FILTERS_REFUSED
 from portal.services import profile_update
@@ -131,8 +132,9 @@ def test_a_refused_filter_says_which_value_and_why_instead_of_failing(client, wo
     message = UNKNOWN_CHOICE.format(
         value="bogus", what="status", choices=", ".join(ItemStatus.values)
     )
-    assert message.replace("'", "&#x27;") in page
-    assert "&#x27;yesterday&#x27; is not a date" in page
+    # The list is Jinja2's, which writes a quote as &#39; where Django's engine writes &#x27;.
+    assert message.replace("'", "&#39;") in page
+    assert "&#39;yesterday&#39; is not a date" in page
     assert _row_ids(page) == []
 
 
@@ -279,6 +281,22 @@ def test_a_rows_text_from_customers_is_escaped(client, world):
     # Shown as text: the subject, the customer's name, the priority's reason and the tag.
     assert row.count("&lt;script&gt;alert(") == 3
     assert "&lt;b&gt;bold&lt;/b&gt;" in row
+
+
+def test_the_filter_form_and_saved_views_escape_what_they_echo(client, world):
+    # The list around the rows is Jinja2's too: a search, a saved view's name, a tag and a
+    # customer filter's name are shown as text.
+    hostile = '"><script>alert(1)</script>'
+    customer = CustomerFactory(name=hostile)
+    FeedbackItemFactory(team=world.team_a, customer=customer)
+    TagFactory(team=world.team_a, name=f"<i>{hostile}</i>")
+    SavedView.objects.create(team=world.team_a, owner=None, name=hostile, params={})
+
+    page = _page(client, world.agent_a, f"?q={quote(hostile)}&customer={customer.pk}")
+
+    assert "<script>" not in page and "<i>" not in page
+    # The search box, the tag and the saved view (no row matches the search).
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
 
 
 def test_another_teams_items_never_show(client, world, data):
