@@ -8,7 +8,15 @@ from email.utils import format_datetime
 
 import factory
 
-from feedback.models import Channel, FeedbackItem, ItemStatus, Message, Tag, ThreadReason
+from feedback.models import (
+    Channel,
+    FeedbackItem,
+    ItemStatus,
+    Message,
+    SlaPolicy,
+    Tag,
+    ThreadReason,
+)
 from portal import crypto
 from tests.factories import TeamFactory
 
@@ -106,3 +114,15 @@ def make_mail(
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""]
     return "\r\n".join(lines).encode()
+
+
+def sla_policies(team) -> None:
+    """The team's SLA policies a help desk starts with: first response and resolution in
+    hours, normal 8 and 48, high 4 and 24, urgent 1 and 8."""
+    for priority, first, resolution in (("normal", 8, 48), ("high", 4, 24), ("urgent", 1, 8)):
+        SlaPolicy.objects.create(
+            team=team,
+            priority=priority,
+            first_response_hours=first,
+            resolution_hours=resolution,
+        )

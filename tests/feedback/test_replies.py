@@ -16,7 +16,6 @@ from feedback.models import (
     ItemStatus,
     Message,
     ResponseTemplate,
-    SlaPolicy,
 )
 from feedback.services import replies
 from feedback.services.replies import (
@@ -46,6 +45,7 @@ from tests.feedback.factories import (
     ChannelFactory,
     FeedbackItemFactory,
     MessageFactory,
+    sla_policies,
 )
 
 pytestmark = pytest.mark.django_db
@@ -126,13 +126,7 @@ def test_a_reply_is_stored_threaded_and_sent_once_after_the_commit(
 def test_a_reply_to_a_resolved_item_reopens_it_with_a_fresh_resolution_period(
     item, agent, django_capture_on_commit_callbacks
 ):
-    for priority, first, resolution in (("normal", 8, 48), ("high", 4, 24), ("urgent", 1, 8)):
-        SlaPolicy.objects.create(
-            team=item.team,
-            priority=priority,
-            first_response_hours=first,
-            resolution_hours=resolution,
-        )
+    sla_policies(item.team)
     item.status, item.resolved_at = ItemStatus.RESOLVED, NOW - timedelta(days=20)
     item.resolution_due_at = NOW - timedelta(days=25)
     item.save()

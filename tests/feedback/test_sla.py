@@ -14,7 +14,7 @@ from portal.actors import SYSTEM
 from portal.models import AuditEntry, Notification, Tier
 from portal.services.directory import account_update, customer_update
 from tests.factories import AccountFactory, CustomerFactory
-from tests.feedback.factories import FeedbackItemFactory
+from tests.feedback.factories import FeedbackItemFactory, sla_policies
 
 START = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 RULES = sla.PriorityRules(plans=frozenset({"enterprise"}), mrr_threshold=Decimal("5000.00"))
@@ -26,13 +26,7 @@ def hours(n: float) -> timedelta:
 
 @pytest.fixture
 def policies(world):
-    for priority, first, resolution in (("normal", 8, 48), ("high", 4, 24), ("urgent", 1, 8)):
-        SlaPolicy.objects.create(
-            team=world.team_a,
-            priority=priority,
-            first_response_hours=first,
-            resolution_hours=resolution,
-        )
+    sla_policies(world.team_a)
 
 
 def item(world, **fields) -> FeedbackItem:
