@@ -15,6 +15,14 @@ latest page shows it with ``version`` above 1 and an ``updated_at`` later than t
 seen before (``edits_seen`` in the cursor), and the message is revised (``revisable``). Edits
 of posts older than the latest page are not seen.
 
+Withdrawals. A post its author withdraws stays in ``/posts.json`` for a day as an edit
+(``version`` raised) whose ``cooked`` is Discourse's placeholder "(post withdrawn by author, will
+be automatically deleted in 24 hours unless flagged)", with ``user_deleted`` true; once deleted
+it has ``deleted_at`` set. Such a post is no edit and no customer message: the fetch passes over
+it (the cursor moves past it), so the message stored before keeps what the customer wrote and
+a post withdrawn before it was ever fetched is never stored; ``parse_post`` refuses one stored
+all the same. Nothing marks the stored message as withdrawn.
+
 Filters. ``categories`` (slugs or ids, their subcategories included; empty: all) are resolved
 through ``/categories.json`` at every fetch, so a renamed slug is an error a person sees. The
 API user's own posts (the team's answers written on the forum), whispers and moderator or small
@@ -67,6 +75,11 @@ CHECK_OK = (
 ALL_CATEGORIES = "all {count} categories"
 SOME_CATEGORIES = "{count} categories ({names})"
 NOT_A_FORUM = "the answer to {path} is not a Discourse category list"
+# Why ``parse_post`` refuses a stored post (it is then quarantined with its bytes).
+POST_WITHDRAWN = (
+    "the post was withdrawn by its author or deleted on the forum: it is no customer message, "
+    "and a message stored from it before keeps what it said"
+)
 
 
 def _categories(config: Mapping[str, Any]) -> list[str]:
@@ -253,6 +266,10 @@ def _keeper(config: dict[str, Any], reader: _Reader) -> Callable[[dict[str, Any]
     def keep(post: dict[str, Any]) -> bool:
         if str(post.get("username") or "").casefold() == own:
             return False
+        if _withdrawn(post):
+            # Its text is Discourse's placeholder: as an edit it would overwrite what the
+            # customer wrote, and seen for the first time it says nothing.
+            return False
         if post.get("post_type", REGULAR_POST) != REGULAR_POST:
             # Whispers (staff only), moderator actions and small actions ("closed this
             # topic") are the forum's own notes, not what a customer wrote.
@@ -318,6 +335,12 @@ def _result(
     return FetchResult(items=batch.items, cursor=cursor, more=full or position < top)
 
 
+def _withdrawn(post: dict[str, Any]) -> bool:
+    """Whether the post was withdrawn by its author (``user_deleted``) or deleted
+    (``deleted_at``, which a staff API user still sees)."""
+    return post.get("user_deleted") is True or bool(post.get("deleted_at"))
+
+
 def _version(post: dict[str, Any]) -> int:
     version = post.get("version")
     return version if isinstance(version, int) and not isinstance(version, bool) else 1
@@ -333,6 +356,10 @@ def parse_post(raw: bytes, *, base_url: str) -> ParsedMessage:
     post_id = social.item_id(post)
     if post_id is None:
         raise UnparseableMessage(social.ITEM_FIELD_MISSING.format(what=WHAT, field="id"))
+    if _withdrawn(post):
+        # The fetch passes withdrawn posts over; one stored by an earlier version must not
+        # replace the customer's text with the placeholder either.
+        raise UnparseableMessage(POST_WITHDRAWN)
     topic_id = social.required(post, "topic_id", what=WHAT)
     username = str(social.required(post, "username", what=WHAT))
     host = social.host_of(base_url)

@@ -18,6 +18,7 @@ from feedback.channels.discourse import (
     CATEGORIES_INVALID,
     CATEGORY_UNKNOWN,
     CHECK_OK,
+    POST_WITHDRAWN,
     SOME_CATEGORIES,
     DiscourseConnector,
     parse_post,
@@ -159,6 +160,31 @@ def test_a_post_without_an_id_is_refused():
         parse_post(item_bytes({**post(103), "id": None}), base_url=BASE)
 
     assert refused.value.reason == ITEM_FIELD_MISSING.format(what="Discourse post", field="id")
+
+
+@pytest.mark.parametrize(
+    "withdrawal",
+    [
+        # Withdrawn by its author: Discourse's placeholder for a day, then deleted.
+        {"user_deleted": True},
+        {"user_deleted": True, "deleted_at": "2026-12-04T08:00:05.000Z"},
+        # Deleted by a moderator: the text stays, but the post is gone from the forum.
+        {"deleted_at": "2026-12-04T08:00:05.000Z"},
+    ],
+)
+def test_a_withdrawn_or_deleted_post_is_refused_so_it_replaces_no_text(withdrawal):
+    with pytest.raises(UnparseableMessage) as refused:
+        parse_post(item_bytes({**post(104), **withdrawal}), base_url=BASE)
+
+    assert refused.value.reason == POST_WITHDRAWN
+
+
+def test_a_post_neither_withdrawn_nor_deleted_is_read():
+    message = parse_post(
+        item_bytes({**post(104), "user_deleted": False, "deleted_at": None}), base_url=BASE
+    )
+
+    assert message.text == "The app is very bright at night. A dark mode would help."
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -435,6 +461,23 @@ def test_an_edit_in_the_latest_page_is_handed_over_again_once(fake_web):
     assert third.items == []
 
 
+def test_a_withdrawn_post_is_no_edit_and_one_never_seen_is_not_handed_over(fake_web):
+    serve_forum(fake_web)
+    connector = DiscourseConnector()
+    first = connector.fetch(config_for(fake_web), None)
+    withdrawn = fixture_json("discourse", "posts_withdrawn.json")["latest_posts"]
+    fake_web.route("GET", "/posts.json", discourse_posts(withdrawn))
+
+    second = connector.fetch(config_for(fake_web), first.cursor)
+    third = connector.fetch(config_for(fake_web), second.cursor)
+
+    # 101 was edited: handed over again. 104 and 105 were withdrawn (105 deleted since) and
+    # 108 was withdrawn before it was ever fetched: passed over, the cursor past them all.
+    assert [item.source_id for item in second.items] == ["post:101"]
+    assert second.cursor == {"last_post_id": 108, "edits_seen": "2026-12-04T10:00:00.000Z"}
+    assert (third.items, third.more) == ([], False)
+
+
 def test_an_unreadable_page_is_an_error_and_nothing_of_it_is_handed_over(fake_web):
     fake_web.route("GET", "/posts.json", Reply(200, b'{"latest_posts": [{"id": 1,'))
 
@@ -510,6 +553,41 @@ def test_an_edited_post_revises_its_message_and_a_new_reply_joins_the_topic(fake
     assert Message.objects.filter(external_id=f"discourse-topic-40@{host}").count() == 1
     new_reply = Message.objects.get(external_id=f"discourse-post-108@{host}")
     assert new_reply.item_id == topic.item_id
+
+
+@pytestmark_db
+def test_a_withdrawn_post_keeps_its_message_while_an_edit_still_revises(fake_web):
+    serve_forum(fake_web)
+    channel = social_channel("discourse", config_for(fake_web))
+    poll(channel)
+    host = social_host(fake_web)
+    # Scored as the sentiment task would have (a revision clears the score to score it again).
+    Message.objects.filter(channel=channel).update(sentiment="negative", sentiment_score=-0.4)
+    complaint = Message.objects.get(external_id=f"discourse-topic-41@{host}")
+    reply = Message.objects.get(external_id=f"discourse-post-105@{host}")
+    before = [(m.text, m.html, m.sentiment, m.sentiment_score) for m in (complaint, reply)]
+    fake_web.route(
+        "GET",
+        "/posts.json",
+        discourse_posts(fixture_json("discourse", "posts_withdrawn.json")["latest_posts"]),
+    )
+
+    report = poll(channel, now=NOW + timedelta(minutes=5))
+
+    # The edit of 101 alone is stored: the withdrawals and the new, already withdrawn 108 not.
+    assert report.ok and report.stored == 1
+    for message in (complaint, reply):
+        message.refresh_from_db()
+    after = [(m.text, m.html, m.sentiment, m.sentiment_score) for m in (complaint, reply)]
+    assert after == before
+    assert complaint.text == "The app is very bright at night. A dark mode would help."
+    assert complaint.item.subject == "Dark mode, please"
+    assert "Chrome 131" in Message.objects.get(external_id=f"discourse-topic-40@{host}").text
+    assert not Message.objects.filter(external_id=f"discourse-post-108@{host}").exists()
+    assert not RawPayload.objects.filter(channel=channel, source_id="post:108").exists()
+    stored = RawPayload.objects.filter(channel=channel, source_id__in=["post:104", "post:105"])
+    assert stored.count() == 2
+    assert Message.objects.filter(channel=channel).count() == 6
 
 
 @pytestmark_db
