@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import (
     Count,
     IntegerField,
@@ -372,8 +373,21 @@ def notification_get(*, user: User, pk: int) -> Notification:
     return get_or_404(notification_list(user=user), "No such notification.", pk=pk)
 
 
+# The bell's count, read on every page, is kept per person until a notification of theirs is
+# made or read (portal.services.notifications forgets it after the commit), at most this long.
+UNREAD_KEY = "notifications-unread:{user_id}"
+UNREAD_KEPT_FOR = 300  # seconds
+
+
 def notification_unread_count(*, user: User) -> int:
-    return notification_list(user=user, unread_only=True).count()
+    if not user.is_authenticated or user.pk is None:
+        return 0
+    key = UNREAD_KEY.format(user_id=user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = notification_list(user=user, unread_only=True).count()
+        cache.set(key, count, UNREAD_KEPT_FOR)
+    return count
 
 
 def _audit_team(target: Model) -> Team | None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_slug
@@ -24,6 +25,7 @@ from django.utils import timezone
 from portal.actors import is_system
 from portal.links import absolute_url
 from portal.models import Notification, UserProfile
+from portal.selectors import UNREAD_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ def notify(
         get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True)
     )
     created_at = now or timezone.now()
+    _unread_changed([pk for pk in ids if pk in active])
     return Notification.objects.bulk_create(
         [
             Notification(user_id=pk, kind=kind, subject=subject, url=url, created_at=created_at)
@@ -116,6 +119,14 @@ def notify(
             if pk in active
         ]
     )
+
+
+def _unread_changed(user_ids: list[int]) -> None:
+    """These people's unread counts (the bell's, kept in the cache) are stale once the
+    transaction commits."""
+    keys = [UNREAD_KEY.format(user_id=pk) for pk in user_ids]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def _require_owner(actor: AbstractBaseUser, notification: Notification) -> None:
@@ -130,7 +141,8 @@ def notification_mark_read(
     """Mark one of the actor's own notifications read; reading it again changes nothing."""
     _require_owner(actor, notification)
     now = now or timezone.now()
-    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+    if Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now):
+        _unread_changed([actor.pk])
     notification.refresh_from_db(fields=["read_at"])
     return notification
 
@@ -140,9 +152,12 @@ def notification_mark_all_read(*, actor: AbstractBaseUser, now: datetime | None 
     """Mark every unread notification of the actor read; returns how many there were."""
     if is_system(actor) or not actor.is_authenticated:
         raise PermissionDenied(NOT_YOUR_NOTIFICATION)
-    return Notification.objects.filter(user=actor, read_at__isnull=True).update(
+    marked = Notification.objects.filter(user=actor, read_at__isnull=True).update(
         read_at=now or timezone.now()
     )
+    if marked:
+        _unread_changed([actor.pk])
+    return marked
 
 
 # The e-mail digest -----------------------------------------------------------------------

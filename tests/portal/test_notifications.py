@@ -105,6 +105,34 @@ def test_unread_count_is_one_count_query_over_the_persons_own_unread(
         assert selectors.notification_unread_count(user=world.agent_a) == 1
 
 
+def test_the_unread_count_is_kept_until_a_notification_is_made_or_read(
+    world, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    def count() -> int:
+        return selectors.notification_unread_count(user=world.agent_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first, _second = tell(world.agent_a), tell(world.agent_a)
+    assert count() == 2
+    with django_assert_num_queries(0):
+        assert count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        tell(world.lead_a)  # someone else's: this count stays kept
+    with django_assert_num_queries(0):
+        assert count() == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notification_mark_read(actor=world.agent_a, notification=first[0])
+    after_one = count()
+    with django_capture_on_commit_callbacks(execute=True):
+        tell(world.agent_a)
+    after_new = count()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notification_mark_all_read(actor=world.agent_a)
+
+    assert (after_one, after_new, count()) == (1, 2, 0)
+
+
 def test_the_bell_shows_the_unread_count_on_every_page(client, world):
     tell(world.agent_a)
     tell(world.agent_a)
