@@ -15,11 +15,12 @@ reader the shared ones and their own, as ``feedback.selectors.saved_view_list`` 
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 
 from feedback import selectors
-from feedback.inbox.generations import TeamGenerations
+from feedback.inbox.generations import NOT_READ, TeamGenerations
 from feedback.models import Channel, SavedView, Tag
 from portal import access
 from portal.access import User
@@ -71,14 +72,24 @@ def _read(user: User, team: Team) -> TeamChoices:
     )
 
 
-def team_choices_cached(*, user: User, team: Team) -> TeamChoices:
-    """The team's members and channels, for a reader who may see the team (anyone else gets
-    none, as the selectors answer them)."""
+def team_choices_key(team_id: int, generation: int | None = None) -> str:
+    """Where the team's choices of this generation (by default the current one) are kept."""
+    if generation is None:
+        generation = GENERATIONS.current(team_id)
+    return _CHOICES_KEY.format(team_id=team_id, generation=generation)
+
+
+def team_choices_cached(
+    *, user: User, team: Team, key: str | None = None, kept: Any = NOT_READ
+) -> TeamChoices:
+    """The team's members, channels, tags and saved views, for a reader who may see the team
+    (anyone else gets none, as the selectors answer them). ``key`` and ``kept``: the key and
+    what the cache held there, when the caller read it along with others
+    (``feedback.inbox.kept``)."""
     if not access.has_team_role(user, team, Role.VIEWER):
         return NO_CHOICES
-    generation = GENERATIONS.current(team.pk)
-    key = _CHOICES_KEY.format(team_id=team.pk, generation=generation)
-    choices = cache.get(key)
+    key = key or team_choices_key(team.pk)
+    choices = cache.get(key) if kept is NOT_READ else kept
     if choices is None:
         choices = _read(user, team)
         cache.set(key, choices, CHOICES_FRESH_FOR)

@@ -18,13 +18,14 @@ seconds later (the rows show them at once).
 import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from feedback.inbox.generations import TeamGenerations
+from feedback.inbox.generations import NOT_READ, TeamGenerations
 from feedback.inbox.params import InboxQuery, inbox_query_from_params
 from feedback.inbox.query import inbox_counts, user_zone
 from portal import access
@@ -41,26 +42,39 @@ _COUNTS_KEY = "inbox-counts:{team_id}:{generation}:{digest}"
 _RECOUNT_KEY = "{key}:recount"
 
 
-def _key(user: User, team: Team, query: InboxQuery) -> str:
+def inbox_counts_key(
+    user: User, team: Team, query: InboxQuery, generation: int | None = None
+) -> str:
+    """Where the counts of ``query`` for ``user`` are kept, in this generation of the team's
+    counts (by default the current one)."""
     # The counts do not depend on the statuses asked for nor on the order; "me" and the date
     # filters depend on who asks (their id, their time zone).
     shape = replace(query.without_statuses(), ordering="")
     who = getattr(user, "pk", None) if query.assignee_me else None
     zone = str(user_zone(user)) if query.date_from or query.date_to else ""
     digest = hashlib.sha256(repr((shape, who, zone)).encode()).hexdigest()[:32]
-    generation = GENERATIONS.current(team.pk)
+    if generation is None:
+        generation = GENERATIONS.current(team.pk)
     return _COUNTS_KEY.format(team_id=team.pk, generation=generation, digest=digest)
 
 
 def inbox_counts_cached(
-    *, user: User, team: Team, query: InboxQuery, now: datetime | None = None
+    *,
+    user: User,
+    team: Team,
+    query: InboxQuery,
+    now: datetime | None = None,
+    key: str | None = None,
+    kept: Any = NOT_READ,
 ) -> dict[str, int]:
     """``inbox_counts`` for one team, as counted after the team's last change by a person:
     counted in the request the first time, then kept; once older than ``COUNTS_FRESH_FOR``
-    seconds at ``now`` they are shown while the worker counts them again."""
+    seconds at ``now`` they are shown while the worker counts them again. ``key`` and
+    ``kept``: the key and what the cache held there, when the caller read it along with
+    others (``feedback.inbox.kept``)."""
     now = now or timezone.now()
-    key = _key(user, team, query)
-    cached = cache.get(key)
+    key = key or inbox_counts_key(user, team, query)
+    cached = cache.get(key) if kept is NOT_READ else kept
     if cached is None:
         counts = inbox_counts(user=user, team=team, query=query, now=now)
         cache.set(key, (now, counts), COUNTS_KEPT_FOR)
@@ -91,7 +105,7 @@ def inbox_counts_recount(
         return False
     now = now or timezone.now()
     counts = inbox_counts(user=user, team=team, query=query, now=now)
-    key = _key(user, team, query)
+    key = inbox_counts_key(user, team, query)
     cache.set(key, (now, counts), COUNTS_KEPT_FOR)
     cache.delete(_RECOUNT_KEY.format(key=key))
     return True

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import transaction
 
+# What a kept value is before anybody read the cache for it (None means the cache had none).
+NOT_READ = object()
+
 
 @dataclass(frozen=True)
 class TeamGenerations:
@@ -28,3 +31,10 @@ class TeamGenerations:
     def changed(self, team_id: int) -> None:
         """Start a new generation once the transaction commits (at once outside one)."""
         transaction.on_commit(lambda: self.forget(team_id))
+
+
+def current_generations(team_id: int, *kinds: TeamGenerations) -> list[int]:
+    """The team's current generation of each kind, read in one round trip."""
+    keys = [kind._key(team_id) for kind in kinds]
+    found = cache.get_many(keys)
+    return [found.get(key, 0) for key in keys]

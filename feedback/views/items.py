@@ -36,7 +36,8 @@ from django.views.decorators.http import require_POST
 
 from feedback import selectors
 from feedback.forms import kind_label
-from feedback.inbox.choices import team_choices_cached
+from feedback.inbox.choices import TeamChoices
+from feedback.inbox.kept import inbox_kept
 from feedback.inbox.params import API_KIND, SNOOZED_CHOICES
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
 from feedback.services.triage import item_update
@@ -127,8 +128,7 @@ def _params_from_url(url: str) -> dict[str, list[str]]:
 # The list ---------------------------------------------------------------------------------------
 
 
-def _options(team: Team, user) -> dict[str, Any]:
-    choices = team_choices_cached(user=user, team=team)
+def _options(choices: TeamChoices, user) -> dict[str, Any]:
     members, channels = choices.members, choices.channels
     kinds = sorted({channel.kind for channel in channels})
     return {
@@ -214,7 +214,6 @@ def inbox_context(
         "bulk_lines": [],
         "save_errors": [],
         "save_name": "",
-        **_options(team, user),
     }
     try:
         query = selectors.inbox_query_from_params(
@@ -222,6 +221,10 @@ def inbox_context(
         )
     except ValidationError as error:
         context["errors"] = error.message_dict
+        query = None
+    choices, counts = inbox_kept(user=user, team=team, query=query, now=now)
+    context.update(_options(choices, user))
+    if query is None:
         context["sort_choices"] = _sort_choices(context["text"].get("ordering", "priority"))
         return context
     context["sort_choices"] = _sort_choices(query.ordering)
@@ -234,7 +237,6 @@ def inbox_context(
         page = selectors.inbox_page(
             user=user, team=team, query=query, cursor=None, size=PAGE_SIZE, now=now
         )
-    counts = selectors.inbox_counts_cached(user=user, team=team, query=query, now=now)
     context.update(
         query=query,
         rows=inbox_rows(page.items, now=now, team_tags=context["tags"], reader=user),

@@ -5,12 +5,14 @@ the team's items, kept apart per team, filters and reader where the filters depe
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback.inbox.counts import COUNTS_FRESH_FOR, inbox_counts_cached, inbox_counts_recount
+from feedback.inbox.kept import inbox_kept
 from feedback.inbox.params import inbox_query_from_params
 from feedback.models import ItemStatus
 from feedback.services import item_update
@@ -145,3 +147,34 @@ def test_counts_are_kept_per_filters_and_per_reader_where_me_is_asked(world):
     assert (theirs["new"], theirs["open"]) == (0, 0)
     assert (unassigned["new"], unassigned["open"]) == (0, 1)
     assert same == mine and len(queries) == 0
+
+
+def test_a_page_reads_its_kept_choices_and_counts_in_two_round_trips(world, recounts, monkeypatch):
+    FeedbackItemFactory(team=world.team_a, status=ItemStatus.OPEN)
+    query = inbox_query_from_params({}, user=world.agent_a, team=world.team_a)
+    first = inbox_kept(user=world.agent_a, team=world.team_a, query=query, now=NOW)
+    store = caches["default"]
+    calls: list[str] = []
+    real_get, real_get_many = store.get, store.get_many
+
+    def get_many(keys, *args, **kwargs):
+        # The local-memory cache reads each key with get(): those are one round trip here.
+        calls.append("get_many")
+        monkeypatch.setattr(store, "get", real_get)
+        try:
+            return real_get_many(keys, *args, **kwargs)
+        finally:
+            monkeypatch.setattr(store, "get", get)
+
+    def get(*args, **kwargs):
+        calls.append("get")
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(store, "get", get)
+    monkeypatch.setattr(store, "get_many", get_many)
+
+    choices, kept = inbox_kept(user=world.agent_a, team=world.team_a, query=query, now=NOW)
+
+    assert calls == ["get_many", "get_many"]
+    assert kept == first[1] == counts(world.agent_a, world.team_a)
+    assert [m.user.username for m in choices.members] == [m.user.username for m in first[0].members]
