@@ -160,8 +160,12 @@ def _detail(detail: Any) -> dict[str, str] | None:
 
 
 def _is_address(value: str) -> bool:
+    """An address as Django's validator has it, with letters beyond ASCII allowed before the
+    @ as the mail parser allows them (RFC 6531: ``zoë.silva@icloud.com``)."""
+    local, at, domain = value.rpartition("@")
+    plain_local = "".join(c if c.isascii() else "a" for c in local)
     try:
-        _valid_address(value)
+        _valid_address(f"{plain_local}{at}{domain}")
     except ValidationError:
         return False
     return True

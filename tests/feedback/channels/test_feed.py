@@ -334,6 +334,9 @@ def test_an_rss_author_is_read_in_every_form_and_top_level_domain(
         ("Buyer Name <Buyer@Store.Online>", ("Buyer Name", "Buyer@Store.Online")),
         ("Buyer  Name (buyer@store.online)", ("Buyer  Name", "buyer@store.online")),
         (" buyer@store.online ", ("", "buyer@store.online")),
+        # Letters beyond ASCII before the @, as the mail parser takes them (RFC 6531).
+        ("zoë.silva@icloud.com (Zoë Silva)", ("Zoë Silva", "zoë.silva@icloud.com")),
+        ("Zoë Silva <zoë silva@icloud.com>", ("Zoë Silva", "")),
         ("Buyer Name", ("Buyer Name", "")),
         ("Buyer Name <buyer@store>", ("Buyer Name", "")),
         ("buyer@localhost (Buyer Name)", ("Buyer Name", "")),
