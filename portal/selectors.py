@@ -374,9 +374,10 @@ def notification_get(*, user: User, pk: int) -> Notification:
 
 
 # The bell's count, read on every page, is kept per person until a notification of theirs is
-# made or read (portal.services.notifications forgets it after the commit), at most this long.
+# made or read (portal.services.notifications forgets it after the commit), at most this long:
+# a page that counted just before such a commit may keep the old count after it, until then.
 UNREAD_KEY = "notifications-unread:{user_id}"
-UNREAD_KEPT_FOR = 300  # seconds
+UNREAD_KEPT_FOR = 60  # seconds
 
 
 def notification_unread_count(*, user: User) -> int:

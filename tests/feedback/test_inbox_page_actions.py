@@ -17,7 +17,7 @@ from django.utils import timezone
 from feedback.models import FeedbackItem, ItemStatus, SavedView
 from feedback.services.triage import STATUS_UNKNOWN
 from feedback.views.bulk import BULK_DONE, CHOOSE_TAG, NO_SUCH_ITEM
-from feedback.views.items import FILTERS_REFUSED
+from feedback.views.items import FILTERS_REFUSED, SAVED_VIEW_GONE
 from feedback.views.saved_views import VIEW_SAVED
 from tests.feedback.factories import FeedbackItemFactory, MessageFactory
 from tests.feedback.inbox_page_data import inbox_data
@@ -354,3 +354,12 @@ def test_delete_a_view(client, world, data):
     assert "Delete “Old”" in page
     assert response.status_code == 302
     assert not SavedView.objects.filter(pk=view.pk).exists()
+
+
+def test_a_view_gone_or_of_another_team_shows_the_whole_inbox_and_says_so(client, world):
+    theirs = SavedView.objects.create(team=world.team_b, owner=None, name="B's", params={})
+    client.force_login(world.agent_a)
+
+    for view in ("99999", str(theirs.pk), "abc"):
+        page = html.unescape(client.get(INBOX, {"view": view}).content.decode())
+        assert SAVED_VIEW_GONE in page, view
