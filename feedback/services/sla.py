@@ -61,8 +61,6 @@ ACTION_PRIORITY_EVALUATED = "feedback_item.priority_evaluated"
 
 RANK = {ItemPriority.NORMAL: 0, ItemPriority.HIGH: 1, ItemPriority.URGENT: 2}
 LEVELS = sorted(RANK, key=RANK.__getitem__)
-# Items in these states have no service level running.
-CLOSED = CLOSED_STATUSES
 LEAD_ROLES = (Role.LEAD, Role.ADMIN)
 
 Due = tuple[datetime | None, datetime | None]
@@ -230,7 +228,7 @@ def item_sla_restart(*, item_id: int, now: datetime | None = None) -> bool:
     False when the item is gone or closed again (nothing runs for a closed item)."""
     now = now or timezone.now()
     item = FeedbackItem.objects.select_for_update().filter(pk=item_id).first()
-    if item is None or item.status in CLOSED:
+    if item is None or item.status in CLOSED_STATUSES:
         return False
     changed = item_sla_apply(item, now, restart_resolution=True)
     if item.resolution_breached_at is not None:
@@ -246,7 +244,7 @@ def account_items_priority_refresh(*, account_id: int, now: datetime | None = No
     the account who has open items. Returns how many items changed."""
     customer_ids = (
         FeedbackItem.objects.filter(customer__account_id=account_id)
-        .exclude(status__in=CLOSED)
+        .exclude(status__in=CLOSED_STATUSES)
         .order_by()
         .values_list("customer_id", flat=True)
         .distinct()
@@ -269,7 +267,7 @@ def customer_items_priority_refresh(*, customer_id: int, now: datetime | None = 
         return 0
     items = list(
         FeedbackItem.objects.filter(customer_id=customer_id, priority_manual=False)
-        .exclude(status__in=CLOSED)
+        .exclude(status__in=CLOSED_STATUSES)
         .select_related("team")
         .order_by("pk")
     )
@@ -352,7 +350,7 @@ BREACHES = (FIRST_RESPONSE, RESOLUTION)
 def _breached(breach: Breach, now: datetime) -> Q:
     return (
         breach.pending
-        & ~Q(status__in=CLOSED)
+        & ~Q(status__in=CLOSED_STATUSES)
         & Q(**{f"{breach.due}__lt": now, f"{breach.breached}__isnull": True})
     )
 

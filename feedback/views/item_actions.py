@@ -29,7 +29,7 @@ from feedback.services.merging import (
     item_merge,
     message_split,
 )
-from feedback.services.triage import PRIORITY_AUTOMATIC, SNOOZE_MAX, actor_name, item_update
+from feedback.services.triage import PRIORITY_AUTOMATIC, actor_name, item_update
 from feedback.views.item import (
     INTO_THIS,
     MERGE_DIRECTIONS,
@@ -189,16 +189,18 @@ def item_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     item = writable_item(request, pk)
     if request.POST.get("preset") == "clear":
         return _update(request, item, UNSNOOZED, snoozed_until=None)
-    now = timezone.now()
     try:
-        until = snooze_from_post(request.POST, now)
+        until = snooze_from_post(request.POST, timezone.now())
     except (ValueError, OverflowError):
         return _refused(request, item, SNOOZE_UNREADABLE)
-    # Only a time the service may keep is shown (it refuses the others with their reason);
-    # a time at the calendar's edge cannot be shown in every zone.
-    kept = now < until <= now + SNOOZE_MAX
-    when = timezone.localtime(until).strftime("%a %d %b, %H:%M") if kept else ""
-    return _update(request, item, SNOOZED.format(when=when), snoozed_until=until)
+    try:
+        item_update(actor=request.user, item=item, snoozed_until=until)
+    except ValidationError as error:
+        return _header_response(request, item, None, error)
+    # Shown once the service kept it: a time it refuses (at the calendar's edge, say) cannot
+    # be shown in every zone.
+    when = timezone.localtime(until).strftime("%a %d %b, %H:%M")
+    return _header_response(request, item, SNOOZED.format(when=when), None)
 
 
 # Merge, split, duplicates ----------------------------------------------------------------------
