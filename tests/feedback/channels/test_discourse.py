@@ -538,11 +538,7 @@ def test_an_edited_post_revises_its_message_and_a_new_reply_joins_the_topic(fake
     serve_forum(fake_web)
     channel = social_channel("discourse", config_for(fake_web))
     poll(channel)
-    fake_web.route(
-        "GET",
-        "/posts.json",
-        discourse_posts(fixture_json("discourse", "posts_edited.json")["latest_posts"]),
-    )
+    serve_forum(fake_web, fixture_json("discourse", "posts_edited.json")["latest_posts"])
 
     report = poll(channel, now=NOW + timedelta(minutes=5))
 
@@ -566,11 +562,7 @@ def test_a_withdrawn_post_keeps_its_message_while_an_edit_still_revises(fake_web
     complaint = Message.objects.get(external_id=f"discourse-topic-41@{host}")
     reply = Message.objects.get(external_id=f"discourse-post-105@{host}")
     before = [(m.text, m.html, m.sentiment, m.sentiment_score) for m in (complaint, reply)]
-    fake_web.route(
-        "GET",
-        "/posts.json",
-        discourse_posts(fixture_json("discourse", "posts_withdrawn.json")["latest_posts"]),
-    )
+    serve_forum(fake_web, fixture_json("discourse", "posts_withdrawn.json")["latest_posts"])
 
     report = poll(channel, now=NOW + timedelta(minutes=5))
 

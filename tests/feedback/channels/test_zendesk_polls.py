@@ -340,52 +340,29 @@ def test_an_admin_creates_a_zendesk_channel_through_the_page(client, world):
     assert TOKEN not in edit.content.decode()
 
 
-def test_the_page_puts_a_bad_subdomain_on_its_field(client, world):
-    client.force_login(world.admin_a)
-    url = f"{reverse('feedback:channel_create', args=[world.team_a.slug])}?kind=zendesk"
-
-    response = client.post(
-        url,
-        {
-            "name": "Desk",
-            "subdomain": "",
-            "email": "ada@acme.example",
-            "api_token": TOKEN,
-            "poll_interval": "60",
-        },
-    )
-
-    assert response.status_code == 200
-    assert response.context["form"].errors["subdomain"] == [SUBDOMAIN_REQUIRED]
-    assert not Channel.objects.filter(kind="zendesk").exists()
-
-
 @pytest.mark.parametrize(
-    ("start_time", "message"),
+    ("field", "value", "message"),
     [
-        ("0001-01-01T00:00:00+14:00", START_TIME_TOO_EARLY),
-        ("9999-12-31T23:59:59-14:00", START_TIME_FUTURE),
-        ("0001-01-01", START_TIME_TOO_EARLY),
+        ("subdomain", "", SUBDOMAIN_REQUIRED),
+        # start_time values Zendesk cannot start from.
+        ("start_time", "0001-01-01T00:00:00+14:00", START_TIME_TOO_EARLY),
+        ("start_time", "9999-12-31T23:59:59-14:00", START_TIME_FUTURE),
+        ("start_time", "0001-01-01", START_TIME_TOO_EARLY),
     ],
 )
-def test_the_page_puts_a_start_time_zendesk_cannot_start_from_on_its_field(
-    client, world, start_time, message
-):
+def test_the_page_puts_a_bad_setting_on_its_field(client, world, field, value, message):
     client.force_login(world.admin_a)
     url = f"{reverse('feedback:channel_create', args=[world.team_a.slug])}?kind=zendesk"
+    form = {
+        "name": "Desk",
+        "subdomain": "acme",
+        "email": "ada@acme.example",
+        "api_token": TOKEN,
+        "poll_interval": "60",
+    }
 
-    response = client.post(
-        url,
-        {
-            "name": "Desk",
-            "subdomain": "acme",
-            "email": "ada@acme.example",
-            "api_token": TOKEN,
-            "start_time": start_time,
-            "poll_interval": "60",
-        },
-    )
+    response = client.post(url, {**form, field: value})
 
     assert response.status_code == 200
-    assert response.context["form"].errors["start_time"] == [message]
+    assert response.context["form"].errors[field] == [message]
     assert not Channel.objects.filter(kind="zendesk").exists()
