@@ -220,7 +220,6 @@ def _rotation_kept(settings: ImapSettings, tokens: TokenCache) -> Iterator[None]
     try:
         yield
     except ConnectorError as error:
-        # ConnectorError does not declare the attribute; the poll reads it with getattr.
         error.config_updates = _config_updates(settings, tokens)
         raise
 
