@@ -285,6 +285,18 @@ def test_a_rows_text_from_customers_is_escaped(client, world):
     assert "&lt;b&gt;bold&lt;/b&gt;" in row
 
 
+def test_a_rows_sentiment_names_its_score_only_when_there_is_one(client, world):
+    scored = FeedbackItemFactory(team=world.team_a, sentiment="negative", sentiment_score=-0.62)
+    unscored = FeedbackItemFactory(team=world.team_a, sentiment="neutral", sentiment_score=None)
+
+    page = _page(client, world.agent_a)
+
+    rows = {pk: page.split(f'<tr id="item-{pk}"')[1].split("</tr>")[0] for pk in _row_ids(page)}
+    assert 'title="Of the latest message from the customer (score -0.62)"' in rows[scored.pk]
+    assert 'title="Of the latest message from the customer"' in rows[unscored.pk]
+    assert "(score )" not in page
+
+
 def test_the_filter_form_and_saved_views_escape_what_they_echo(client, world):
     # The list around the rows is Jinja2's too: a search, a saved view's name, a tag and a
     # customer filter's name are shown as text.
