@@ -31,6 +31,8 @@ def _prepare_environment() -> str:
     os.environ.setdefault("PORTAL_ENCRYPTION_KEY", base64.urlsafe_b64encode(b"b" * 32).decode())
     os.environ.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    # The benchmarks' feeds and forums are served on loopback.
+    os.environ.setdefault("PORTAL_CHANNEL_NETWORKS", "local")
     return url
 
 

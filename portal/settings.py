@@ -200,6 +200,15 @@ PORTAL_IMPORT_CHUNK_ROWS = env.int("PORTAL_IMPORT_CHUNK_ROWS", default=500)
 # Plaintext IMAP (security = none) sends the password in clear: refused for hosts other than
 # loopback unless this is set (feedback/channels/imap).
 PORTAL_ALLOW_PLAINTEXT_IMAP = env.bool("PORTAL_ALLOW_PLAINTEXT_IMAP", default=False)
+# Which addresses the channel connectors may connect to (feedback/channels/network.py): public
+# (internet addresses only), local (those and loopback: the default with debug on, for the
+# tests' and a developer's local servers) or any (private networks too, for a forum or mail
+# server on the company network).
+PORTAL_CHANNEL_NETWORKS = env.str("PORTAL_CHANNEL_NETWORKS", default="local" if DEBUG else "public")
+if PORTAL_CHANNEL_NETWORKS not in ("public", "local", "any"):
+    raise ImproperlyConfigured(
+        f"PORTAL_CHANNEL_NETWORKS is {PORTAL_CHANNEL_NETWORKS!r}: it must be public, local or any."
+    )
 # Likely duplicates (feedback/services/duplicates.py): the same customer's items whose first
 # messages came through two channels within this many hours of each other, with texts at least
 # this similar (0 to 1: pg_trgm similarity on PostgreSQL, rapidfuzz's token sort ratio else).

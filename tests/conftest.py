@@ -15,6 +15,11 @@ from portal.celery import app as celery_app
 from portal.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
+# The tests' fake forums, feeds, token endpoints and dovecot listen on loopback, which the
+# production default (PORTAL_CHANNEL_NETWORKS=public) refuses: the worker and web processes
+# that tests start read this; the fixture below sets it in this process.
+os.environ["PORTAL_CHANNEL_NETWORKS"] = "local"
+
 
 def require_service(available: bool, reason: str) -> None:
     """Skip (or, with PORTAL_REQUIRE_SERVICES=1, fail) when a needed service is missing."""
@@ -31,6 +36,7 @@ def _eager_tasks_private_cache_fast_passwords(settings):
     the real worker, broker and cache start their own processes. Factories hash a password
     for every user, so a fast hasher keeps the suite quick."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PORTAL_CHANNEL_NETWORKS = "local"
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -5,6 +5,8 @@ A 429 or 503 with ``Retry-After`` raises a retryable ``ConnectorError`` carrying
 asked for, so the poll backs off at least that long; other 5xx answers and network failures
 are retryable; 401/403/404 are not (a wrong key or address does not fix itself). Base URLs
 must be ``https``, except on a loopback host (the tests' local servers), as plaintext IMAP.
+Every request, and every redirect it follows, connects only to addresses that
+``PORTAL_CHANNEL_NETWORKS`` allows (``feedback.channels.network``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests_hardened.ip_filter import InvalidIPAddress
 
+from feedback.channels import network
 from feedback.channels.base import ConfigError, ConnectorError
 from feedback.channels.imap.config import is_loopback
 
@@ -81,6 +85,8 @@ def clean_base_url(value: Any, *, field: str) -> str:
         raise ConfigError(URL_EXTRA_PARTS.format(field=field), field=field)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(URL_PLAINTEXT.format(field=field), field=field)
+    if refused := network.literal_refusal(parts.hostname):
+        raise ConfigError(refused, field=field)
     return url
 
 
@@ -144,7 +150,7 @@ def request(
     ``Authorization`` on the way elsewhere, not an ``Api-Key`` header nor a token's POST body."""
     parts = urlsplit(url)
     host = parts.hostname or url
-    sender = session or requests
+    sender = session or network.session()
     secret = data is not None or any(name.lower() not in _PLAIN_HEADERS for name in (headers or {}))
     try:
         for _ in range(MAX_REDIRECTS + 1):
@@ -172,10 +178,19 @@ def request(
                 method, data = "GET", None
         else:
             raise ConnectorError(TOO_MANY_REDIRECTS.format(host=host, limit=MAX_REDIRECTS))
+    except InvalidIPAddress as error:
+        # The host of this request, or of a redirect it followed, is one the policy refuses.
+        address = str(error.args[0])
+        kind = network.refusal(address) or "private network"
+        message = network.refused_message(urlsplit(url).hostname or host, kind, address=address)
+        raise ConnectorError(message, retryable=False) from None
     except requests.Timeout:
         raise ConnectorError(TIMED_OUT.format(host=host, seconds=timeout)) from None
     except requests.RequestException as error:
         raise ConnectorError(UNREACHABLE.format(host=host, error=_short(error))) from None
+    finally:
+        if session is None:
+            sender.close()
     if status in ok:
         return Response(status, answer_headers, body, final_url)
     raise _error_for(status, answer_headers, body, host=host, path=parts.path or "/")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from feedback.channels import network
 from feedback.channels.base import ConfigError, unknown_settings_check
 
 SECURITY_CHOICES = ("tls", "starttls", "none")
@@ -147,11 +148,12 @@ def _host(config: Mapping[str, Any]) -> str:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     try:
-        return str(ipaddress.ip_address(host))
+        host = str(ipaddress.ip_address(host))
     except ValueError:
-        pass
-    if any(character.isspace() or character in "/:@[]" for character in host):
-        raise ConfigError(HOST_INVALID, field="host")
+        if any(character.isspace() or character in "/:@[]" for character in host):
+            raise ConfigError(HOST_INVALID, field="host") from None
+    if refused := network.literal_refusal(host):
+        raise ConfigError(refused, field="host")
     return host
 
 
@@ -229,6 +231,8 @@ def _token_url(config: Mapping[str, Any], provider: str) -> str:
         or (parts.scheme == "http" and not is_loopback(parts.hostname))
     ):
         raise ConfigError(TOKEN_URL_INVALID, field="token_url")
+    if refused := network.literal_refusal(parts.hostname):
+        raise ConfigError(refused, field="token_url")
     return url
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import LoginError
 
+from feedback.channels import network
 from feedback.channels.base import (
     CheckResult,
     ConfigError,
@@ -131,6 +132,11 @@ def open_session(settings: ImapSettings, tokens: TokenCache | None = None) -> IM
         token = access_token(settings.oauth, tokens, timeout=settings.timeout)
     use_tls = settings.security == "tls"
     context = ssl_context(settings) if settings.security != "none" else None
+    # Resolved here and again by the connection: a name that changes its answer in between
+    # still meets the server's certificate check (tls, starttls), which an internal server
+    # does not pass for someone else's name.
+    if refused := network.resolved_refusal(settings.host, settings.port):
+        raise ConnectorError(refused, retryable=False)
     try:
         client = IMAPClient(
             settings.host,

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from feedback.channels import http
+from feedback.channels import http, network
 from feedback.channels.base import (
     CheckResult,
     Connector,
@@ -203,7 +203,7 @@ class ZendeskConnector(Connector):
         position = _Position.load(cursor)
         items: list[FetchedItem] = []
         size, page_read, end_of_stream = 0, False, True
-        with requests.Session() as session:
+        with network.session() as session:
             while True:
                 while position.pending:
                     if len(items) >= limit:

@@ -83,7 +83,7 @@ def test_plaintext_is_allowed_for_loopback_hosts(host):
     assert is_loopback(cleaned["host"])
 
 
-@pytest.mark.parametrize("host", ["imap.example.com", "10.0.0.5", "128.0.0.1", "::2"])
+@pytest.mark.parametrize("host", ["imap.example.com", "93.184.215.14", "128.0.0.1", "::2"])
 def test_plaintext_to_other_hosts_is_refused(host):
     error = config_error(config(host=host, security="none"))
 
