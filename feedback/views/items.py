@@ -38,7 +38,7 @@ from feedback import selectors
 from feedback.forms import kind_label
 from feedback.inbox.choices import TeamChoices
 from feedback.inbox.kept import inbox_kept
-from feedback.inbox.params import API_KIND, SNOOZED_CHOICES
+from feedback.inbox.params import API_KIND, SNOOZED_CHOICES, SNOOZED_HIDE
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment
 from feedback.services.triage import item_update
 from feedback.templatetags.inbox import MAIN_TEMPLATE
@@ -107,6 +107,20 @@ ALL_STATUSES = [value for value, _ in ItemStatus.choices]
 def with_default_status(params: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """``params`` with the unsolved statuses when they ask for no status."""
     return dict(params) if params.get("status") else {**params, "status": UNSOLVED}
+
+
+def active_filter_count(params: Mapping[str, list[str]]) -> int:
+    """How many filters narrow the list beyond its defaults. The search and the order are not
+    counted as filters, and the no-JS form sends the default snoozed choice with every apply
+    (a status filter of just the unsolved statuses is the default too)."""
+    defaults = {"snoozed": {SNOOZED_HIDE}, "status": set(UNSOLVED)}
+    return len(
+        [
+            name
+            for name, values in params.items()
+            if name not in ("q", "ordering") and set(values) != defaults.get(name)
+        ]
+    )
 
 
 def list_url(params: Mapping[str, list[str]], **overrides: list[str] | None) -> str:
@@ -187,7 +201,7 @@ def inbox_context(
         "text": defaultdict(str, {name: values[0] for name, values in params.items()}),
         "current_url": list_url(params),
         "filtered": bool(params),
-        "active_filters": len([name for name in params if name not in ("q", "ordering")]),
+        "active_filters": active_filter_count(params),
         "customer_clear_url": list_url(params, customer=None),
         "account_clear_url": list_url(params, account=None),
         "export_url": reverse("feedback:inbox_export")

@@ -127,6 +127,28 @@ def test_the_filter_form_shows_what_was_asked(client, world, data):
     assert "Filters (2 active)" in page
 
 
+# What the no-JS filter form sends when applied: its blank fields, the default order and the
+# default snoozed choice.
+FORM_DEFAULTS = "q=&ordering=priority&assignee=&from=&to=&snoozed=hide"
+
+
+@pytest.mark.parametrize(
+    ("query", "summary"),
+    [
+        (f"?{FORM_DEFAULTS}", "<summary>Filters</summary>"),
+        (f"?{FORM_DEFAULTS}&status=new&status=open&status=waiting", "<summary>Filters</summary>"),
+        (f"?{FORM_DEFAULTS}&priority=urgent&tier=vip", "<summary>Filters (2 active)</summary>"),
+        ("?snoozed=include&status=new", "<summary>Filters (2 active)</summary>"),
+    ],
+)
+def test_the_filter_count_leaves_out_what_the_form_sends_by_default(
+    client, world, data, query, summary
+):
+    page = _page(client, world.agent_a, query)
+
+    assert summary in page
+
+
 def test_a_refused_filter_says_which_value_and_why_instead_of_failing(client, world, data):
     page = _page(client, world.agent_a, "?status=bogus&to=yesterday")
 
