@@ -166,6 +166,26 @@ def user_find_by_login(*, user: User, login: str):
     return users.filter(username=login).first() or users.filter(email__iexact=login).first()
 
 
+def user_names_find(
+    *, ids: Iterable[int] = (), usernames: Iterable[str] = ()
+) -> tuple[dict[int, str], dict[str, str]]:
+    """How pages name these people (full name, else username), by id and by username, in one
+    query: the audit log records who acted by id and the people in its changes by username.
+    A user no longer found is left out, for the caller to show what was recorded."""
+    ids, usernames = set(ids), {name for name in usernames if name}
+    if not ids and not usernames:
+        return {}, {}
+    model = get_user_model()
+    users = model.objects.filter(Q(pk__in=ids) | Q(**{f"{model.USERNAME_FIELD}__in": usernames}))
+    by_id: dict[int, str] = {}
+    by_username: dict[str, str] = {}
+    for person in users:
+        by_id[person.pk] = by_username[person.get_username()] = (
+            person.get_full_name() or person.get_username()
+        )
+    return by_id, by_username
+
+
 def account_list(
     *, user: User, search: str = "", segment: str = "", plan: str = ""
 ) -> QuerySet[Account]:

@@ -42,7 +42,7 @@ from feedback.views.inbox_rows import KIND_BADGES, relative
 from feedback.views.replies import composer_context
 from portal import access
 from portal.models import Role
-from portal.selectors import audit_list_for, membership_list
+from portal.selectors import audit_list_for, membership_list, user_names_find
 from portal.views.common import redirect_after_post, vary_on_htmx
 
 # How many of the customer's other items and history entries the page shows.
@@ -71,6 +71,8 @@ HISTORY_VERBS = {
     "feedback_item.reply_retried": "retried a failed reply",
     "feedback_item.sla_breached": "recorded an SLA breach",
 }
+# Changes whose values are people, recorded by username (feedback.services.triage).
+PERSON_CHANGES = {"assignee"}
 # Changes that only name the message an action wrote (a reply's or a note's id).
 MESSAGE_REFERENCES = {"reply", "note"}
 # The merge form's choice of the item that is kept.
@@ -123,6 +125,19 @@ def _history(request: HttpRequest, item: FeedbackItem) -> list[HistoryEntry]:
     """The item's audit entries, oldest first: who did what, when."""
     entries = list(audit_list_for(user=request.user, target=item)[:HISTORY_SHOWN])
     entries.reverse()
+    # People are named as the rest of the page names them, all of the history's in one query;
+    # someone no longer found keeps the name the log recorded.
+    names_by_id, names_by_username = user_names_find(
+        ids=[entry.actor_id for entry in entries if entry.actor_id],
+        usernames=[
+            value
+            for entry in entries
+            for name, change in (entry.changes or {}).items()
+            if name in PERSON_CHANGES and isinstance(change, dict)
+            for value in (change.get("before"), change.get("after"))
+            if isinstance(value, str)
+        ],
+    )
     history = []
     for entry in entries:
         changes = []
@@ -131,11 +146,15 @@ def _history(request: HttpRequest, item: FeedbackItem) -> list[HistoryEntry]:
                 # The message's id: the verb says what was written, the thread shows it.
                 continue
             if isinstance(change, dict):
-                changes.append((name.replace("_", " "), change.get("before"), change.get("after")))
+                before, after = change.get("before"), change.get("after")
+                if name in PERSON_CHANGES:
+                    before = names_by_username.get(before, before)
+                    after = names_by_username.get(after, after)
+                changes.append((name.replace("_", " "), before, after))
         history.append(
             HistoryEntry(
                 when=entry.created_at,
-                who=entry.actor_label,
+                who=names_by_id.get(entry.actor_id, entry.actor_label),
                 what=HISTORY_VERBS.get(entry.action, entry.action),
                 changes=changes,
             )

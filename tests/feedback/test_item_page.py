@@ -24,7 +24,7 @@ from feedback.models import (
 from feedback.services.merging import MERGE_INTO_ITSELF, SPLIT_NOT_CUSTOMERS
 from feedback.services.presence import presence_touch
 from feedback.services.replies import note_add
-from feedback.services.triage import SNOOZE_IN_PAST
+from feedback.services.triage import SNOOZE_IN_PAST, item_update
 from feedback.views import item_actions as item_views
 from portal.models import Role
 from portal.services import profile_update
@@ -274,7 +274,27 @@ def test_history_lists_who_did_what_in_order(agent_client, world):
     status = history.index("changed the status")
     assignee = history.index("changed the assignee")
     assert status < assignee
-    assert "sam" in history[status - 200 : status]
+    assert "<strong>Sam Agent</strong>" in history[status - 200 : status]
+
+
+def test_history_names_people_as_the_page_does_in_one_query_however_many(agent_client, world):
+    item_update(actor=world.agent, item=world.item, assignee=world.agent)
+    agent_client.get(page_url(world.item))  # the first visit also creates the presence row
+    with CaptureQueriesContext(connection) as short:
+        agent_client.get(page_url(world.item))
+    for _ in range(3):
+        item_update(actor=world.colleague, item=world.item, assignee=world.colleague)
+        item_update(actor=world.agent, item=world.item, assignee=world.agent)
+    with CaptureQueriesContext(connection) as long:
+        page = agent_client.get(page_url(world.item)).content.decode()
+
+    assert len(long) == len(short)
+    history = page[page.index('id="item-history"') :]
+    # Full names, as the header's "Assignee: Sam Agent" and the messages' authors.
+    assert "<strong>Ada Lead</strong> changed the assignee" in history
+    assert "assignee: Sam Agent → Ada Lead" in history
+    assert "assignee: — → Sam Agent" in history
+    assert "<strong>sam</strong>" not in history and "→ ada" not in history
 
 
 def test_history_says_a_note_was_added_without_its_message_id(agent_client, world):
