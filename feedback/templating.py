@@ -110,8 +110,9 @@ def template_problems(body: str) -> list[str]:
     """Every problem of ``body`` in words, in order; [] for a usable template."""
     body = body or ""
     problems: list[str] = []
-    for tag in _TAG.finditer(body):
-        problems.append(TAGS_NOT_SUPPORTED.format(excerpt=_excerpt(body, tag.start())))
+    # Each tag quoted on its own (not the text that follows it), each distinct tag once.
+    for tag in dict.fromkeys(_excerpt(tag.group(), 0) for tag in _TAG.finditer(body)):
+        problems.append(TAGS_NOT_SUPPORTED.format(excerpt=tag))
     unknown: list[str] = []
     for match in _PLACEHOLDER.finditer(body):
         expression = _EXPRESSION.match(match.group("inner"))

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from feedback import templating
 from feedback.templating import (
     PLACEHOLDER_TAKEN,
+    TAGS_NOT_SUPPORTED,
     UNKNOWN_FILTER,
     placeholder_names,
     placeholder_register,
@@ -62,6 +63,15 @@ def test_template_tags_are_refused_and_never_run():
 
     assert any("{% load static %}" in problem for problem in problems)
     assert template_render(body, CONTEXT) == body.replace("{{ x }}", "")
+
+
+def test_each_template_tag_is_quoted_on_its_own_once():
+    problems = template_problems("{% load static %}{% static 'x' %} {% load static %}")
+
+    assert problems == [
+        TAGS_NOT_SUPPORTED.format(excerpt="{% load static %}"),
+        TAGS_NOT_SUPPORTED.format(excerpt="{% static 'x' %}"),
+    ]
 
 
 def test_other_filters_are_refused():
