@@ -516,6 +516,22 @@ class Attachment(models.Model):
         return self.filename
 
 
+class MergedItem(models.Model):
+    """Where an item that was merged into another went (the merged item's row is gone): links
+    to its page, in notifications, mails and bookmarks, lead to the item that holds its
+    messages. A chain of merges points at the last item; deleting that item removes these."""
+
+    merged_id = models.BigIntegerField(primary_key=True)
+    into = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="+")
+    merged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "merged item"
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} -> #{self.into_id}"
+
+
 class LikelyDuplicate(models.Model):
     """Two items of one team that are likely the same request: the same customer saying nearly
     the same thing in two channels within the team's window. Stored once per pair, the item

@@ -1,7 +1,8 @@
 """Merging one feedback item into another: a likely duplicate, or one request that came in two
 conversations. Every message of the source moves to the target, once (one UPDATE of their
 item, so payloads, attachments and replies keep pointing at the same message rows); the source
-item is deleted, and with it its likely-duplicate pairs.
+item is deleted, and with it its likely-duplicate pairs; a ``MergedItem`` keeps where it went, so
+that links to its page lead to the target.
 
 What the target becomes: the union of both items' tags; the earliest first and latest last
 message time of the two (each item's times already span its messages, so the union spans the
@@ -16,13 +17,15 @@ Splitting is the way back for one message (``message_split``): a message that wa
 the wrong conversation becomes an item of its own.
 """
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
 
 from feedback.inbox.counts import inbox_counts_changed
-from feedback.models import Direction, FeedbackItem, ItemStatus, Message
+from feedback.models import Direction, FeedbackItem, ItemStatus, MergedItem, Message
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
 from portal import access, events
@@ -43,6 +46,11 @@ SPLIT_NOT_CUSTOMERS = (
     " internal notes stay with the conversation they belong to."
 )
 SPLIT_NO_ITEM = "This message belongs to no item any more; reload the page."
+
+MERGE_CUSTOMERS_DIFFER = (
+    "These are {count} customers' conversations ({names}). The merged item #{into} stays "
+    "{kept}'s, and a reply goes to whoever wrote last: merge only if they are one request."
+)
 
 # The target's status when the source still waits for an answer and the target was resolved.
 _STILL_OPEN = {ItemStatus.NEW, ItemStatus.OPEN}
@@ -85,7 +93,10 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
     into.subject = into.subject or source.subject
     source_external_id = source.external_id
     source_label, source_pk = str(source), source.pk
+    # Links to the source, and to the items merged into it before, lead here from now on.
+    MergedItem.objects.filter(into_id=source_pk).update(into=into)
     source.delete()
+    MergedItem.objects.create(merged_id=source_pk, into=into)
     # The source's external id is free only once the source row is gone (it is unique).
     into.external_id = into.external_id or source_external_id
     into.save(
@@ -122,6 +133,26 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
     )
     events.emit("feedback.items_merged", source_id=source_pk, target_id=into.pk)
     return into
+
+
+def merge_customers_notice(items: Sequence[FeedbackItem], into: FeedbackItem) -> str:
+    """What a merge review says when the items are different customers' conversations (empty
+    when they are one customer's): the kept item stays its customer's, and a reply goes to
+    whoever wrote last, so the agent knows before merging."""
+    customers = {item.customer_id: item.customer for item in items if item.customer_id}
+    if len(customers) < 2:
+        return ""
+    kept = into.customer or next(item.customer for item in items if item.customer_id)
+    names = ", ".join(
+        f"#{item.pk} {_customer_name(item.customer)}" for item in items if item.customer_id
+    )
+    return MERGE_CUSTOMERS_DIFFER.format(
+        count=len(customers), names=names, into=into.pk, kept=_customer_name(kept)
+    )
+
+
+def _customer_name(customer) -> str:
+    return customer.name or customer.email or f"customer #{customer.pk}"
 
 
 def _plain(value):

@@ -60,7 +60,8 @@ from feedback.templating import template_context, template_render
 from feedback.tokens import reply_address
 from portal import access, events
 from portal.actors import is_system, person_or_none
-from portal.models import Role
+from portal.fields import normalised_key
+from portal.models import Customer, Role
 from portal.services import audit
 
 REPLY_TEXT_REQUIRED = "Write the reply before sending it."
@@ -106,10 +107,24 @@ def _agent_name(agent: Any) -> str:
     return (agent.get_full_name() or agent.get_username()).strip()
 
 
+def _addressee(item: FeedbackItem) -> Customer | None:
+    """The customer a reply to ``item`` is written to: whoever wrote last, when the directory
+    knows their address as another customer's (after a merge of two customers' items, or a
+    colleague who answered); else the item's customer."""
+    latest = _latest_inbound(item)
+    customer = item.customer
+    sender = normalised_key(latest.sender) if latest is not None and latest.sender else ""
+    if not sender or (customer is not None and customer.email_key == sender):
+        return customer
+    other = Customer.objects.select_related("account").filter(email_key=sender).first()
+    return other or customer
+
+
 def reply_context(item: FeedbackItem, agent: Any) -> dict[str, str]:
     """The value of every placeholder (``feedback.templating``) for a reply to ``item`` written
-    by ``agent``: the built-in names, then those later capabilities registered."""
-    customer = item.customer
+    by ``agent``: the built-in names, then those later capabilities registered. The customer's
+    placeholders are the addressee's (``_addressee``), so that a greeting names who reads it."""
+    customer = _addressee(item)
     account = customer.account if customer is not None else None
     name = customer.name if customer is not None else ""
     agent_name = _agent_name(agent)

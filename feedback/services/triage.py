@@ -410,6 +410,12 @@ def items_bulk_update(
     return results
 
 
+def bulk_merge_target(items: Sequence[FeedbackItem]) -> FeedbackItem:
+    """The item a bulk merge keeps: the oldest (the earliest first message), so that the
+    conversation that started it all keeps its id."""
+    return min(items, key=lambda item: (item.first_message_at, item.pk))
+
+
 def items_bulk_merge(
     *,
     actor: Actor,
@@ -421,7 +427,7 @@ def items_bulk_merge(
     One result per item; the target's result is the merged item."""
     _check_selection(items)
     if into is None:
-        into = min(items, key=lambda item: (item.first_message_at, item.pk))
+        into = bulk_merge_target(items)
     elif into.pk not in {item.pk for item in items}:
         raise ValidationError({"into": MERGE_TARGET_NOT_SELECTED})
     results: dict[int, BulkResult] = {}

@@ -15,11 +15,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback import selectors
-from feedback.services.triage import BULK_EMPTY, BulkResult, items_bulk_merge, items_bulk_update
+from feedback.services.merging import merge_customers_notice
+from feedback.services.triage import (
+    BULK_EMPTY,
+    BulkResult,
+    bulk_merge_target,
+    items_bulk_merge,
+    items_bulk_update,
+)
 from feedback.views.items import NO_TEAM, _params_from_url, inbox_context
 from portal import access
 from portal.jinja2 import render_fragment
@@ -35,6 +43,7 @@ CHOOSE_ASSIGNEE = "Choose whom to assign the selected items to."
 NO_SUCH_ASSIGNEE = "That person is not a member of {team}; choose one from the list."
 CHOOSE_TAG = "Choose a tag of {team}."
 BULK_DONE = "{done} of {total} selected items changed."
+MERGE_REVIEW_TEMPLATE = "feedback/partials/inbox_bulk_merge.html"
 BULK_MERGED = "{done} of {total} selected items merged into #{into}."
 
 # The bar's buttons: action -> what it changes.
@@ -108,6 +117,24 @@ def _apply(request: HttpRequest, team, items: list) -> list[BulkResult]:
     return items_bulk_update(actor=request.user, items=items, **changes)
 
 
+def _merge_review(request: HttpRequest, items: list, back: str) -> HttpResponse:
+    """What a bulk merge would do, to confirm before it is done (it is not undone): the item
+    kept, the items that go, and a warning when they are different customers'."""
+    into = bulk_merge_target(items)
+    context = {
+        "into": into,
+        "items": items,
+        "others": [item for item in items if item.pk != into.pk],
+        "notice": merge_customers_notice(items, into),
+        "back": back,
+    }
+    review = render_fragment(MERGE_REVIEW_TEMPLATE, context, request)
+    if request.htmx:
+        return vary_on_htmx(HttpResponse(review))
+    page = {"section": "inbox", "review": review}
+    return vary_on_htmx(render(request, "feedback/bulk_merge.html", page))
+
+
 def result_lines(results: list[BulkResult]) -> list[tuple[int, bool, str]]:
     """(item id, ok, what happened) per result, for messages and the fragment."""
     lines = []
@@ -131,6 +158,10 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     access.require_team_role(request.user, team, Role.AGENT)
     back = safe_next(request, reverse("feedback:inbox"))
     items, refused = _selection(request, team)
+    # A merge is not undone: it is reviewed first (unless the review itself was confirmed).
+    merging = request.POST.get("action") == "merge" and not request.POST.get("confirm")
+    if merging and len(items) > 1 and not refused:
+        return _merge_review(request, items, back)
     errors: list[str] = []
     results: list[BulkResult] = []
     try:

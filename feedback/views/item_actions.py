@@ -10,23 +10,25 @@ shown next.
 """
 
 from datetime import datetime, time, timedelta
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import selectors
-from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Message
+from feedback.models import FeedbackItem, ItemPriority, ItemStatus, MergedItem, Message
 from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import (
     MERGE_ACROSS_TEAMS,
     MERGE_INTO_ITSELF,
     item_merge,
+    merge_customers_notice,
     message_split,
 )
 from feedback.services.triage import PRIORITY_AUTOMATIC, actor_name, item_update
@@ -55,6 +57,7 @@ SNOOZE_UNREADABLE = "Choose a snooze preset, or give a date and time such as 202
 ASSIGNEE_UNKNOWN = "Choose a member of the team, or nobody."
 TAG_UNKNOWN = "Choose tags of this team."
 MERGED = "#{source} was merged into this item: its messages are below."
+MERGED_BEFORE = "#{merged} was merged into #{into}: its messages are here."
 MERGE_OTHER_UNKNOWN = (
     "There is no item #{other} that you can see: give the number of an item of {team}."
 )
@@ -206,6 +209,34 @@ def item_snooze(request: HttpRequest, pk: int) -> HttpResponse:
 # Merge, split, duplicates ----------------------------------------------------------------------
 
 
+def _customers_notice(item: FeedbackItem, other: FeedbackItem | None, direction: str) -> str:
+    if other is None:
+        return ""
+    into = item if direction == INTO_THIS else other
+    return merge_customers_notice([item, other], into)
+
+
+def follow_merged(view):
+    """``view`` of an item's page, where the page of an item merged into another (its row is
+    gone) leads to the item that holds its messages, for a reader of that item; anything else
+    that is not found stays a 404."""
+
+    @wraps(view)
+    def page(request: HttpRequest, pk: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, pk, *args, **kwargs)
+        except Http404:
+            merged = MergedItem.objects.filter(merged_id=pk).first()
+            if merged is None or request.method not in ("GET", "HEAD"):
+                raise
+            if not selectors.item_list(user=request.user).filter(pk=merged.into_id).exists():
+                raise
+            messages.info(request, MERGED_BEFORE.format(merged=pk, into=merged.into_id))
+            return redirect("feedback:item", pk=merged.into_id)
+
+    return page
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -250,6 +281,7 @@ def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
         "error": error,
         "item_count": Message.objects.filter(item=item).count(),
         "other_count": Message.objects.filter(item=other).count() if other else 0,
+        "customers_notice": _customers_notice(item, other, direction),
     }
     return render_page_or_fragment(
         request, "feedback/item_merge.html", "feedback/partials/item_merge_form.html", context

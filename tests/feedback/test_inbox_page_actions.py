@@ -199,7 +199,8 @@ def test_bulk_merge_moves_every_message_into_the_oldest(client, world, data):
     client.force_login(world.agent_a)
 
     response = client.post(
-        BULK, {"items": [items["darkmode"].pk, items["export"].pk], "action": "merge"}
+        BULK,
+        {"items": [items["darkmode"].pk, items["export"].pk], "action": "merge", "confirm": "1"},
     )
 
     assert response.status_code == 302

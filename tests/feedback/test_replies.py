@@ -302,6 +302,36 @@ def test_a_template_is_personalised_for_the_item(item, agent):
     assert reply_render(item=item, agent=agent, body=body) == "Hi Omar, Sam here ()."
 
 
+def test_a_reply_greets_whoever_wrote_last_when_the_directory_knows_them(item, agent):
+    # After a merge of two customers' items the latest message may be the other customer's:
+    # the reply goes to them, so the greeting names them, not the item's customer.
+    CustomerFactory(name="Hannah Byrne", email="hannah@brightmoor.example")
+    MessageFactory(
+        item=item,
+        channel=item.channel,
+        external_id="hannah@brightmoor.example.test",
+        sender="Hannah@Brightmoor.example",
+        sent_at=SENT + timedelta(hours=1),
+    )
+    body = 'Hi {{ customer.first_name|default:"there" }} ({{ customer.email }})'
+
+    assert reply_render(item=item, agent=agent, body=body) == (
+        "Hi Hannah (hannah@brightmoor.example)"
+    )
+
+
+def test_a_reply_to_an_unknown_colleague_keeps_the_items_customer(item, agent):
+    MessageFactory(
+        item=item,
+        channel=item.channel,
+        external_id="colleague@haddad.example.test",
+        sender="colleague@haddad.example",
+        sent_at=SENT + timedelta(hours=1),
+    )
+
+    assert reply_render(item=item, agent=agent, body="Hi {{ customer.first_name }}") == "Hi Omar"
+
+
 # --- templates ------------------------------------------------------------------------------
 
 
