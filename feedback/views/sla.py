@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -69,6 +70,15 @@ class SlaPoliciesForm(forms.Form):
                 continue
             if (first is None) != (resolution is None):
                 self.add_error(names[0] if first is None else names[1], BOTH_OR_NEITHER)
+            elif first is not None:
+                # The service checks each policy again on save, but it is only asked once the
+                # whole form is valid: checking here too names every priority's problem at once.
+                try:
+                    sla_settings.policy_clean(priority, first, resolution)
+                except ValidationError as error:
+                    for field, messages in error.message_dict.items():
+                        for message in messages:
+                            self.add_error(f"{priority}_{field}", message)
         return data
 
     def hours(self) -> dict[str, tuple[int, int] | None]:

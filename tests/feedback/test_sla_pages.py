@@ -110,6 +110,24 @@ def test_bad_hours_come_back_in_the_form_through_htmx(client, world, changes, fi
     assert SlaPolicy.objects.count() == 0
 
 
+def test_bad_hours_of_every_priority_come_back_in_one_answer(client, world):
+    client.force_login(world.lead_a)
+    changes = {
+        "normal_first_response_hours": "0",
+        "normal_resolution_hours": "-3",
+        "high_first_response_hours": "100",
+        "high_resolution_hours": "10",
+    }
+
+    body = client.post(page_url(), {**POLICIES, **changes}, **HTMX).content.decode()
+
+    assert 'id="id_normal_first_response_hours-error"' in body
+    assert 'id="id_normal_resolution_hours-error"' in body
+    assert 'id="id_high_resolution_hours-error"' in body
+    assert sla_settings.RESOLUTION_BEFORE_FIRST_RESPONSE.format(hours=100) in body
+    assert SlaPolicy.objects.count() == 0
+
+
 def test_a_saved_form_through_htmx_redirects_the_browser(client, world):
     client.force_login(world.lead_a)
 
