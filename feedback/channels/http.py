@@ -6,11 +6,15 @@ asked for, so the poll backs off at least that long; other 5xx answers and netwo
 are retryable; 401/403/404 are not (a wrong key or address does not fix itself). Base URLs
 must be ``https``, except on a loopback host (the tests' local servers), as plaintext IMAP.
 Every request, and every redirect it follows, connects only to addresses that
-``PORTAL_CHANNEL_NETWORKS`` allows (``feedback.channels.network``).
+``PORTAL_CHANNEL_NETWORKS`` allows (``feedback.channels.network``). A network failure is said
+in words (no such host, nothing answering at a port, a certificate that does not verify), never
+as the libraries' nested exception text.
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,7 +43,10 @@ URL_EXTRA_PARTS = (
     "{field} is the site's address alone, such as https://forum.example.com (with a path if "
     "the site lives under one): no ?query, #fragment or user:password@"
 )
-UNREACHABLE = "could not reach {host}: {error}"
+UNREACHABLE = "could not reach {host} ({reason})"
+NO_SUCH_HOST = "no such host {host}: check the address"
+CONNECTION_REFUSED = "nothing answers at {host} port {port}: check the address and port"
+CERTIFICATE_UNVERIFIED = "the TLS certificate of {host} could not be verified ({reason})"
 TIMED_OUT = "{host} did not answer within {seconds} seconds"
 TOO_LARGE = "{host} answered with more than {limit} MB; the answer was not read"
 RATE_LIMITED = "{host} asks us to slow down (HTTP {status}); trying again in {seconds} seconds"
@@ -58,6 +65,10 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 # Headers that carry nothing secret: a request with any other header, or with a body, carries
 # credentials (an API key, a token, a client secret) and is never redirected to another host.
 _PLAIN_HEADERS = {"accept", "accept-encoding", "if-modified-since", "if-none-match"}
+
+# A name that does not exist, or exists without an address; not a look-up that failed for now
+# (EAI_AGAIN), which says so in the generic message.
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
 @dataclass(frozen=True)
@@ -187,7 +198,7 @@ def request(
     except requests.Timeout:
         raise ConnectorError(TIMED_OUT.format(host=host, seconds=timeout)) from None
     except requests.RequestException as error:
-        raise ConnectorError(UNREACHABLE.format(host=host, error=_short(error))) from None
+        raise ConnectorError(_unreachable(error, url)) from None
     finally:
         if session is None:
             sender.close()
@@ -245,6 +256,46 @@ def _error_for(
     return ConnectorError(REFUSED.format(host=host, status=status, detail=detail), retryable=False)
 
 
-def _short(error: BaseException) -> str:
-    text = str(error)
-    return text if len(text) <= 200 else text[:197] + "..."
+def _unreachable(error: requests.RequestException, url: str) -> str:
+    """A network failure in words: requests and urllib3 wrap the operating system's own error
+    (a failed name look-up, a refused connection, a certificate) two or three levels deep."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    causes = _causes(error)
+    for cause in causes:
+        if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
+            return NO_SUCH_HOST.format(host=host)
+        if isinstance(cause, ConnectionRefusedError):
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            return CONNECTION_REFUSED.format(host=host, port=port)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = _short(str(cause.verify_message or cause.reason)).rstrip(".")
+            return CERTIFICATE_UNVERIFIED.format(host=host, reason=reason)
+    return UNREACHABLE.format(host=host, reason=_short(_reason(causes[-1])))
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception it wraps, outermost first: requests keeps urllib3's error
+    in ``args``, urllib3 its cause in ``reason`` (or ``args``), both chain the rest."""
+    found: list[BaseException] = []
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, BaseException) and all(current is not f for f in found):
+            found.append(current)
+            wrapped = getattr(current, "reason", None), current.__cause__, current.__context__
+            pending += [*current.args, *wrapped]
+    return found
+
+
+def _reason(error: BaseException) -> str:
+    """The short reason of the innermost error: "Connection reset by peer", not a repr."""
+    if isinstance(error, ssl.SSLError) and error.reason:
+        return error.reason.lower().replace("_", " ")
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 100 else text[:97] + "..."

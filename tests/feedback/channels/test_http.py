@@ -1,16 +1,23 @@
 """The connectors' HTTP helper (feedback.channels.http) and redirects, against two local
 servers: a request carrying credentials (an API key header, a token's POST body) never goes to
-another host, whatever the remote answers; one without them follows a moved feed anywhere."""
+another host, whatever the remote answers; one without them follows a moved feed anywhere.
+Network failures are said in words, tried against real local ones."""
 
+import socket
+import struct
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from feedback.channels import ConnectorError
 from feedback.channels.http import (
+    CONNECTION_REFUSED,
     MAX_REDIRECTS,
+    NO_SUCH_HOST,
     REDIRECTED_ELSEWHERE,
     TOO_MANY_REDIRECTS,
+    UNREACHABLE,
     get,
     request,
 )
@@ -93,3 +100,64 @@ def test_a_redirect_loop_ends_with_a_message(fake_web):
 
     assert str(refused.value) == TOO_MANY_REDIRECTS.format(host="127.0.0.1", limit=MAX_REDIRECTS)
     assert len(fake_web.requests_to("/loop")) == MAX_REDIRECTS + 1
+
+
+# Each rule takes its own path: with a filter, requests-hardened resolves the name itself;
+# without one, urllib3 does.
+RULES = ["public", "local", "any"]
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_a_name_that_does_not_exist_is_said_to_be_no_such_host(settings, rule):
+    # RFC 6761: a name under .invalid never resolves.
+    settings.PORTAL_CHANNEL_NETWORKS = rule
+
+    with pytest.raises(ConnectorError) as failed:
+        get("https://nonexistent.invalid/feed.xml")
+
+    assert str(failed.value) == NO_SUCH_HOST.format(host="nonexistent.invalid")
+    assert failed.value.retryable
+
+
+@pytest.mark.parametrize("rule", ["local", "any"])
+def test_a_closed_port_is_said_to_have_nothing_answering(settings, rule):
+    settings.PORTAL_CHANNEL_NETWORKS = rule
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+
+    with pytest.raises(ConnectorError) as failed:
+        get(f"http://127.0.0.1:{port}/feed.xml")
+
+    assert str(failed.value) == CONNECTION_REFUSED.format(host="127.0.0.1", port=port)
+    assert failed.value.retryable
+
+
+@pytest.fixture
+def resetting_port() -> Iterator[int]:
+    """A loopback port whose server resets the one connection it takes once the request
+    arrives."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def reset_one() -> None:
+        with listener.accept()[0] as connection:
+            # Lingering for 0 seconds makes close() send a reset instead of a goodbye.
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.recv(1024)
+
+    thread = threading.Thread(target=reset_one, daemon=True)
+    thread.start()
+    with listener:
+        yield listener.getsockname()[1]
+        thread.join(timeout=10)
+
+
+def test_a_reset_connection_is_said_in_a_few_words(resetting_port):
+    with pytest.raises(ConnectorError) as failed:
+        get(f"http://127.0.0.1:{resetting_port}/feed.xml")
+
+    assert str(failed.value) == UNREACHABLE.format(
+        host="127.0.0.1", reason="Connection reset by peer"
+    )
+    assert failed.value.retryable
