@@ -27,7 +27,13 @@ from feedback.services import (
 )
 from feedback.tokens import item_id_from_token, reply_address, reply_token
 from portal import events
-from tests.feedback.factories import SUPPORT_ADDRESS, ChannelFactory, MessageFactory, make_mail
+from tests.feedback.factories import (
+    SENT,
+    SUPPORT_ADDRESS,
+    ChannelFactory,
+    MessageFactory,
+    make_mail,
+)
 from tests.feedback.ingestion import fixture_mail
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +162,7 @@ def test_a_copy_of_our_own_mail_is_outbound_and_opens_no_item(channel):
     assert not FeedbackItem.objects.exists()
 
 
-def test_a_copy_of_our_reply_joins_its_item_without_changing_it(channel):
+def test_a_copy_of_our_reply_joins_its_item_and_leaves_its_status(channel):
     start = receive(channel, make_mail(message_id="start@x.example")).message
     FeedbackItem.objects.filter(pk=start.item_id).update(status=ItemStatus.WAITING)
 
@@ -171,6 +177,50 @@ def test_a_copy_of_our_reply_joins_its_item_without_changing_it(channel):
 
     assert (copy.item_id, copy.direction) == (start.item_id, Direction.OUT)
     assert FeedbackItem.objects.get(pk=start.item_id).status == ItemStatus.WAITING
+
+
+def test_a_copy_of_our_reply_is_the_items_first_response(channel):
+    # An agent answered from a mail client and the mailbox read the copy back: the SLA's first
+    # response is met however the answer was sent; an earlier answer stays the first.
+    start = receive(channel, make_mail(message_id="start@x.example")).message
+    answered = datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
+
+    for message_id, date in (("ours-2@example.test", answered), ("ours-1@example.test", SENT)):
+        raw = make_mail(
+            message_id=message_id, sender=SUPPORT_ADDRESS, in_reply_to="start@x.example", date=date
+        )
+        receive(channel, raw)
+
+    item = FeedbackItem.objects.get(pk=start.item_id)
+    assert item.first_responded_at == SENT
+    assert item.status == ItemStatus.NEW
+
+
+def test_a_chunks_copies_of_our_replies_answer_their_items_with_the_reopened_ones(channel):
+    first = receive(channel, make_mail(message_id="one@x.example")).message.item
+    second = receive(channel, make_mail(message_id="two@x.example")).message.item
+    mails = [
+        make_mail(message_id="our-1@example.test", sender=SUPPORT_ADDRESS,
+                  in_reply_to="one@x.example", date=datetime(2026, 3, 3, 12, 0, tzinfo=UTC)),
+        make_mail(message_id="r@x.example", in_reply_to="two@x.example"),
+        # A new customer mail and our answer to it, in one chunk: the item is inserted with
+        # its first response.
+        make_mail(message_id="three@x.example"),
+        make_mail(message_id="our-3@example.test", sender=SUPPORT_ADDRESS,
+                  in_reply_to="three@x.example", date=datetime(2026, 3, 3, 13, 0, tzinfo=UTC)),
+    ]  # fmt: skip
+    ids = [
+        payload_receive(channel=channel, raw=raw, queue_parse=False, now=NOW)[0].pk for raw in mails
+    ]
+
+    payloads_parse(payload_ids=ids, now=NOW)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    third = Message.objects.get(external_id="three@x.example").item
+    assert first.first_responded_at == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    assert second.first_responded_at is None
+    assert third.first_responded_at == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
 
 
 def test_the_reply_token_of_another_teams_item_threads_nothing(channel):

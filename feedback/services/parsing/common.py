@@ -77,6 +77,9 @@ class _Chunk:
     # The stored items the chunk's customer mails answer, with the earliest and the latest
     # of those mails' times: moved and reopened at once (``reopen._reopen_chunk``).
     reopen: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+    # Stored items a copy of our own mail answered, with the earliest such mail's time: their
+    # first response, written with the reopened items (``reopen._reopen_chunk``).
+    answered: dict[int, datetime] = field(default_factory=dict)
     # Messages whose sentiment is scored after the commit, in one task for the chunk.
     to_score: list[Message] = field(default_factory=list)
 

@@ -1,7 +1,10 @@
 """A customer's mail on an item already stored: the item's message times move, a waiting or
 resolved item reopens and a snooze ends (the customer wrote again: it is back in the list).
-Alone, the item is locked and written at once; in a parse chunk every such item is noted and
-then locked in one statement and written in one (``_reopen_chunk``, from ``store._flush``)."""
+A copy of our own mail on an item (an agent answered from a mail client; the mailbox read it
+back) is the item's first response when none came earlier, so that its SLA counts an answer
+however it was sent; nothing else of the item changes. Alone, the item is locked and written
+at once; in a parse chunk every such item is noted and then locked in one statement and
+written in one (``_reopen_chunk``, from ``store._flush``)."""
 
 from datetime import datetime
 
@@ -34,6 +37,27 @@ def _reopen(item: FeedbackItem, sent_at: datetime, chunk: _Chunk | None = None) 
     return reopened
 
 
+def _answered(item: FeedbackItem, sent_at: datetime, chunk: _Chunk | None = None) -> None:
+    """A copy of our own mail sent at ``sent_at`` on ``item``: its first response, unless an
+    earlier one is known. In a chunk, a stored item is only noted."""
+    if item.pk is None:
+        _responded(item, sent_at)
+        return
+    if chunk is not None:
+        chunk.answered[item.pk] = min(chunk.answered.get(item.pk, sent_at), sent_at)
+        return
+    item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
+    if _responded(item, sent_at):
+        item.save(update_fields=["first_responded_at", "updated_at"])
+
+
+def _responded(item: FeedbackItem, sent_at: datetime) -> bool:
+    if item.first_responded_at is not None and item.first_responded_at <= sent_at:
+        return False
+    item.first_responded_at = sent_at
+    return True
+
+
 def _moved(item: FeedbackItem, first: datetime, last: datetime) -> tuple[list[str], bool]:
     """Customer mail sent from ``first`` to ``last`` on a stored ``item``: its fields changed
     (message times, status, resolved time, snooze) and whether it reopened."""
@@ -61,13 +85,18 @@ def _moved(item: FeedbackItem, first: datetime, last: datetime) -> tuple[list[st
 def _reopen_chunk(chunk: _Chunk, now: datetime) -> None:
     """The stored items the chunk's customer mails answered, locked in one statement (in id
     order, as every chunk locks them) and written in one, as ``_reopen`` does each."""
-    if not chunk.reopen:
+    if not chunk.reopen and not chunk.answered:
         return
-    items = FeedbackItem.objects.select_for_update().filter(pk__in=chunk.reopen).order_by("pk")
+    pks = {*chunk.reopen, *chunk.answered}
+    items = FeedbackItem.objects.select_for_update().filter(pk__in=pks).order_by("pk")
     changed: list[FeedbackItem] = []
     fields: set[str] = set()
     for item in items:
-        names, reopened = _moved(item, *chunk.reopen[item.pk])
+        names, reopened = [], False
+        if item.pk in chunk.reopen:
+            names, reopened = _moved(item, *chunk.reopen[item.pk])
+        if item.pk in chunk.answered and _responded(item, chunk.answered[item.pk]):
+            names.append("first_responded_at")
         if names:
             item.updated_at = now
             changed.append(item)
@@ -79,3 +108,4 @@ def _reopen_chunk(chunk: _Chunk, now: datetime) -> None:
     if changed:
         FeedbackItem.objects.bulk_update(changed, [*sorted(fields), "updated_at"])
     chunk.reopen = {}
+    chunk.answered = {}

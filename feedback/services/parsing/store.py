@@ -38,7 +38,7 @@ from feedback.services.parsing.common import (
     _limit,
     _outcome_of,
 )
-from feedback.services.parsing.reopen import _reopen, _reopen_chunk
+from feedback.services.parsing.reopen import _answered, _reopen, _reopen_chunk
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import scored_kind, sentiment_queue
 from portal import events
@@ -348,6 +348,8 @@ def _store(
             else:
                 reopened = _reopen(item, parsed.sent_at, chunk)
                 _participant_known(parsed, chunk)
+        elif own and not machine and item is not None:
+            _answered(item, parsed.sent_at, chunk)
         # A concurrent worker storing the same mail makes this insert fail: the whole attempt
         # (this transaction, or the chunk's) is rolled back and tried again, and then finds that
         # message. No savepoint of its own, which would cost two more round trips per message.
