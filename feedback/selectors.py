@@ -22,6 +22,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextChoices,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -133,6 +134,38 @@ def channel_unhealthy_list(*, user: User, team: Any = None) -> QuerySet[Channel]
         team_id for team_id, role in access.team_roles(user).items() if role.at_least(Role.ADMIN)
     ]
     return channels.filter(team_id__in=admin_of)
+
+
+class ChannelState(TextChoices):
+    """A channel's state in one word, as the channel list and the health page both show it."""
+
+    DISABLED = "disabled", "Disabled"
+    UNHEALTHY = "unhealthy", "Unhealthy"
+    # Mail or the widget's posts reach the portal: nothing to poll, nothing to lag.
+    RECEIVING = "push", "Receiving"
+    NOT_POLLED = "new", "Not polled yet"
+    HEALTHY = "healthy", "Healthy"
+
+
+def channel_is_push(kind: str) -> bool:
+    """Whether channels of ``kind`` are posted to rather than polled (False for an unknown
+    kind)."""
+    try:
+        return get_connector(kind).push
+    except ConfigError:
+        return False
+
+
+def channel_state(channel: Channel) -> ChannelState:
+    if not channel.enabled:
+        return ChannelState.DISABLED
+    if not channel.healthy:
+        return ChannelState.UNHEALTHY
+    if channel_is_push(channel.kind):
+        return ChannelState.RECEIVING
+    if channel.last_polled_at is None:
+        return ChannelState.NOT_POLLED
+    return ChannelState.HEALTHY
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from feedback.forms import (
     kind_label,
 )
 from feedback.models import Channel
+from feedback.selectors import ChannelState
 from feedback.views.widget import embed_snippet
 from feedback.webhooks import webhook_url
 from portal import access
@@ -66,6 +67,7 @@ def admin_team(request: HttpRequest, slug: str) -> Team:
 class ChannelRow:
     channel: Channel
     kind_label: str
+    state: ChannelState
     enabled_form: ChannelEnabledForm
 
 
@@ -81,7 +83,10 @@ def channel_list(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "section": "settings",
         "team": team,
-        "rows": [ChannelRow(c, kind_label(c.kind), _enabled_form(c)) for c in channels],
+        "rows": [
+            ChannelRow(c, kind_label(c.kind), selectors.channel_state(c), _enabled_form(c))
+            for c in channels
+        ],
         "unhealthy": [c for c in channels if c.enabled and not c.healthy],
         "can_create": bool(creatable_kinds()),
     }

@@ -13,10 +13,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback import selectors, services
-from feedback.channels import ConfigError, get_connector
 from feedback.forms import QuarantineFilterForm, kind_label
 from feedback.models import QuarantineStatus
-from feedback.selectors import ChannelHealth
+from feedback.selectors import ChannelHealth, ChannelState
 from feedback.views.downloads import OCTET_STREAM, storage_download
 from portal import access
 from portal import selectors as portal_selectors
@@ -61,25 +60,8 @@ class HealthRow:
     push: bool
 
     @property
-    def state(self) -> str:
-        channel = self.health.channel
-        if not channel.enabled:
-            return "disabled"
-        if not self.health.healthy:
-            return "unhealthy"
-        if self.push:
-            # Mail is posted to the portal (the webhook): nothing to poll, nothing to lag.
-            return "push"
-        if channel.last_polled_at is None:
-            return "new"
-        return "healthy"
-
-
-def _is_push(kind: str) -> bool:
-    try:
-        return get_connector(kind).push
-    except ConfigError:
-        return False
+    def state(self) -> ChannelState:
+        return selectors.channel_state(self.health.channel)
 
 
 def _member_team(request: HttpRequest, slug: str) -> Team:
@@ -95,7 +77,7 @@ def channel_health(request: HttpRequest, slug: str) -> HttpResponse:
             health,
             kind_label(health.channel.kind),
             duration_words(health.lag_seconds),
-            push=_is_push(health.channel.kind),
+            push=selectors.channel_is_push(health.channel.kind),
         )
         for health in selectors.channel_health_list(user=request.user, team=team)
     ]
@@ -104,7 +86,7 @@ def channel_health(request: HttpRequest, slug: str) -> HttpResponse:
         "team": team,
         "rows": rows,
         "is_admin": is_admin,
-        "unhealthy": [row.health.channel for row in rows if row.state == "unhealthy"]
+        "unhealthy": [row.health.channel for row in rows if row.state == ChannelState.UNHEALTHY]
         if is_admin
         else [],
         "checked_at": datetime.now().astimezone(),

@@ -4,10 +4,12 @@ write-only, the connection check says what failed in words, channels are enabled
 disabled, and a webhook channel's generated secret is shown exactly once."""
 
 import html
+import re
 
 import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
+from django.utils import timezone
 
 from feedback.channels import CheckResult
 from feedback.channels.imap.config import PLAINTEXT_REFUSED
@@ -106,6 +108,34 @@ def test_another_teams_channel_is_not_found_under_either_team(client, world):
     ).status_code == (404)
     theirs.refresh_from_db()
     assert theirs.enabled
+
+
+def state_cells(response) -> list[str]:
+    cells = re.findall(r'<td data-label="State">(.*?)</td>', text(response), re.S)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
+
+
+def test_the_list_and_the_health_page_name_each_state_alike(client, world):
+    polled = timezone.now()
+    ChannelFactory(team=world.team_a, name="A disabled", enabled=False)
+    ChannelFactory(team=world.team_a, name="B failing", healthy=False, last_polled_at=polled)
+    ChannelFactory(team=world.team_a, name="C fresh")
+    ChannelFactory(team=world.team_a, name="D polled", last_polled_at=polled)
+    channel_create(
+        actor=world.admin_a,
+        team=world.team_a,
+        kind="webhook",
+        name="E inbound",
+        config={"address": "help@example.test"},
+    )
+    client.force_login(world.admin_a)
+
+    listed = client.get(reverse("feedback:channel_list", args=["team-a"]))
+    health = client.get(reverse("feedback:channel_health", args=["team-a"]))
+
+    expected = ["Disabled", "Unhealthy", "Not polled yet", "Healthy", "Receiving"]
+    assert state_cells(listed) == expected
+    assert state_cells(health) == expected
 
 
 # Create --------------------------------------------------------------------------------------
