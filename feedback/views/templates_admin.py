@@ -186,11 +186,15 @@ def template_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def template_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GET asks whether to delete the template (a delete is not undone), POST deletes it."""
     team = _team(request, slug)
     template = _template(request, team, pk)
     _require_manager(request, template.team)
+    if request.method == "GET":
+        context = {"section": "settings", "team": team, "template": template}
+        return render(request, "feedback/template_confirm_delete.html", context)
     name = str(template)
     template_delete(actor=request.user, template=template)
     messages.success(request, TEMPLATE_DELETED.format(template=name))

@@ -275,15 +275,25 @@ def test_leads_edit_and_delete_their_teams_templates_but_not_shared_ones(lead_cl
         templates_url(item, "feedback:template_edit", own.pk), {"name": "Own", "body": "C"}
     )
     refused = lead_client.get(templates_url(item, "feedback:template_edit", shared.pk))
+    asked = lead_client.get(templates_url(item, "feedback:template_delete", own.pk))
+    kept = list(ResponseTemplate.objects.order_by("name").values_list("name", flat=True))
     deleted = lead_client.post(templates_url(item, "feedback:template_delete", own.pk))
 
     assert (edited.status_code, refused.status_code, deleted.status_code) == (302, 403, 302)
+    # Deleting is asked first (a page that works without JavaScript), done by its button.
+    assert asked.status_code == 200
+    assert "Delete the template “Own”?" in asked.content.decode()
+    assert kept == ["All", "Own"]
     assert list(ResponseTemplate.objects.values_list("name", flat=True)) == ["All"]
 
 
 def test_agents_read_the_list_but_may_not_open_the_form(agent_client, item):
+    own = template_create(actor=member(item, Role.LEAD), team=item.team, name="Own", body="A")
+
     assert agent_client.get(templates_url(item)).status_code == 200
     assert agent_client.get(templates_url(item, "feedback:template_new")).status_code == 403
+    delete = templates_url(item, "feedback:template_delete", own.pk)
+    assert agent_client.get(delete).status_code == 403
 
 
 def test_another_teams_template_is_404_under_this_team(lead_client, item):
