@@ -537,3 +537,22 @@ def test_a_team_without_channels_is_told_how_to_add_one(client, world):
 
     assert "Team A has no channels yet, so no feedback reaches its inbox." in body
     assert reverse("feedback:channel_create", args=["team-a"]) in body
+    assert "a feed, a forum, Mastodon, a Zendesk ticket queue or the web widget" in body
+
+
+def test_the_list_says_what_channels_are_and_where_replies_come_from(client, world):
+    channel_create(
+        actor=world.admin_a,
+        team=world.team_a,
+        kind="widget",
+        name="Website widget",
+        config={"address": "support@example.test"},
+    )
+    client.force_login(world.admin_a)
+
+    body = text(client.get(reverse("feedback:channel_list", args=["team-a"])))
+
+    assert "(a mailbox, a feed, a forum, Mastodon, a Zendesk ticket queue)" in body
+    assert "(inbound mail, the web widget)" in body
+    assert '<th scope="col">Reply address</th>' in body
+    assert '<td data-label="Reply address">support@example.test</td>' in body

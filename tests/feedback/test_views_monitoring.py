@@ -168,6 +168,15 @@ def test_the_health_page_renders_as_a_page_and_as_a_fragment(client, world):
     assert "HX-Request" in fragment["Vary"]
 
 
+def test_the_page_says_the_table_refreshes_itself_only_with_javascript(client, world):
+    ChannelFactory(team=world.team_a)
+    client.force_login(world.viewer_a)
+
+    body = text(client.get(health_url()))
+
+    assert "with JavaScript on, the table refreshes itself every minute; reload the page" in body
+
+
 def test_a_team_without_channels_says_so(client, world):
     client.force_login(world.viewer_a)
 
