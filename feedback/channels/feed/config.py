@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedback.channels import http
+from feedback.channels import http, network
 from feedback.channels.base import ConfigError, unknown_settings_check
 from feedback.channels.imap.config import is_loopback
 
@@ -22,7 +22,7 @@ MAX_TIMEOUT = 300
 FIELD_NOT_TEXT = "{field} must be text"
 FIELD_TOO_LONG = "{field} may have at most {limit} characters"
 URL_REQUIRED = "url is required: the address of the RSS or Atom feed"
-URL_INVALID = "url must be the feed's full address, such as https://example.com/feed.xml"
+URL_INVALID = "url must be the feed's https:// address, such as https://example.com/feed.xml"
 URL_PLAINTEXT = (
     "url must use https:// (plain http:// is allowed only for a loopback host such as 127.0.0.1)"
 )
@@ -68,6 +68,8 @@ def _url(config: dict[str, Any]) -> str:
         raise ConfigError(URL_HAS_CREDENTIALS, field="url")
     if parts.scheme == "http" and not is_loopback(hostname):
         raise ConfigError(URL_PLAINTEXT, field="url")
+    if refused := network.literal_refusal(hostname):
+        raise ConfigError(refused, field="url")
     return url
 
 

@@ -72,6 +72,19 @@ def test_an_address_typed_as_a_refused_ip_is_a_400_naming_the_field(
     assert not Channel.objects.exists()
 
 
+def test_a_feed_address_typed_as_a_refused_ip_is_a_400(settings, world):
+    settings.PORTAL_CHANNEL_NETWORKS = "public"
+
+    response = api_create(
+        world.admin_a, world.team_a, "feed", {"url": "https://192.168.1.20/feed.xml"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "config": [network.refused_message("192.168.1.20", "private network")]
+    }
+
+
 def test_the_operator_may_allow_private_networks(settings, world):
     settings.PORTAL_CHANNEL_NETWORKS = "any"
     config = {"base_url": "https://10.0.0.7", **DISCOURSE_KEYS}
