@@ -149,7 +149,7 @@ def template_new(request: HttpRequest, slug: str) -> HttpResponse:
             request,
             team,
             form_url=reverse("feedback:template_new", args=[team.slug]),
-            preview=_preview(request, team, ""),
+            preview=_preview(request, team, _posted_body(request, "")),
         ),
     )
 
@@ -180,7 +180,7 @@ def template_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             team,
             template=template,
             form_url=reverse("feedback:template_edit", args=[team.slug, template.pk]),
-            preview=_preview(request, team, template.body),
+            preview=_preview(request, team, _posted_body(request, template.body)),
         ),
     )
 
@@ -199,6 +199,12 @@ def template_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     template_delete(actor=request.user, template=template)
     messages.success(request, TEMPLATE_DELETED.format(template=name))
     return redirect_after_post(request, _list_url(team))
+
+
+def _posted_body(request: HttpRequest, default: str) -> str:
+    """The text a refused form shows again is the text to preview (a page without JavaScript
+    gets no live preview)."""
+    return request.POST.get("body", default) if request.method == "POST" else default
 
 
 def _preview(request: HttpRequest, team: Team, body: str) -> dict[str, Any]:

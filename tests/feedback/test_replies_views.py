@@ -251,6 +251,19 @@ def test_the_preview_renders_for_the_latest_item_or_names_problems(lead_client, 
     assert odd_template.status_code == 200
 
 
+def test_a_refused_form_previews_the_text_it_shows_again(lead_client, item):
+    # Without JavaScript there is no live preview: the page the form comes back on shows it.
+    response = lead_client.post(
+        templates_url(item, "feedback:template_new"),
+        {"name": "", "body": "Dear {{ customer.name }}"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "<html" in page
+    assert "Dear Omar Haddad" in page
+    assert "Write the text to see it" not in page
+
+
 def test_the_preview_is_written_to_the_customer_of_the_latest_item(lead_client, item):
     # Not the first in the inbox's order: an escalated or urgent older item came first.
     newer = FeedbackItemFactory(
