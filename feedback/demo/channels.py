@@ -54,10 +54,10 @@ from portal.demo.parts import DemoContext
 from portal.fields import normalised_key
 from portal.models import Customer, Team
 
-FEED_CHANNEL = "App Store reviews (feed)"
+FEED_CHANNEL = "App Store reviews"
 FORUM_CHANNEL = "Community forum"
 MASTODON_CHANNEL = "@kitewire mentions"
-ZENDESK_CHANNEL = "Billing help desk (Zendesk)"
+ZENDESK_CHANNEL = "Billing help desk"
 WIDGET_CHANNEL = "Website widget"
 # Known placeholders, like the IMAP channel's password: the channels are disabled.
 FORUM_CONFIG = {

@@ -23,8 +23,8 @@ from portal.fields import normalised_key
 from portal.models import Team
 
 TEAM_SLUG = "customer-care"
-WEBHOOK_CHANNEL = "Support inbox (webhook)"
-IMAP_CHANNEL = "Help mailbox (IMAP)"
+WEBHOOK_CHANNEL = "Support inbox"
+IMAP_CHANNEL = "Help mailbox"
 SUPPORT_ADDRESS = f"support@{STAFF_DOMAIN}"
 HELP_ADDRESS = f"help@{STAFF_DOMAIN}"
 # Known, like the demo's passwords, so that people can post signed mail to a demo they run

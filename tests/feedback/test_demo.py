@@ -439,6 +439,9 @@ def test_seed_fills_every_channel_kind_through_the_pipeline(few_items):
     assert channels["widget"].enabled and channels["widget"].public_key
     assert channels_dispatch() == []
     assert channels["feed"].name == feedback_demo.FEED_CHANNEL
+    # Pages and messages give a channel's kind beside its name ("... wrote through App Store
+    # reviews (feed)"): a name that carried it too would say it twice.
+    assert [channel.name for channel in channels.values() if "(" in channel.name] == []
 
     def counted(kind: str) -> tuple[int, int]:
         return (
