@@ -259,7 +259,7 @@ def _sent_reply_in_the_thread(page, inbox: Inbox, smtp: SmtpServer, sent_text: s
     assert article.get_by_text(ADDED_LINE).is_visible()
     # The history says when the first response was, as a person reads a time.
     history = page.locator("#item-history").inner_text()
-    assert "sam replied" in history
+    assert "Sam Agent replied" in history
     assert re.search(r"first responded at: — → \d{1,2} \w{3} \d{4}, \d{2}:\d{2}", history)
     [received] = smtp.received
     assert received.recipients == [ALICE]
