@@ -137,6 +137,18 @@
     });
   }
 
+  // A bulk action's results come back at the top of the list, which on a phone is far above
+  // the card selected and the bar at the bottom of the screen: bring them into view and focus
+  // them (the screen reader already hears them through role="status"), once per answer.
+  function showBulkResults() {
+    var results = document.querySelector(".inbox-bulk-results:not([data-shown])");
+    if (!results) return;
+    results.setAttribute("data-shown", "");
+    results.tabIndex = -1;
+    results.focus({ preventScroll: true });
+    results.scrollIntoView({ block: "nearest" });
+  }
+
   document.addEventListener("keydown", onKey);
   document.addEventListener("htmx:configRequest", dropBlankFilters);
   document.addEventListener("change", function (event) {
@@ -148,6 +160,7 @@
     if (event.target.closest && event.target.closest("[data-inbox-help]")) openHelp();
   });
   document.addEventListener("htmx:afterSettle", function () {
+    showBulkResults();
     var row = currentRow();
     if (row) setCurrent(row, document.activeElement === document.body);
     countSelected();

@@ -1,8 +1,9 @@
 """The inbox list in a real browser (Debian's chromium driven by Playwright, as in
 tests/portal/test_browser.py): an agent moves through the list with j and k, opens the
 shortcut help with ?, selects a row with x, takes an item with a, resolves one with e, and
-searches after /, the list swapped in place by htmx; on a 375px phone the rows are cards and
-nothing needs scrolling sideways. With PORTAL_SCREENSHOTS=1 the screenshots land in
+searches after /, the list swapped in place by htmx; on a 375px phone the rows are cards,
+nothing needs scrolling sideways, the actions are touch-sized and the bulk bar stays on the
+screen while a row is selected. With PORTAL_SCREENSHOTS=1 the screenshots land in
 docs/screenshots/ (inbox-*.png)."""
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 from feedback.models import FeedbackItem, ItemStatus
 from portal.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tests.feedback.factories import TagFactory
+from tests.feedback.factories import FeedbackItemFactory, TagFactory
 from tests.feedback.inbox_page_data import inbox_data
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     DESKTOP,
@@ -172,4 +173,53 @@ def test_the_list_is_cards_on_a_phone(
     page.locator(".inbox-more > summary").click()
     assert _overflow(page) <= 0
     page.screenshot(path=str(screenshot_dir / "inbox-phone-filters.png"))
+    context.close()
+
+
+def _in_window(page, selector: str) -> bool:
+    """Whether the element is wholly inside the window (not scrolled off, not below)."""
+    return page.evaluate(
+        """selector => {
+            const box = document.querySelector(selector).getBoundingClientRect();
+            return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+        }""",
+        selector,
+    )
+
+
+def test_on_a_phone_the_actions_are_touch_sized_and_the_bulk_bar_follows_a_selection(
+    browser,  # noqa: F811
+    live_server,
+    data,
+    screenshot_dir,  # noqa: F811
+):
+    team = data.items["invoice"].team
+    for number in range(18):
+        FeedbackItemFactory(team=team, subject=f"Later question {number}")
+    context = _phone(browser)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/inbox/")
+
+    # "Assign to me", "Resolve", the status select and "Set" of every card: 44px at least.
+    heights = page.eval_on_selector_all(
+        ".row-actions button, .row-actions select",
+        "controls => controls.map(control => control.getBoundingClientRect().height)",
+    )
+    assert len(heights) >= 4 * 20 and min(heights) >= 44
+    # A card deep in the list selected: the bulk bar is on the screen, below the card.
+    deep = page.locator("#inbox-items tr.inbox-row").nth(15)
+    deep.locator("input[name=items]").check()
+    assert page.locator("[data-bulk-count]").inner_text() == "(1 selected)"
+    assert _in_window(page, "#inbox-bulk") and _in_window(page, f"#{deep.get_attribute('id')}")
+    assert page.evaluate("window.scrollY") > 1000
+    assert _overflow(page) <= 0
+    page.screenshot(path=str(screenshot_dir / "inbox-phone-bulk.png"))
+
+    page.locator("#inbox-bulk").get_by_role("button", name="Set status").click()
+    page.locator(".inbox-bulk-results", has_text="1 of 1 selected items changed.").wait_for()
+    # The result is focused and shown where the list starts, not left above the screen.
+    page.wait_for_function("document.activeElement.matches('.inbox-bulk-results')")
+    assert _in_window(page, ".inbox-bulk-results")
+    page.screenshot(path=str(screenshot_dir / "inbox-phone-bulk-done.png"))
     context.close()
