@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -53,7 +53,7 @@ from feedback.api.serializers import (
 )
 from feedback.imports import FEEDBACK_IMPORT_KIND
 from feedback.inbox.ordering import ORDERINGS
-from feedback.models import LikelyDuplicate, Quarantine
+from feedback.models import FeedbackItem, LikelyDuplicate, MergedItem, Quarantine
 from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import item_merge
 from feedback.services.triage import MERGE_TARGET_NOT_SELECTED, BulkResult
@@ -67,6 +67,7 @@ from portal.validation import is_id, validation_messages
 MAX_BULK_ITEMS = 200
 BULK_TOO_LARGE = f"Send at most {MAX_BULK_ITEMS} items at once."
 BULK_NOT_OBJECTS = "Send one item as an object, or several as a list of objects."
+ITEM_MERGED = "Item {merged} was merged into item {into}: its messages are there."
 # Where a bulk push that is refused whole lists each row's errors ({} for a row without).
 BULK_ROWS = "rows"
 RAW_CONTENT_TYPE = "application/octet-stream"
@@ -231,6 +232,19 @@ class FeedbackItemViewSet(
 
     def get_queryset(self):
         return selectors.item_list(user=self.request.user)
+
+    def get_object(self) -> FeedbackItem:
+        """An item merged into another answers 404 saying where its messages went, to a
+        reader of that item; anything else not found, a plain 404."""
+        try:
+            return super().get_object()
+        except Http404:
+            merged = MergedItem.objects.filter(merged_id=self.kwargs["pk"]).first()
+            if merged is not None and self.get_queryset().filter(pk=merged.into_id).exists():
+                raise exceptions.NotFound(
+                    ITEM_MERGED.format(merged=merged.merged_id, into=merged.into_id)
+                ) from None
+            raise
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if isinstance(request.data, list):

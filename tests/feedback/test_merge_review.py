@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from feedback.api.viewsets import ITEM_MERGED
 from feedback.models import FeedbackItem, MergedItem
 from feedback.services.merging import item_merge, merge_customers_notice
 from feedback.views.item_actions import MERGED_BEFORE
@@ -137,3 +139,18 @@ def test_a_merged_item_of_another_team_stays_not_found(client, world, pair):
     client.force_login(world.agent_a)
     status = client.post(reverse("feedback:item_status", args=[newer.pk]), {"status": "open"})
     assert status.status_code == 404
+
+
+def test_the_api_says_where_a_merged_item_went_to_a_reader_of_it(world, pair):
+    older, newer = pair
+    item_merge(actor=world.agent_a, source=newer, into=older)
+    url = reverse("api:feedback-item-detail", args=[newer.pk])
+    reader, stranger = APIClient(), APIClient()
+    reader.force_authenticate(world.agent_a)
+    stranger.force_authenticate(world.member_b)
+
+    found, hidden = reader.get(url), stranger.get(url)
+
+    assert found.status_code == hidden.status_code == 404
+    assert found.json() == {"detail": ITEM_MERGED.format(merged=newer.pk, into=older.pk)}
+    assert str(older.pk) not in hidden.content.decode()
