@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.conf import settings
 
-from feedback.channels import ConfigError, get_connector
+from feedback.channels import ConfigError, get_connector, kind_label
 from feedback.channels.imap.config import DEFAULT_FOLDER, DEFAULT_PORTS, PROVIDERS
 from feedback.models import Channel, QuarantineStatus
 from feedback.services import DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL, MIN_POLL_INTERVAL
@@ -461,21 +461,6 @@ def channel_form_class(kind: str) -> type[ChannelForm] | None:
 
 def creatable_kinds() -> list[str]:
     return [kind for kind in CHANNEL_FORMS if channel_form_class(kind) is not None]
-
-
-KIND_LABELS = {
-    "imap": "IMAP mailbox",
-    "webhook": "Inbound e-mail webhook",
-    "widget": "Web feedback widget",
-    "zendesk": "Zendesk tickets",
-    "discourse": "Discourse forum",
-    "mastodon": "Mastodon mentions or hashtag",
-    "feed": "RSS / Atom feed",
-}
-
-
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
 
 
 class ChannelKindForm(forms.Form):

@@ -33,6 +33,22 @@ CONNECTORS: dict[str, Connector] = {
 }
 
 
+# What each kind is called on the pages and in messages.
+KIND_LABELS = {
+    "imap": "IMAP mailbox",
+    "webhook": "Inbound e-mail webhook",
+    "widget": "Web feedback widget",
+    "zendesk": "Zendesk tickets",
+    "discourse": "Discourse forum",
+    "mastodon": "Mastodon mentions or hashtag",
+    "feed": "RSS / Atom feed",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
 def get_connector(kind: str) -> Connector:
     """The connector for ``kind``; ConfigError (never retryable) for a kind nobody knows."""
     try:
@@ -44,6 +60,7 @@ def get_connector(kind: str) -> Connector:
 
 __all__ = [
     "CONNECTORS",
+    "KIND_LABELS",
     "UNKNOWN_KIND",
     "CheckResult",
     "ConfigError",
@@ -52,4 +69,5 @@ __all__ = [
     "FetchResult",
     "FetchedItem",
     "get_connector",
+    "kind_label",
 ]

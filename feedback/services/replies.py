@@ -38,7 +38,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.channels import ConfigError, get_connector
+from feedback.channels import ConfigError, get_connector, kind_label
 from feedback.inbox.counts import inbox_counts_changed
 from feedback.mail import parse_message
 from feedback.models import (
@@ -273,7 +273,11 @@ def _check_channel(item: FeedbackItem, latest: Message | None) -> None:
     answered = latest.channel if latest is not None and latest.channel else item.channel
     if _reply_by(answered) != "email":
         raise ValidationError(
-            {"item": CHANNEL_TAKES_NO_REPLIES.format(channel=answered, kind=answered.kind)}
+            {
+                "item": CHANNEL_TAKES_NO_REPLIES.format(
+                    channel=answered, kind=kind_label(answered.kind)
+                )
+            }
         )
 
 

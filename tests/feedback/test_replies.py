@@ -216,7 +216,9 @@ def test_a_feed_item_takes_no_replies(agent, mailbox, django_capture_on_commit_c
     with pytest.raises(ValidationError) as error:
         send(item, agent, django_capture_on_commit_callbacks)
 
-    assert error.value.messages == [CHANNEL_TAKES_NO_REPLIES.format(channel=feed, kind="feed")]
+    assert error.value.messages == [
+        CHANNEL_TAKES_NO_REPLIES.format(channel=feed, kind="RSS / Atom feed")
+    ]
     assert not Message.objects.filter(direction=Direction.OUT).exists()
     assert mail.outbox == []
 
