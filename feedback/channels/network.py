@@ -45,7 +45,6 @@ RESOLVED_REFUSED = (
     "(PORTAL_CHANNEL_NETWORKS={policy}); use the service's public address, or ask the "
     "operator to allow {allow}"
 )
-UNRESOLVED = "could not find {host}: {error}"
 _ALLOW = {"loopback": "loopback (local)", "private network": "private networks (any)"}
 
 
