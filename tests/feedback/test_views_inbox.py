@@ -50,6 +50,23 @@ def test_a_team_without_feedback_says_so(client, world):
     assert "No feedback has been collected for Team A yet." in page
 
 
+def test_an_empty_list_says_why_it_is_empty(client, world):
+    # Everything resolved: the list that opens on the unsolved items is empty, but feedback was
+    # collected; the no-JS form's defaults (status and snoozed) are no filters of the reader's.
+    FeedbackItemFactory(team=world.team_a, status=ItemStatus.RESOLVED)
+    client.force_login(world.viewer_a)
+    inbox = reverse("feedback:inbox")
+
+    caught_up = client.get(inbox).content.decode()
+    defaults = client.get(f"{inbox}?snoozed=hide&status=new&status=open&status=waiting")
+    narrowed = client.get(f"{inbox}?q=nothing-like-this").content.decode()
+
+    assert "Nothing of Team A is new, open or waiting." in caught_up
+    assert "No feedback has been collected" not in caught_up
+    assert "Nothing of Team A is new, open or waiting." in defaults.content.decode()
+    assert "No items match these filters." in narrowed
+
+
 def test_a_person_without_a_team_is_told_to_ask_for_one(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("loner", password="x"))
 
