@@ -23,7 +23,7 @@ from portal.models import (
     UserProfile,
     ValueStream,
 )
-from portal.validation import MAX_SEARCH_LENGTH, validate_search, validation_messages
+from portal.validation import MAX_SEARCH_LENGTH, json_loads, validate_search, validation_messages
 
 ATTRIBUTES_NOT_JSON = 'Attributes must be valid JSON, for example {"plan_seats": 12}.'
 UNKNOWN_USER = "No active user has the username or e-mail {value!r}."
@@ -169,7 +169,7 @@ class CustomerForm(forms.Form):
         if not raw:
             return {}
         try:
-            value = json.loads(raw)
+            value = json_loads(raw)
         except ValueError as error:
             raise ValidationError(ATTRIBUTES_NOT_JSON) from error
         return services.validate_attributes(value)

@@ -6,6 +6,7 @@ below are shared by all of them. This module imports nothing from the portal, so
 may use it without an import cycle.
 """
 
+import json
 import math
 import re
 from decimal import Decimal
@@ -173,3 +174,40 @@ def validate_search(text: str) -> str:
     if len(text) > MAX_SEARCH_LENGTH or len(search_words(text)) > MAX_SEARCH_WORDS:
         raise ValidationError(SEARCH_TOO_LONG)
     return text
+
+
+# No JSON the portal reads (an API body, a remote's answer, a stored payload) nests more than a
+# few levels; Python's decoder meets about a thousand with RecursionError, and code that walks
+# less deep JSON may still crash on it.
+MAX_JSON_DEPTH = 32
+JSON_TOO_DEEP = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def json_depth_exceeds(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``data`` nests lists or objects more than ``limit`` deep (walked without
+    recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def json_loads(text: str | bytes) -> Any:
+    """``json.loads`` of text from outside: JSON nested more than ``MAX_JSON_DEPTH`` deep raises
+    ``ValueError``, as malformed JSON does, never ``RecursionError``."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError(JSON_TOO_DEEP) from None
+    if json_depth_exceeds(data):
+        raise ValueError(JSON_TOO_DEEP)
+    return data

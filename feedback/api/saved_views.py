@@ -10,7 +10,7 @@ from typing import Any
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +20,7 @@ from feedback.services import saved_views as services
 from portal import selectors as portal_selectors
 from portal.api.base import PortalViewSet
 from portal.api.filters import IdFilter, StrictBooleanFilter
+from portal.api.parsers import JSONParser
 from portal.api.serializers import SelectorRelatedField
 from portal.models import Team
 

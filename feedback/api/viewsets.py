@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -60,6 +60,7 @@ from feedback.services.triage import MERGE_TARGET_NOT_SELECTED, BulkResult
 from feedback.views.downloads import storage_download
 from portal import access
 from portal.api.base import ImportMixin, PortalViewSet
+from portal.api.parsers import JSONParser
 from portal.api.permissions import TeamRoleChanges
 from portal.models import Role
 from portal.validation import is_id, validation_messages

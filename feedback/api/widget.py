@@ -19,7 +19,7 @@ from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,6 +45,7 @@ from feedback.views.widget import (
     screenshot_png,
     widget_channel,
 )
+from portal.api.parsers import JSONParser
 from portal.api.serializers import DetailSerializer
 from portal.crypto import DecryptionError
 

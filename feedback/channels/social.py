@@ -29,6 +29,7 @@ from feedback.channels.base import (
 )
 from feedback.mail import LANE_CUSTOMER, ParsedMessage, UnparseableMessage, sanitize_html
 from feedback.mail.html import html_to_text
+from portal.validation import json_loads
 
 MAX_TIMEOUT = 300
 
@@ -131,7 +132,7 @@ class ApiReader:
 
 def read_json(answer: http.Response) -> Any:
     try:
-        return json.loads(answer.body)
+        return json_loads(answer.body)
     except (UnicodeDecodeError, ValueError) as error:
         parts = urlsplit(answer.url)
         raise ConnectorError(
@@ -172,7 +173,7 @@ def item_bytes(item: Any) -> bytes:
 def load_item(raw: bytes, *, what: str) -> dict[str, Any]:
     """A stored post back as a dict; UnparseableMessage (quarantine) for anything else."""
     try:
-        item = json.loads(raw)
+        item = json_loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise UnparseableMessage(ITEM_NOT_JSON.format(what=what, error=error)) from None
     if not isinstance(item, dict):

@@ -37,6 +37,7 @@ from feedback.channels.base import (
     unknown_settings_check,
 )
 from feedback.mail import LANE_CUSTOMER, ParsedAttachment, ParsedMessage, UnparseableMessage
+from portal.validation import json_loads
 
 KIND = "widget"
 # secrets.token_urlsafe(16): 22 characters, 128 random bits; the key is public (it sits in
@@ -398,7 +399,7 @@ def parse_submission(raw: bytes, *, received_at: datetime) -> ParsedMessage:
     """Pure: a stored submission as a ``ParsedMessage`` from the e-mail address the customer
     gave, with the page they were on as its ``url`` and the screenshot as its attachment."""
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json_loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise UnparseableMessage(NOT_JSON.format(error=error)) from None
     if not isinstance(document, dict):

@@ -9,7 +9,6 @@ the payload, in its metadata (``entry_message_id``)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 from feedback.mail.html import html_to_text, sanitize_html
 from feedback.mail.lanes import LANE_CUSTOMER
 from feedback.mail.results import ParsedMessage, UnparseableMessage
+from portal.validation import json_loads
 
 MESSAGE_ID_MAX = 500
 
@@ -138,7 +138,7 @@ def parse_entry(raw: bytes, *, received_at: datetime, metadata: dict[str, Any]) 
     if metadata.get("document"):
         raise UnparseableMessage(DOCUMENT_UNREADABLE.format(error=metadata.get("error", "")))
     try:
-        data = json.loads(raw)
+        data = json_loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise UnparseableMessage(PAYLOAD_NOT_AN_ENTRY.format(error=error)) from None
     if not isinstance(data, dict) or data.get("kind") != PAYLOAD_KIND:

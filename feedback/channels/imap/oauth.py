@@ -20,7 +20,6 @@ Errors in words: a revoked or expired refresh token (``invalid_grant``) and a re
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 from feedback.channels import http
 from feedback.channels.base import ConnectorError
 from feedback.channels.imap.config import OAuthSettings
+from portal.validation import json_loads
 
 # Refresh when less than this many seconds of the access token remain.
 REFRESH_MARGIN = 300
@@ -157,7 +157,7 @@ def _refresh(
 
 def _json(body: bytes) -> dict:
     try:
-        data = json.loads(body)
+        data = json_loads(body)
     except (ValueError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -3,7 +3,6 @@ the answers are cut into lives in ``payloads``, the settings in ``config``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from feedback.channels.zendesk.payloads import (
     whole_id,
 )
 from feedback.mail import ParsedMessage
+from portal.validation import json_loads
 
 # The first poll reads the tickets changed this long before it, unless start_time says.
 DEFAULT_START = timedelta(days=30)
@@ -76,7 +76,7 @@ def _get_json(
         session=session,
     )
     try:
-        data = json.loads(answer.body)
+        data = json_loads(answer.body)
     except (UnicodeDecodeError, ValueError) as error:
         data, problem = None, str(error)[:200]
     else:
@@ -170,7 +170,7 @@ class ZendeskConnector(Connector):
                 timeout=settings.timeout,
                 ok=(200, 401, 403),
             )
-            user = json.loads(answer.body).get("user") if answer.status == 200 else None
+            user = json_loads(answer.body).get("user") if answer.status == 200 else None
         except ConnectorError as error:
             return CheckResult(ok=False, message=error.message)
         except (UnicodeDecodeError, ValueError, AttributeError) as error:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from feedback.channels.base import FetchedItem
 from feedback.channels.zendesk.config import KIND, ZendeskSettings
 from feedback.mail import LANE_CUSTOMER, ParsedMessage, UnparseableMessage, sanitize_html
+from portal.validation import json_loads
 
 # Their comments are the help desk's answers, not what a customer said.
 AGENT_ROLES = frozenset({"agent", "admin"})
@@ -111,7 +112,7 @@ def _required_id(data: Mapping[str, Any], field: str, name: str) -> int:
 def parse_comment(raw: bytes) -> ParsedMessage:
     """Pure: one stored comment payload as a customer message of its ticket's item."""
     try:
-        data = json.loads(raw)
+        data = json_loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise UnparseableMessage(PAYLOAD_NOT_JSON) from None
     if not isinstance(data, dict):
