@@ -68,8 +68,9 @@ class UserIdOrUsernameField(serializers.Field):
             self.fail("invalid")
         users = selectors.user_lookup_list(user=self.context["request"].user)
         text = str(data).strip()
-        if not text or len(text) > 150:
-            self.fail("does_not_exist", value=text[:150])
+        if not text or len(text) > 150 or "\x00" in text:
+            # No username is that long or holds a NUL (which PostgreSQL cannot even compare).
+            self.fail("does_not_exist", value=text[:150].replace("\x00", ""))
         if isinstance(data, int) or (text.isascii() and text.isdigit()):
             # Digits are an id (of at most 64 bits); anything else, "²" included, a username.
             user = users.filter(pk=parse_id(data)).first() if is_id(data) else None

@@ -160,6 +160,27 @@ def test_membership_with_a_user_in_other_digits_is_looked_up_as_a_username(world
     assert response.json() == {"user": [NO_SUCH_USER.format(value=user)]}
 
 
+@pytest.mark.parametrize("user", ["agent_a\x00", "\x00"])
+def test_membership_with_a_user_holding_a_nul_answers_400(world, user):
+    # PostgreSQL cannot compare a string holding NUL: it was a 500 there.
+    response = api_for(world.admin_a).post(
+        reverse("api:membership-list"),
+        {"team": world.team_a.pk, "user": user, "role": "viewer"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["user"]
+
+
+def test_a_query_with_more_fields_than_django_takes_answers_400(world, settings):
+    query = "&".join(f"tag=t{n}" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+    response = api_for(world.admin_a).get(f"{reverse('api:feedback-item-list')}?{query}")
+
+    assert response.status_code == 400
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
+
+
 @pytest.mark.parametrize("user", [10**30, MAX_ID + 1, BEYOND_64_BITS, 0, -3])
 def test_membership_with_a_user_id_beyond_64_bits_answers_400(world, user):
     response = api_for(world.admin_a).post(
