@@ -172,6 +172,17 @@ def test_membership_with_a_user_holding_a_nul_answers_400(world, user):
     assert list(response.json()) == ["user"]
 
 
+def test_a_json_body_beyond_the_upload_cap_answers_413(world, settings):
+    body = b'[{"subject": "x", "text": "' + b"y" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}]'
+
+    response = api_for(world.admin_a).post(
+        reverse("api:feedback-item-list"), body, content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than this server takes."}
+
+
 def test_a_query_with_more_fields_than_django_takes_answers_400(world, settings):
     query = "&".join(f"tag=t{n}" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
 
