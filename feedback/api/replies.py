@@ -35,6 +35,7 @@ from feedback.services.templates import (
 from portal import selectors as portal_selectors
 from portal.api.base import PortalViewSet
 from portal.api.filters import IdFilter, StrictBooleanFilter
+from portal.api.serializers import AsciiIntegerField
 
 NO_SUCH_TEAM = "No such team."
 NO_SUCH_ITEM = "No such feedback item."
@@ -58,7 +59,7 @@ class ResponseTemplateSerializer(serializers.ModelSerializer):
 
 
 class ResponseTemplateWriteSerializer(serializers.Serializer):
-    team = serializers.IntegerField(
+    team = AsciiIntegerField(
         required=False, allow_null=True, help_text="Team id; null (superusers) for a shared one."
     )
     name = serializers.CharField(max_length=120)
@@ -98,11 +99,11 @@ class ReplySerializer(serializers.ModelSerializer):
 
 
 class ReplyCreateSerializer(serializers.Serializer):
-    item = serializers.IntegerField(help_text="The feedback item answered.")
+    item = AsciiIntegerField(help_text="The feedback item answered.")
     text = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_TEXT_LENGTH, trim_whitespace=False
     )
-    template = serializers.IntegerField(
+    template = AsciiIntegerField(
         required=False,
         allow_null=True,
         help_text="A template of the item's team (or a shared one), personalised for the item "

@@ -37,6 +37,17 @@ MAX_DOMAINS = 100
 # Fields --------------------------------------------------------------------------------------
 
 
+class AsciiIntegerField(serializers.IntegerField):
+    """An integer written in ASCII digits (a JSON number, or text): Python's ``int()`` also
+    reads "٣" (Arabic-Indic three) as 3, which the portal's ids and numbers refuse everywhere else
+    (``portal.validation.parse_id``)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class SelectorRelatedField(serializers.PrimaryKeyRelatedField):
     """A related id looked up through a selector, so that an object the requesting user may not
     see is answered like one that does not exist. ``queryset`` only names the model."""

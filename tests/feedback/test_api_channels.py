@@ -221,6 +221,8 @@ def test_plaintext_imap_to_a_remote_host_is_refused_with_the_reason(world):
         ({"poll_interval": 5}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"poll_interval": 10**30}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"poll_interval": "soon"}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
+        # int() reads Arabic-Indic digits as 300; the portal takes ASCII digits only.
+        ({"poll_interval": "\u0663\u0660\u0660"}, {"poll_interval": [POLL_INTERVAL_INVALID]}),
         ({"kind": "pigeon"}, {"kind": [UNKNOWN_KIND.format(kinds=", ".join(sorted(CONNECTORS)))]}),
     ],
 )

@@ -220,6 +220,20 @@ def test_bulk_merge_into_the_oldest_or_the_chosen(world):
     assert list(FeedbackItem.objects.values_list("pk", flat=True)) == [old.pk]
 
 
+def test_bulk_ids_in_other_digits_are_refused_and_nothing_merged(world):
+    first, second = (FeedbackItemFactory(team=world.team_a) for _ in range(2))
+    # "٣" is 3 to int(): the ids are given in Arabic-Indic digits.
+    arabic = [
+        str(pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) for pk in (first.pk, second.pk)
+    ]
+
+    response = bulk(world.agent_a, {"ids": arabic, "merge": True, "into": arabic[0]})
+
+    assert response.status_code == 400
+    assert set(response.json()) <= {"ids", "into"}
+    assert FeedbackItem.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+
+
 def test_bulk_needs_changes_or_merge_and_an_agent(world, item):
     neither = bulk(world.agent_a, {"ids": [item.pk]})
     both = bulk(world.agent_a, {"ids": [item.pk], "status": "open", "merge": True})

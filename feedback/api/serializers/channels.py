@@ -20,7 +20,7 @@ from feedback.services import (
     POLL_INTERVAL_INVALID,
 )
 from portal import selectors as portal_selectors
-from portal.api.serializers import SelectorRelatedField, TextField
+from portal.api.serializers import AsciiIntegerField, SelectorRelatedField, TextField
 from portal.crypto import DecryptionError
 from portal.models import Role, Team
 
@@ -113,7 +113,7 @@ class ChannelSerializer(serializers.ModelSerializer):
     secrets_set = serializers.SerializerMethodField(
         help_text="The secret settings that hold a value (their values are never shown)."
     )
-    poll_interval = serializers.IntegerField(
+    poll_interval = AsciiIntegerField(
         min_value=MIN_POLL_INTERVAL,
         max_value=MAX_POLL_INTERVAL,
         required=False,

@@ -19,7 +19,7 @@ from feedback.services import (
     TOO_MANY_TAGS,
 )
 from portal import selectors as portal_selectors
-from portal.api.serializers import SelectorRelatedField, TextField
+from portal.api.serializers import AsciiIntegerField, SelectorRelatedField, TextField
 from portal.models import Role, Team
 
 BULK_DESCRIPTION = (
@@ -72,7 +72,7 @@ class FeedbackItemListSerializer(serializers.ListSerializer):
 
 
 class LikelyDuplicateSerializer(serializers.Serializer):
-    item = serializers.IntegerField(help_text="The other item's id.")
+    item = AsciiIntegerField(help_text="The other item's id.")
     score = serializers.FloatField(help_text="Text similarity from 0 to 1.")
 
 

@@ -17,7 +17,7 @@ from feedback.models import ItemPriority, ItemStatus, Tag
 from feedback.services.tags import TAG_COLOUR_INVALID
 from feedback.services.triage import MAX_BULK_ITEMS, PRIORITY_AUTOMATIC
 from portal import selectors as portal_selectors
-from portal.api.serializers import SelectorRelatedField, TextField
+from portal.api.serializers import AsciiIntegerField, SelectorRelatedField, TextField
 from portal.models import Team
 
 NO_SUCH_USER = "No such person: pick an agent of the item's team."
@@ -88,7 +88,7 @@ class FeedbackItemUpdateSerializer(TriageChangesSerializer):
 
 class FeedbackItemBulkSerializer(TriageChangesSerializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=AsciiIntegerField(min_value=1, max_value=2**63 - 1),
         min_length=1,
         max_length=MAX_BULK_ITEMS,
         help_text=f"The items to change, at most {MAX_BULK_ITEMS}.",
@@ -102,7 +102,7 @@ class FeedbackItemBulkSerializer(TriageChangesSerializer):
         help_text="Merge the selected items into one of them instead of changing them: into "
         "`into`, or into the oldest (earliest first message) when `into` is left out.",
     )
-    into = serializers.IntegerField(
+    into = AsciiIntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="With `merge`: the target."
     )
 
