@@ -142,10 +142,15 @@ class InboxSettingsSerializer(serializers.ModelSerializer):
         "no threshold.",
     )
 
+    updated_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the rules were last saved; null while the team has the defaults.",
+    )
+
     class Meta:
         model = InboxSettings
         fields = ["team", "priority_plans", "priority_mrr_threshold", "updated_at"]
-        read_only_fields = ["updated_at"]
 
 
 @extend_schema_view(

@@ -93,7 +93,13 @@ class PortalAutoSchema(AutoSchema):
     def error_codes(self, operation: dict[str, Any]) -> list[str]:
         codes = []
         parameters = operation.get("parameters", [])
-        if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
+        # Input can be refused; so can any write for the state of its object (a reply already
+        # sent is not retried, a pair dismissed twice), with or without a body.
+        if (
+            "requestBody" in operation
+            or any(p["in"] == "query" for p in parameters)
+            or self.method not in permissions.SAFE_METHODS
+        ):
             codes.append("400")
         if self.requires_authentication():
             codes += ["401", "403"]

@@ -133,6 +133,8 @@ def test_a_forum_post_a_note_and_a_failed_reply_say_what_they_are(world):
     assert (rows[post.pk]["is_note"], rows[post.pk]["author"]) == (False, None)
     assert (rows[note.pk]["is_note"], rows[note.pk]["author"]) == (True, world.agent_a.pk)
     assert (rows[failed.pk]["delivery"], rows[failed.pk]["delivery_error"]) == ("failed", "550")
+    # Neither a link nor a sentiment: null, as the schema says, not "" (no URL, no sentiment).
+    assert (rows[note.pk]["external_url"], rows[note.pk]["sentiment"]) == (None, None)
 
 
 def test_messages_filter_by_item_channel_lane_and_external_id(world):

@@ -60,6 +60,14 @@ def test_every_operation_with_a_path_id_or_pages_documents_404(document):
             assert schema_of(operation["responses"]["404"]) == ref(ERROR_COMPONENT), label
 
 
+def test_every_write_documents_400_for_a_refusal_of_its_objects_state(document):
+    # A reply already sent is not retried, a pair is not dismissed twice: writes without a
+    # body can be refused too.
+    for label, operation in operations(document):
+        if not label.startswith("GET "):
+            assert "400" in operation["responses"], label
+
+
 def test_every_400_is_documented_as_field_errors(document):
     for label, operation in operations(document):
         if "400" in operation["responses"]:
@@ -101,3 +109,14 @@ def test_served_schema_is_the_generated_one_that_the_fuzzer_reads(world, documen
     client.force_login(world.viewer_a)
     served = client.get(reverse("api-schema"), {"format": "json"}).json()
     assert served == json.loads(OpenApiJsonRenderer().render(document, renderer_context={}))
+
+
+def test_what_answers_null_is_documented_nullable(document):
+    # Found by fuzzing against a database with data in it: a message without a link or a
+    # sentiment, a team with its default inbox settings.
+    schemas = document["components"]["schemas"]
+    message, settings = schemas["FeedbackMessage"], schemas["InboxSettings"]
+
+    assert message["properties"]["external_url"]["nullable"] is True
+    assert message["properties"]["sentiment"]["nullable"] is True
+    assert settings["properties"]["updated_at"]["nullable"] is True

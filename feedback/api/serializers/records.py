@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from feedback.models import Attachment, Message, Quarantine, QuarantineStatus, Tag
+from feedback.models import Attachment, Message, Quarantine, QuarantineStatus, Sentiment, Tag
 
 # Messages and attachments --------------------------------------------------------------------
 
@@ -39,6 +39,14 @@ class FeedbackAttachmentSerializer(serializers.ModelSerializer):
 
 class FeedbackMessageSerializer(serializers.ModelSerializer):
     attachments = FeedbackAttachmentSerializer(many=True, read_only=True)
+    # Null rather than "" when there is none, as the schema says (an empty string is neither a
+    # URL nor a sentiment); the items' sentiment reads the same.
+    external_url = serializers.SerializerMethodField(
+        help_text="Where the original can be seen (a post, a review); null for mail."
+    )
+    sentiment = serializers.SerializerMethodField(
+        help_text="Of an inbound customer message, once scored; null otherwise."
+    )
 
     class Meta:
         model = Message
@@ -86,12 +94,21 @@ class FeedbackMessageSerializer(serializers.ModelSerializer):
                 "help_text": "The sender on a channel without e-mail, qualified by its site "
                 "(alice@mastodon.social, forum.example.com/alice)."
             },
-            "external_url": {"help_text": "Where the original can be seen (a post, a review)."},
             "is_note": {"help_text": "An agent's internal note: never sent to the customer."},
             "author": {"help_text": "The person who wrote a reply or note; null for the customer."},
             "delivery": {"help_text": "How sending a reply went; empty for what was received."},
             "defects": {"help_text": "What the parser noticed was wrong with what arrived."},
         }
+
+    @extend_schema_field(serializers.URLField(allow_null=True, read_only=True))
+    def get_external_url(self, message: Message) -> str | None:
+        return message.external_url or None
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Sentiment.choices, allow_null=True, read_only=True)
+    )
+    def get_sentiment(self, message: Message) -> str | None:
+        return message.sentiment or None
 
 
 # Quarantine ----------------------------------------------------------------------------------
