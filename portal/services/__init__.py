@@ -33,6 +33,7 @@ from portal.services.deletion import (
 from portal.services.directory import (
     ACCOUNT_NAME_TAKEN,
     CUSTOMER_MERGED,
+    CUSTOMER_UNKNOWN,
     DOMAIN_TAKEN,
     EMAIL_TAKEN,
     EXTERNAL_ID_TAKEN,
@@ -115,6 +116,7 @@ __all__ = [
     "ALREADY_MEMBER",
     "ATTRIBUTES_INVALID",
     "CUSTOMER_MERGED",
+    "CUSTOMER_UNKNOWN",
     "DELETE_REFUSED",
     "DOMAIN_INVALID",
     "DOMAIN_TAKEN",

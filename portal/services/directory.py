@@ -46,6 +46,12 @@ CUSTOMER_AUDITED = ("email", "name", "account", "tier", "attributes", "external_
 # Accounts ----------------------------------------------------------------------------------
 
 
+CUSTOMER_UNKNOWN = (
+    "Give the customer a name, an e-mail address, a handle on another channel or an external id: "
+    "a customer known by nothing cannot be told apart from any other."
+)
+
+
 def _set_domains(account: Account, domains: list[str], *, created: bool) -> None:
     """Make ``domains`` the account's domains; a just-created account has none to compare."""
     wanted = []
@@ -304,8 +310,11 @@ def customer_create(
     identities: list[tuple[str, str]] | None = None,
 ) -> Customer:
     """A new customer; ``email`` may be empty (someone known by a handle in ``identities``,
-    ``(kind, handle)`` pairs, or by name alone)."""
+    ``(kind, handle)`` pairs, or by name alone), but not everything they are known by."""
     access.require_directory_editor(actor)
+    known_by = (email, (name or "").strip(), identities, other_emails, (external_id or "").strip())
+    if not any(known_by):
+        raise ValidationError({"name": CUSTOMER_UNKNOWN})
     customer = Customer(
         email=email or "",
         name=(name or "").strip(),

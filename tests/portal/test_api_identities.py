@@ -195,3 +195,14 @@ def test_merge_is_in_the_openapi_schema(world):
     customer = schema["components"]["schemas"]["Customer"]
     assert "identities" in customer["properties"]
     assert "email" not in customer.get("required", [])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [{}, {"name": "  ", "email": ""}, {"identities": []}])
+def test_a_customer_known_by_nothing_is_refused(world, body):
+    # An outside fuzzing pass created blank customers with {}: nobody could tell them apart.
+    response = client_for(world.agent_a).post(reverse("api:customer-list"), body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"name": [services.CUSTOMER_UNKNOWN]}
+    assert not Customer.objects.exists()
