@@ -82,6 +82,7 @@ BULK_TOO_MANY = f"Select at most {MAX_BULK_ITEMS} items at once."
 BULK_NOTHING_TO_CHANGE = "Choose what to change for the selected items."
 MERGE_TARGET_NOT_SELECTED = "Merge into one of the selected items."
 MERGE_NEEDS_TWO = "Select at least two items to merge."
+MERGE_NOTHING_MERGED = "Nothing was merged into this item: each other selected item was refused."
 TAG_ADDED_AND_REMOVED = "The tag {tag!r} cannot be both added and removed: choose one."
 ITEM_GONE = "The item was merged or deleted meanwhile."
 
@@ -446,7 +447,7 @@ def items_bulk_merge(
         results[into.pk] = BulkResult(into.pk, True, item=into)
     else:
         alone = len({item.pk for item in items}) < 2
-        nothing = {"detail": [MERGE_NEEDS_TWO if alone else BULK_NOTHING_TO_CHANGE]}
+        nothing = {"detail": [MERGE_NEEDS_TWO if alone else MERGE_NOTHING_MERGED]}
         results[into.pk] = BulkResult(into.pk, False, nothing, into, status=400)
     return [results[item.pk] for item in items if item.pk in results]
 

@@ -19,6 +19,7 @@ from feedback.services.triage import (
     BULK_TOO_MANY,
     MAX_BULK_ITEMS,
     MERGE_NEEDS_TWO,
+    MERGE_NOTHING_MERGED,
     MERGE_TARGET_NOT_SELECTED,
     PRIORITY_AUTOMATIC,
     SNOOZE_IN_PAST,
@@ -339,6 +340,19 @@ def test_bulk_merge_into_a_chosen_item_that_must_be_selected(world):
     assert refused.value.message_dict == {"into": [MERGE_TARGET_NOT_SELECTED]}
     assert [result.ok for result in results] == [True, True]
     assert set(FeedbackItem.objects.values_list("pk", flat=True)) == {two.pk, other.pk}
+
+
+def test_a_bulk_merge_refused_for_every_item_says_so_on_the_kept_one(world):
+    # A viewer of the team: each merge is refused, and the kept item's row says nothing was
+    # merged (not "choose what to change", which is the status and tag actions' message).
+    older, newer = FeedbackItemFactory(team=world.team_a), FeedbackItemFactory(team=world.team_a)
+
+    results = items_bulk_merge(actor=world.viewer_a, items=[older, newer])
+
+    rows = {result.item_id: result for result in results}
+    assert rows[newer.pk].status == 403
+    assert rows[older.pk].errors == {"detail": [MERGE_NOTHING_MERGED]}
+    assert FeedbackItem.objects.count() == 2
 
 
 def test_bulk_merge_of_one_item_asks_for_two(world):
