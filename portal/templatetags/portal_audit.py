@@ -26,6 +26,12 @@ def audit_history(context: template.Context, target: Model) -> dict[str, Any]:
     entries = list(
         selectors.audit_list_for(user=context["request"].user, target=target)[: HISTORY_SHOWN + 1]
     )
+    # People by the name the rest of the page gives them (the log records the username).
+    names, _ = selectors.user_names_find(
+        ids=[entry.actor_id for entry in entries if entry.actor_id]
+    )
+    for entry in entries:
+        entry.actor_name = names.get(entry.actor_id, entry.actor_label)
     return {
         "request": context["request"],
         "entries": entries[:HISTORY_SHOWN],

@@ -347,6 +347,19 @@ def test_the_customer_page_shows_its_history(client, world, history):
     assert "Membership created" not in content
 
 
+def test_the_history_names_who_acted_as_pages_name_people(client, world, history):
+    # Full name, else username, as the item page's history and every other page do.
+    world.lead_a.first_name, world.lead_a.last_name = "Lena", "Lead"
+    world.lead_a.save()
+    client.force_login(world.outsider)
+
+    url = reverse("portal:customer_detail", args=[history["customer"].pk])
+    content = client.get(url).content.decode()
+
+    assert '<td data-label="Who">Lena Lead</td>' in content
+    assert '<td data-label="Who">agent_a</td>' in content
+
+
 def test_the_account_page_shows_its_history(client, world):
     account = services.account_create(actor=SYSTEM, name="Umbrella", domains=["umbrella.test"])
     client.force_login(world.viewer_a)
