@@ -52,8 +52,11 @@ Actor = AbstractBaseUser | SystemActor
 
 @dataclass(frozen=True)
 class DeletionPlan:
-    """What deleting ``target`` would do: ``goes_with`` the rows deleted with it, ``blocked_by``
-    the rows that refuse it, each as a count and a name ("3 memberships")."""
+    """What deleting ``target`` would do: ``goes_with`` the rows deleted with it, each as a
+    count and a name ("3 memberships"), and ``blocked_by`` the kinds of rows that refuse it
+    ("feedback items"), without a count: the customers and accounts are the whole
+    organisation's, the feedback items that refuse their delete belong to teams the person
+    asking may not be in, and how many are in those teams is not theirs to know."""
 
     target: models.Model
     goes_with: tuple[str, ...]
@@ -90,8 +93,10 @@ def _counted(counts: Counter) -> tuple[str, ...]:
     return tuple(sorted(rows, key=lambda row: row.split(" ", 1)[1]))
 
 
-def _count_by_model(objects: Iterable[models.Model]) -> Counter:
-    return Counter(type(obj)._meta.concrete_model for obj in objects)
+def _kinds(objects: Iterable[models.Model]) -> tuple[str, ...]:
+    """ "feedback items", "teams": the kinds of ``objects``, by name."""
+    names = {str(type(obj)._meta.concrete_model._meta.verbose_name_plural) for obj in objects}
+    return tuple(sorted(names))
 
 
 def deletion_plan(target: models.Model) -> DeletionPlan:
@@ -101,9 +106,9 @@ def deletion_plan(target: models.Model) -> DeletionPlan:
     try:
         collector.collect([target])
     except ProtectedError as error:
-        return DeletionPlan(target, (), _counted(_count_by_model(error.protected_objects)))
+        return DeletionPlan(target, (), _kinds(error.protected_objects))
     except RestrictedError as error:
-        return DeletionPlan(target, (), _counted(_count_by_model(error.restricted_objects)))
+        return DeletionPlan(target, (), _kinds(error.restricted_objects))
     counts: Counter = Counter()
     for model, instances in collector.data.items():
         counts[model._meta.concrete_model] += sum(1 for obj in instances if obj != target)

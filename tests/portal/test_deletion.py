@@ -27,6 +27,7 @@ from portal.models import (
 from portal.services import DELETE_REFUSED, ERASED_EMAIL, ERASED_VALUE
 from portal.services.deletion import DELETE_REFUSED_ADVICE
 from tests.factories import AccountFactory, CustomerFactory, MembershipFactory, TeamFactory
+from tests.feedback.factories import FeedbackItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +96,8 @@ def test_the_plan_of_an_account_with_customers_refuses_naming_them(db):
     plan = services.deletion_plan(account)
 
     assert plan.refused
-    assert plan.blocked_by == ("3 customers",)
-    assert plan.refusal == refusal("Account Acme", "3 customers")
+    assert plan.blocked_by == ("customers",)
+    assert plan.refusal == refusal("Account Acme", "customers")
 
 
 def test_the_plan_of_an_account_without_customers_lists_its_domains(db):
@@ -113,14 +114,27 @@ def test_the_plan_of_a_customer_lists_one_further_address_in_the_singular(db):
     assert services.deletion_plan(customer).goes_with == ("1 further address",)
 
 
+def test_a_refusal_names_what_refuses_but_not_how_many(world):
+    # The directory is the organisation's: the items that keep a customer belong to teams the
+    # person asking may not be in, and how many is not theirs to know (outside QA report).
+    customer = CustomerFactory(name="Mateo")
+    FeedbackItemFactory(team=world.team_b, customer=customer)
+    FeedbackItemFactory(team=world.team_b, customer=customer)
+
+    plan = services.deletion_plan(customer)
+
+    assert plan.blocked_by == ("feedback items",)
+    assert "2" not in plan.refusal
+
+
 def test_the_plan_of_a_value_stream_with_teams_refuses(world):
     stream = world.team_a.value_stream
     TeamFactory(value_stream=stream)
 
     plan = services.deletion_plan(stream)
 
-    assert plan.blocked_by == ("2 teams",)
-    assert plan.refusal == refusal(f"Value stream {stream}", "2 teams")
+    assert plan.blocked_by == ("teams",)
+    assert plan.refusal == refusal(f"Value stream {stream}", "teams")
 
 
 # Teams -------------------------------------------------------------------------------------
@@ -185,7 +199,7 @@ def test_deleting_a_value_stream_with_teams_is_refused_and_deletes_nothing(world
     with pytest.raises(ValidationError) as raised:
         services.value_stream_delete(actor=world.superuser, value_stream=stream)
 
-    assert raised.value.messages == [refusal(f"Value stream {stream}", "1 team")]
+    assert raised.value.messages == [refusal(f"Value stream {stream}", "teams")]
     assert ValueStream.objects.filter(pk=stream.pk).exists()
     assert not AuditEntry.objects.filter(action="value_stream.deleted").exists()
 
@@ -215,7 +229,7 @@ def test_deleting_an_account_with_customers_is_refused_and_keeps_everything(worl
     with pytest.raises(ValidationError) as raised:
         services.account_delete(actor=world.agent_a, account=account)
 
-    assert raised.value.messages == [refusal("Account Acme", "3 customers")]
+    assert raised.value.messages == [refusal("Account Acme", "customers")]
     assert AccountDomain.objects.filter(account=account).count() == 2
     assert Customer.objects.filter(account=account).count() == 3
 

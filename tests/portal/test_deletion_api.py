@@ -72,7 +72,7 @@ def test_deleting_an_account_with_customers_answers_400(world):
     )
 
     assert response.status_code == 400
-    assert "1 customer still depend" in response.json()["detail"]
+    assert "customers still depend on it" in response.json()["detail"]
     assert Account.objects.filter(pk=customer.account_id).exists()
 
 
