@@ -373,8 +373,30 @@ def _value_addresses(value: str) -> list[tuple[str, str]]:
         # "a@x.example b@x.example" and other lists RFC 5322 does not allow: take what looks
         # like an address and leave the names.
         found = [("", address) for address in _LOOSE_ADDRESS.findall(value)]
+    # An address written in a mailbox's display name ("ceo@bigcorp.example <a@evil.example>",
+    # or one inside an encoded word) is no address of it: the one in angle brackets is.
+    named = _display_name_addresses(value)
     return [
         (" ".join(decode_words(name).split()), address)
         for name, address in found
-        if _ADDRESS.fullmatch(address)
+        if _ADDRESS.fullmatch(address) and address.casefold() not in named
     ]
+
+
+_ANGLE_ADDRESS = re.compile(r"<[^<>]*@[^<>]*>")
+
+
+def _display_name_addresses(value: str) -> set[str]:
+    """What looks like an address outside the angle brackets of a mailbox that has them, in
+    each comma-separated part of ``value`` (casefolded)."""
+    if "<" not in value:
+        return set()
+    named, angled = set(), set()
+    for part in value.split(","):
+        if _ANGLE_ADDRESS.search(part):
+            outside = _ANGLE_ADDRESS.sub(" ", part)
+            named.update(address.casefold() for address in _LOOSE_ADDRESS.findall(outside))
+            for inside in _ANGLE_ADDRESS.findall(part):
+                angled.update(address.casefold() for address in _LOOSE_ADDRESS.findall(inside))
+    # "bob@x.example <bob@x.example>" names its own address.
+    return named - angled

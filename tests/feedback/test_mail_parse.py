@@ -57,6 +57,34 @@ def test_encoded_display_name_with_a_comma_stays_one_address():
     assert "hans@contoso.de" in parsed.recipient_addresses
 
 
+@pytest.mark.parametrize(
+    ("header", "written"),
+    [
+        # An address in the display name is no address of the mailbox: the angled one is.
+        (b"From: ceo@bigcorp.example <attacker@evil.example>", "attacker@evil.example"),
+        (b"From: =?utf-8?q?Eve=0D=0ABcc:_evil@x.example?= <ew2@cust.example>", "ew2@cust.example"),
+        (b"From: bob@x.example <bob@x.example>", "bob@x.example"),
+    ],
+)
+def test_the_sender_is_the_address_in_angle_brackets_not_one_in_the_name(header, written):
+    raw = load("plain_message.eml").replace(
+        b"From: Omar Haddad <Omar.Haddad@Haddad.Example>", header
+    )
+
+    parsed = parse_message(raw, received_at=RECEIVED)
+
+    assert parsed.from_address == written
+
+
+def test_a_reply_to_with_an_address_in_its_name_answers_the_angled_one():
+    raw = load("plain_message.eml").replace(
+        b"Reply-To: Omar Support Desk <desk@haddad.example>",
+        b"Reply-To: =?utf-8?q?x=0D=0ABcc:_evil@x.example?= <rt6@cust.example>",
+    )
+
+    assert parse_message(raw, received_at=RECEIVED).reply_to == "rt6@cust.example"
+
+
 def test_threading_headers_are_read_without_angle_brackets():
     parsed = parse("plain_quoting.eml")
 
