@@ -211,3 +211,19 @@ def json_loads(text: str | bytes) -> Any:
     if json_depth_exceeds(data):
         raise ValueError(JSON_TOO_DEEP)
     return data
+
+
+# Characters a one-line text (a subject, a person's name) must not carry: C0 and C1 controls
+# (line breaks included, which would break a mail header; BEL and ESC reach mail and
+# terminals) and the bidirectional overrides, embeddings and isolates, with which a subject
+# turns the portal's own "#314" beside it into "413#" (U+202A-U+202E, U+2066-U+2069).
+_NOT_ONE_LINE = dict.fromkeys(
+    [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)],
+    " ",
+)
+
+
+def one_line(text: str | None) -> str:
+    """``text`` as one line: controls and direction overrides gone, whitespace (line breaks and
+    Unicode separators included) collapsed to single spaces, trimmed."""
+    return " ".join((text or "").translate(_NOT_ONE_LINE).split())

@@ -39,6 +39,7 @@ from portal.fields import normalised_key
 from portal.models import Account, Customer
 from portal.services.directory_bulk import CustomerRow, customers_import_rows
 from portal.services.identities import IdentityRow
+from portal.validation import one_line
 
 # Domains anyone can get an address at: never matched to an account.
 FREE_MAIL_DOMAINS = frozenset(
@@ -112,7 +113,7 @@ def account_for_address(address: str) -> Account | None:
 
 def customer_name_from_sender(name: str) -> str:
     """A sender's display name as a new customer's name: one line, NUL-free, within the cap."""
-    return " ".join((name or "").replace("\x00", "").split())[:_NAME_MAX]
+    return one_line(name)[:_NAME_MAX]
 
 
 def customer_for_sender(*, address: str, name: str = "") -> Customer | None:

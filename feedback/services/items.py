@@ -36,7 +36,7 @@ from portal.actors import SystemActor
 from portal.fields import normalised_key
 from portal.models import Role, Team
 from portal.services import normalize_email
-from portal.validation import reject_nul
+from portal.validation import one_line, reject_nul
 
 Actor = AbstractBaseUser | SystemActor
 
@@ -64,7 +64,7 @@ _SENDER_NAME_MAX = Message._meta.get_field("sender_name").max_length
 def _tag_names(names: Iterable[str]) -> list[str]:
     cleaned: dict[str, str] = {}
     for raw in names or ():
-        name = " ".join(str(raw or "").split())
+        name = one_line(str(raw or ""))
         reject_nul(name)
         if not name:
             raise ValidationError({"tags": TAG_EMPTY})
@@ -111,7 +111,7 @@ class PushedItem:
 
     @property
     def sender_name(self) -> str:
-        return " ".join(self.customer_name.split())[:_SENDER_NAME_MAX]
+        return one_line(self.customer_name)[:_SENDER_NAME_MAX]
 
 
 def item_push_clean(
@@ -129,7 +129,7 @@ def item_push_clean(
 ) -> PushedItem:
     """The checks of a push, without writing anything: one place for ``item_ingest`` and the
     set-based CSV import (``feedback.services.bulk``). Raises ValidationError per field."""
-    subject = " ".join((subject or "").split())
+    subject = one_line(subject)
     text = (text or "").strip()
     external_id = (external_id or "").strip()
     for value in (subject, text, external_id, customer_name or ""):

@@ -63,6 +63,7 @@ from portal.actors import is_system, person_or_none
 from portal.fields import normalised_key
 from portal.models import Customer, Role
 from portal.services import audit
+from portal.validation import one_line
 
 REPLY_TEXT_REQUIRED = "Write the reply before sending it."
 NOTE_TEXT_REQUIRED = "Write the note before adding it."
@@ -224,7 +225,8 @@ def _references(latest: Message | None) -> list[str]:
 
 
 def _subject(item: FeedbackItem, latest: Message | None) -> str:
-    subject = (latest.subject if latest is not None else "") or item.subject
+    # One line even for what was stored before subjects were (a header cannot hold a break).
+    subject = one_line((latest.subject if latest is not None else "") or item.subject)
     limit = Message._meta.get_field("subject").max_length
     if subject[:3].lower() == "re:":
         return subject[:limit]

@@ -277,6 +277,21 @@ def test_a_note_is_kept_internal_and_never_sent(item, agent, django_capture_on_c
     assert "phone with sales" not in item.search_document
 
 
+def test_a_subject_stored_with_a_line_break_is_answered_on_one_line(
+    item, agent, django_capture_on_commit_callbacks
+):
+    # A Zendesk ticket's subject held "\r\n" (stored before subjects were made one line):
+    # the reply was a 500 (Django refuses a header with a line break) and could never be sent.
+    item.messages.update(subject="Refund please\r\nBcc: evil@x.example")
+
+    reply = send(item, agent, django_capture_on_commit_callbacks)
+
+    assert reply.subject == "Re: Refund please Bcc: evil@x.example"
+    [sent] = mail.outbox
+    assert sent.subject == reply.subject
+    assert sent.bcc == [] and "evil@x.example" not in sent.to
+
+
 # --- personalising --------------------------------------------------------------------------
 
 

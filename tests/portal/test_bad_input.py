@@ -30,6 +30,7 @@ from portal.validation import (
     NUMBER_HAS_COMMA,
     SEARCH_TOO_LONG,
     TOO_MANY_DIGITS,
+    one_line,
 )
 from tests.factories import CustomerFactory
 
@@ -549,3 +550,20 @@ def test_api_creates_a_value_stream_named_in_cyrillic(world):
 def test_a_team_address_with_what_no_slug_holds_answers_404(world, client, slug):
     client.force_login(world.superuser)
     assert client.get(f"/settings/teams/{slug}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("Refund please\r\nBcc: evil@x.example", "Refund please Bcc: evil@x.example"),
+        ("a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i", "a b c d e f g h i"),
+        ("bell\x07esc\x1b[31mred", "bell esc [31mred"),
+        # A direction override would turn "#314" beside it into "413#".
+        ("Invoice \u202eexe.pdf", "Invoice exe.pdf"),
+        ("\u2066isolated\u2069 \u202aembedded\u202c", "isolated embedded"),
+        ("  Łódź — 東京 ✓  ", "Łódź — 東京 ✓"),
+        (None, ""),
+    ],
+)
+def test_one_line_text_loses_controls_and_direction_overrides(text, line):
+    assert one_line(text) == line

@@ -44,6 +44,7 @@ from feedback.services.sentiment import scored_kind, sentiment_queue
 from portal import events
 from portal.models import Team
 from portal.services.deletion import ERASED_VALUE
+from portal.validation import one_line
 
 MARKED_FIELDS = ["status", "message", "parsed_at"]
 
@@ -72,6 +73,9 @@ def _mark_parsed(
         )
 
 
+_ITEM_SUBJECT_MAX = FeedbackItem._meta.get_field("subject").max_length
+
+
 def _new_item(
     payload: RawPayload, parsed: ParsedMessage, chunk: _Chunk | None = None
 ) -> FeedbackItem:
@@ -93,7 +97,9 @@ def _new_item(
         customer_id = customer.pk if customer is not None else None
     item = FeedbackItem(
         team=payload.channel.team,
-        subject=_clean(parsed.subject, FeedbackItem._meta.get_field("subject").max_length),
+        subject=_clean(
+            one_line(parsed.subject), FeedbackItem._meta.get_field("subject").max_length
+        ),
         customer_id=customer_id,
         channel=payload.channel,
         status=ItemStatus.NEW,
@@ -155,14 +161,14 @@ def _message_fields(parsed: ParsedMessage) -> dict[str, Any]:
         "in_reply_to": _clean(parsed.in_reply_to, _limit("in_reply_to")),
         "references": _clean_list(parsed.references, _limit("in_reply_to")),
         "original_message_id": _clean(parsed.original_message_id, _limit("original_message_id")),
-        "sender_name": _clean(parsed.from_name, _limit("sender_name")),
+        "sender_name": _clean(one_line(parsed.from_name), _limit("sender_name")),
         "sender": _clean(parsed.from_address, MAX_ADDRESS_LENGTH),
         "sender_handle": _clean(parsed.sender_handle, _limit("sender_handle")),
         "external_url": _external_url(parsed.url),
         "reply_to": _clean(parsed.reply_to or parsed.from_address, MAX_ADDRESS_LENGTH),
         "to": _clean_list(parsed.to, MAX_ADDRESS_LENGTH),
         "cc": _clean_list(parsed.cc, MAX_ADDRESS_LENGTH),
-        "subject": _clean(parsed.subject, _limit("subject")),
+        "subject": _clean(one_line(parsed.subject), _limit("subject")),
         "text": _clean(parsed.text),
         "quoted_text": _clean(parsed.quoted_text),
         "signature": _clean(parsed.signature),

@@ -717,3 +717,23 @@ def test_a_topic_gone_since_puts_its_posts_in_no_chosen_category(fake_web):
 
     # Topics 41 and 43 answer 404: passed over, and the fetch goes on.
     assert [item.source_id for item in result.items] == ["post:101", "post:103", "post:106"]
+
+
+@pytest.mark.django_db
+def test_a_title_and_a_name_with_line_breaks_and_overrides_are_stored_as_one_line(fake_web):
+    # A remote's text goes into the subject of our reply mail and beside the portal's own
+    # "#id": no line break (a 500 when answering) and no direction override ("413#").
+    posts = latest_posts()
+    for entry in posts:
+        if entry["id"] == 101:
+            entry["topic_title"] = "Refund please\r\nBcc: evil@x.example \u202eexe.pdf"
+            entry["name"] = "Bob\u202e\x1b[2J Martin"
+    serve_forum(fake_web, posts)
+    channel = social_channel("discourse", config_for(fake_web))
+
+    assert poll(channel).ok
+
+    topic = Message.objects.get(external_id=f"discourse-topic-40@{social_host(fake_web)}")
+    assert topic.subject == topic.item.subject == "Refund please Bcc: evil@x.example exe.pdf"
+    assert topic.sender_name == "Bob [2J Martin"
+    assert topic.item.customer.name == "Bob [2J Martin"
