@@ -39,6 +39,7 @@ DELIMITERS = (",", ";")
 LIST_SEPARATORS = (";", ",", " ")
 # What a spreadsheet takes for the start of a formula, and so runs when it opens the file.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([;\t])(?=[=+\-@])")
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+\.\d+")
@@ -166,8 +167,11 @@ def split_list(value: str) -> list[str]:
 
 def safe_cell(value: object) -> str:
     """A cell a spreadsheet shows as text: one that would start a formula gets a leading
-    apostrophe (OWASP's advice against CSV injection)."""
+    apostrophe (OWASP's advice against CSV injection), and so does a formula after a ";" or a
+    tab inside it, where a spreadsheet set to split on those (Excel and LibreOffice in many
+    European locales split on ";") starts a cell of its own."""
     text = "" if value is None else str(value)
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", text)
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text

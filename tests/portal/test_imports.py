@@ -499,6 +499,11 @@ def test_a_north_star_value_with_a_comma_is_refused_not_multiplied(world):
         ("plain", "plain"),
         (12, "12"),
         (None, ""),
+        # A spreadsheet splitting on ";" (many European locales) starts a cell after it.
+        ("Refund;=2+5", "Refund;'=2+5"),
+        ("Bob;=cmd|' /C calc'!A0;", "Bob;'=cmd|' /C calc'!A0;"),
+        ("=a;@b\t+c", "'=a;'@b\t'+c"),
+        ("a; b;c", "a; b;c"),
     ],
 )
 def test_cells_that_would_start_a_formula_are_written_as_text(value, written):
