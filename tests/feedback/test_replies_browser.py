@@ -87,3 +87,20 @@ def test_a_lead_writes_a_template_and_an_agent_replies_with_it_on_a_phone(
     sent = Message.objects.get(item=item, direction=Direction.OUT)
     assert sent.text.endswith("P.S. Between 9 and 12.")
     assert sent.delivery == DeliveryStatus.SENT
+
+
+def test_a_subject_without_spaces_does_not_widen_pages_on_a_phone_without_javascript(
+    browser,  # noqa: F811
+    live_server,
+    item,
+):
+    # A 1,000-letter subject made the reply page 20,407 px wide (outside QA report): headings
+    # and crumbs now wrap anywhere, and the crumbs' last divider is clipped at the edge.
+    item.subject = "L" * 1000
+    item.save()
+    page = _phone(browser, java_script_enabled=False).new_page()
+    _log_in(page, live_server.url, "sam")
+
+    for path in (f"/inbox/{item.pk}/reply/", f"/inbox/{item.pk}/", f"/inbox/{item.pk}/merge/"):
+        page.goto(f"{live_server.url}{path}")
+        assert _overflow(page) <= 0, path
