@@ -77,6 +77,10 @@ NO_ADDRESS = (
     "record has none. Add their address to the customer's record and reply again."
 )
 ADDRESS_INVALID = "{address!r} is not an e-mail address a reply can go to: correct it."
+ADDRESS_NOT_ASCII = (
+    "{address!r} has letters beyond ASCII before the @, which the portal's mail server cannot "
+    "send to: answer this customer from a mail program that can, or at another address of theirs."
+)
 RETRY_NOT_FAILED = (
     "Only a reply whose sending failed or stalled can be sent again; this one is {status}."
 )
@@ -205,7 +209,9 @@ def _recipient(item: FeedbackItem, latest: Message | None, to: str | None) -> st
     try:
         validate_email(address)
     except ValidationError:
-        raise ValidationError({"to": ADDRESS_INVALID.format(address=address)}) from None
+        local = address.rpartition("@")[0]
+        refused = ADDRESS_NOT_ASCII if local and not local.isascii() else ADDRESS_INVALID
+        raise ValidationError({"to": refused.format(address=address)}) from None
     if len(address) > MAX_ADDRESS_LENGTH:
         raise ValidationError({"to": ADDRESS_INVALID.format(address=address)})
     return address.lower()

@@ -19,6 +19,7 @@ from feedback.models import (
 )
 from feedback.services import replies
 from feedback.services.replies import (
+    ADDRESS_NOT_ASCII,
     CHANNEL_TAKES_NO_REPLIES,
     NO_ADDRESS,
     RETRY_NOT_FAILED,
@@ -245,6 +246,22 @@ def test_an_item_without_any_address_says_so(agent, mailbox, django_capture_on_c
         send(item, agent, django_capture_on_commit_callbacks)
 
     assert error.value.message_dict == {"to": [NO_ADDRESS]}
+
+
+def test_an_address_with_letters_beyond_ascii_before_the_at_says_what_to_do(
+    agent, mailbox, django_capture_on_commit_callbacks
+):
+    # Mail lets such a sender in; the mail server cannot send to them (no SMTPUTF8), and
+    # "correct it" asked the agent for the impossible (outside QA report).
+    item = FeedbackItemFactory(team=mailbox.team, channel=mailbox)
+    MessageFactory(item=item, channel=mailbox, sender="bücher@bücher.example", reply_to="")
+
+    with pytest.raises(ValidationError) as error:
+        send(item, agent, django_capture_on_commit_callbacks)
+
+    assert error.value.message_dict == {
+        "to": [ADDRESS_NOT_ASCII.format(address="bücher@bücher.example")]
+    }
 
 
 def test_viewers_may_not_reply_or_add_notes(item, django_capture_on_commit_callbacks):
