@@ -76,7 +76,9 @@ class ImportMixin:
             actor=request.user, kind=type(self).import_kind, upload=file, filename=file.name
         )
         data = ImportJobSerializer(job, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+        # A str, not the serializer's Hyperlink: WSGI servers refuse other header types.
+        location = str(data["url"])
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
 
 class ExternalIdCreateMixin:

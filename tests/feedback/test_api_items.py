@@ -492,6 +492,8 @@ def test_a_csv_import_answers_202_with_a_job_that_stores_each_row_once(
 
     response = upload()
     assert response.status_code == 202
+    # A plain str: WSGI servers (runserver's among them) refuse a header of another type.
+    assert type(response["Location"]) is str
     job = client.get(response["Location"]).json()
     assert job["status"] == "done"
     assert (job["created"], job["rejected"]) == (1, 1)
