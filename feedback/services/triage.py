@@ -36,7 +36,7 @@ from feedback.services.merging import item_merge
 from feedback.services.search_document import item_search_document_refresh
 from portal import access, events
 from portal.actors import SystemActor
-from portal.models import Role, Team
+from portal.models import Membership, Role, Team
 from portal.services import audit
 from portal.validation import validation_messages
 
@@ -136,7 +136,9 @@ def _check(
             wanted.values["status"] = ItemStatus(status)
     if assignee is not UNSET:
         if assignee is not None and not _works_on_items_of(assignee, team):
-            wanted.refuse("assignee", ASSIGNEE_NOT_AGENT.format(user=assignee, team=team))
+            wanted.refuse(
+                "assignee", ASSIGNEE_NOT_AGENT.format(user=_named_in(assignee, team), team=team)
+            )
         else:
             wanted.values["assignee"] = assignee
     if priority is not UNSET:
@@ -173,6 +175,14 @@ def _check(
 
 def _user_label(user: Any) -> str | None:
     return None if user is None else user.get_username()
+
+
+def _named_in(user: AbstractBaseUser, team: Team) -> str:
+    """A person as a message about ``team`` names them: by name if they are in the team (its
+    members know each other), else by id (who someone outside is is not the team's to learn)."""
+    if Membership.objects.filter(team=team, user=user).exists():
+        return str(user)
+    return f"User #{user.pk}"
 
 
 def _works_on_items_of(user: AbstractBaseUser, team: Team) -> bool:

@@ -121,7 +121,9 @@ def test_a_visible_tag_of_another_team_and_an_assignee_outside_the_team_answer_4
     superuser = patch(world.superuser, item, {"assignee": world.superuser.pk})
 
     assert superuser.json() == {
-        "assignee": [ASSIGNEE_NOT_AGENT.format(user=world.superuser, team=world.team_a)]
+        "assignee": [
+            ASSIGNEE_NOT_AGENT.format(user=f"User #{world.superuser.pk}", team=world.team_a)
+        ]
     }
     assert tag.json() == {"tags": [TAG_OF_OTHER_TEAM.format(tag="theirs", team=world.team_a)]}
     assert viewer.status_code == 400
