@@ -417,3 +417,18 @@ def test_the_check_response_never_carries_the_secret(world, imap_account):
     response = check(world.admin_a, channel)
 
     assert imap_account.password not in json.dumps(response.json())
+
+
+def test_members_below_admin_see_a_feed_address_without_its_query_values(world):
+    # A private feed's token is often in its query string (outside QA report: a viewer read it).
+    url = "https://feeds.example/private.xml?token=PRIVATEFEEDTOKEN&lang=en"
+    created = create(world.admin_a, world.team_a, kind="feed", name="Reviews", config={"url": url})
+    assert created.status_code == 201, created.json()
+
+    def listed(user) -> str:
+        [channel] = client_for(user).get(reverse("api:feedback-channel-list")).json()["results"]
+        return channel["config"]["url"]
+
+    assert listed(world.admin_a) == url
+    assert listed(world.viewer_a) == "https://feeds.example/private.xml?token=…&lang=…"
+    assert listed(world.agent_a) == "https://feeds.example/private.xml?token=…&lang=…"

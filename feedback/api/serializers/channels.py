@@ -4,6 +4,7 @@ leaves a secret out keeps it."""
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +20,7 @@ from feedback.services import (
     MIN_POLL_INTERVAL,
     POLL_INTERVAL_INVALID,
 )
+from portal import access
 from portal import selectors as portal_selectors
 from portal.api.serializers import AsciiIntegerField, SelectorRelatedField, TextField
 from portal.crypto import DecryptionError
@@ -62,6 +64,10 @@ def _contains_nul(value: Any) -> bool:
     return False
 
 
+# What a member below admin sees instead of a feed address's query values.
+HIDDEN = "…"
+
+
 @extend_schema_field(
     {"type": "object", "additionalProperties": {}, "description": CONFIG_DESCRIPTION}
 )
@@ -84,10 +90,27 @@ class ChannelConfigField(serializers.Field):
 
     def to_representation(self, channel: Channel) -> dict[str, Any]:
         try:
-            return feedback_selectors.channel_public_config(channel)
+            config = feedback_selectors.channel_public_config(channel)
         except DecryptionError:
             # A key that changed cannot open the stored settings; the check says so.
             return {}
+        request = self.context.get("request")
+        admin = request is not None and access.has_team_role(request.user, channel.team, Role.ADMIN)
+        if not admin and isinstance(config.get("url"), str):
+            # A private feed's address often carries its token in the query: the members
+            # who cannot change the channel see which parameters it has, not their values.
+            config["url"] = _query_values_hidden(config["url"])
+        return config
+
+
+def _query_values_hidden(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    hidden = "&".join(
+        f"{name}={HIDDEN}" for name, _ in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit(parts._replace(query=hidden))
 
 
 def _secrets_set(channel: Channel) -> list[str]:
