@@ -160,7 +160,8 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     items, refused = _selection(request, team)
     # A merge is not undone: it is reviewed first (unless the review itself was confirmed).
     merging = request.POST.get("action") == "merge" and not request.POST.get("confirm")
-    if merging and len(items) > 1 and not refused:
+    if merging and len(items) > 1:
+        # Ids that name no item of the team are left out of the review, as of the merge.
         return _merge_review(request, items, back)
     errors: list[str] = []
     results: list[BulkResult] = []

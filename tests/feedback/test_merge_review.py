@@ -63,6 +63,20 @@ def test_a_bulk_merge_is_reviewed_then_done_without_javascript(client, world, pa
     assert older.messages.count() == 2
 
 
+def test_a_bulk_merge_with_an_id_of_no_item_is_still_reviewed_first(client, world, pair):
+    older, newer = pair
+    other_team = FeedbackItemFactory(team=world.team_b)
+    client.force_login(world.agent_a)
+
+    review = client.post(
+        BULK, {**_selection(older, newer), "items": [older.pk, newer.pk, other_team.pk]}
+    )
+
+    assert review.status_code == 200
+    assert f'name="items" value="{other_team.pk}"' not in review.content.decode()
+    assert FeedbackItem.objects.filter(pk__in=[older.pk, newer.pk, other_team.pk]).count() == 3
+
+
 def test_a_bulk_merge_is_reviewed_in_the_lists_place_with_htmx(client, world, pair):
     older, newer = pair
     client.force_login(world.agent_a)
