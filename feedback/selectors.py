@@ -47,6 +47,7 @@ from feedback.models import (
     Direction,
     FeedbackItem,
     LikelyDuplicate,
+    MergedItem,
     Message,
     PayloadStatus,
     Quarantine,
@@ -272,6 +273,15 @@ def item_list(
 
 def item_get(*, user: User, pk: int) -> FeedbackItem:
     return get_or_404(item_list(user=user), NO_SUCH_ITEM, pk=pk)
+
+
+def merged_item_target(*, user: User, pk: int) -> int | None:
+    """The id of the item whose messages item ``pk`` was merged into (``MergedItem``), when
+    ``user`` may read that item; None otherwise, as for any item not found."""
+    merged = MergedItem.objects.filter(merged_id=pk).first()
+    if merged is None or not item_list(user=user).filter(pk=merged.into_id).exists():
+        return None
+    return merged.into_id
 
 
 def message_list(

@@ -47,6 +47,13 @@ def is_system(actor: Any) -> bool:
     return getattr(actor, "is_system", False) is True
 
 
+def person_name(actor: Any) -> str:
+    """How the portal names a person to other people: their full name, else their login (the
+    system by its name)."""
+    full_name = getattr(actor, "get_full_name", lambda: "")()
+    return full_name or actor.get_username()
+
+
 def person_or_none(actor: Any) -> Any:
     """The actor for a foreign key to a user: the person, or None for the system."""
     return None if is_system(actor) else actor

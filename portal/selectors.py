@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest
 
 from portal import access
 from portal.access import User
-from portal.actors import is_system
+from portal.actors import is_system, person_name
 from portal.fields import normalised_key
 from portal.models import (
     Account,
@@ -180,9 +180,7 @@ def user_names_find(
     by_id: dict[int, str] = {}
     by_username: dict[str, str] = {}
     for person in users:
-        by_id[person.pk] = by_username[person.get_username()] = (
-            person.get_full_name() or person.get_username()
-        )
+        by_id[person.pk] = by_username[person.get_username()] = person_name(person)
     return by_id, by_username
 
 

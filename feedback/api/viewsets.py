@@ -53,7 +53,7 @@ from feedback.api.serializers import (
 )
 from feedback.imports import FEEDBACK_IMPORT_KIND
 from feedback.inbox.ordering import ORDERINGS
-from feedback.models import FeedbackItem, LikelyDuplicate, MergedItem, Quarantine
+from feedback.models import FeedbackItem, LikelyDuplicate, Quarantine
 from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import item_merge
 from feedback.services.triage import MERGE_TARGET_NOT_SELECTED, BulkResult
@@ -240,12 +240,11 @@ class FeedbackItemViewSet(
         try:
             return super().get_object()
         except Http404:
-            merged = MergedItem.objects.filter(merged_id=self.kwargs["pk"]).first()
-            if merged is not None and self.get_queryset().filter(pk=merged.into_id).exists():
-                raise exceptions.NotFound(
-                    ITEM_MERGED.format(merged=merged.merged_id, into=merged.into_id)
-                ) from None
-            raise
+            pk = int(self.kwargs["pk"])
+            into = selectors.merged_item_target(user=self.request.user, pk=pk)
+            if into is None:
+                raise
+            raise exceptions.NotFound(ITEM_MERGED.format(merged=pk, into=into)) from None
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if isinstance(request.data, list):

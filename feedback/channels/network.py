@@ -33,7 +33,6 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES
 
 PUBLIC, LOCAL, ANY = "public", "local", "any"
-POLICIES = (PUBLIC, LOCAL, ANY)
 
 ADDRESS_REFUSED = (
     "{host} is a {kind} address, which this portal does not connect to "

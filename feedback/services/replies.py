@@ -59,7 +59,7 @@ from feedback.services.items import MAX_TEXT_LENGTH
 from feedback.templating import template_context, template_render
 from feedback.tokens import reply_address
 from portal import access, events
-from portal.actors import is_system, person_or_none
+from portal.actors import is_system, person_name, person_or_none
 from portal.fields import normalised_key
 from portal.models import Customer, Role
 from portal.services import audit
@@ -109,7 +109,7 @@ def _first_word(name: str) -> str:
 def _agent_name(agent: Any) -> str:
     if agent is None or is_system(agent):
         return ""
-    return (agent.get_full_name() or agent.get_username()).strip()
+    return person_name(agent).strip()
 
 
 def _addressee(item: FeedbackItem) -> Customer | None:

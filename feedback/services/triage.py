@@ -35,8 +35,8 @@ from feedback.models import CLOSED_STATUSES, FeedbackItem, ItemPriority, ItemSta
 from feedback.services.merging import item_merge
 from feedback.services.search_document import item_search_document_refresh
 from portal import access, events
-from portal.actors import SystemActor
-from portal.models import Membership, Role, Team
+from portal.actors import SystemActor, person_name
+from portal.models import Role, Team
 from portal.services import audit
 from portal.validation import validation_messages
 
@@ -94,12 +94,6 @@ _BULK_FIELDS = frozenset(
 
 def _choices(values: Iterable[str]) -> str:
     return ", ".join(values)
-
-
-def actor_name(actor: Actor) -> str:
-    """How a person is named in a reason shown to agents: their full name, else their login."""
-    full_name = getattr(actor, "get_full_name", lambda: "")()
-    return full_name or actor.get_username()
 
 
 @dataclass
@@ -180,7 +174,7 @@ def _user_label(user: Any) -> str | None:
 def _named_in(user: AbstractBaseUser, team: Team) -> str:
     """A person as a message about ``team`` names them: by name if they are in the team (its
     members know each other), else by id (who someone outside is is not the team's to learn)."""
-    if Membership.objects.filter(team=team, user=user).exists():
+    if team.pk in access.team_roles(user):
         return str(user)
     return f"User #{user.pk}"
 
@@ -310,7 +304,7 @@ def _priority_change(actor: Actor, item: FeedbackItem, wanted: str | None) -> di
         priority, reason = _sla().item_priority_for(item)
         manual = False
     else:
-        priority, reason = wanted, PRIORITY_REASON_MANUAL.format(name=actor_name(actor))
+        priority, reason = wanted, PRIORITY_REASON_MANUAL.format(name=person_name(actor))
         manual = True
     before = {
         "priority": item.priority,

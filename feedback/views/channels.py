@@ -17,14 +17,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import selectors, services
-from feedback.channels import webhook, widget
+from feedback.channels import kind_label, webhook, widget
 from feedback.forms import (
     ChannelEnabledForm,
     ChannelForm,
     ChannelKindForm,
     channel_form_class,
     creatable_kinds,
-    kind_label,
 )
 from feedback.models import Channel
 from feedback.selectors import ChannelState

@@ -15,9 +15,10 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from feedback import selectors
-from feedback.forms import kind_label
+from feedback.channels import kind_label
 from feedback.inbox.params import API_KIND
 from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Sentiment, Tag
+from portal.actors import person_name
 from portal.models import Tier
 
 SNIPPET_LENGTH = 120
@@ -184,10 +185,6 @@ def _subject(subject: str) -> str:
     return subject if len(subject) <= SUBJECT_LENGTH else Truncator(subject).chars(SUBJECT_LENGTH)
 
 
-def _person(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 def inbox_rows(
     items: list[FeedbackItem], *, now: datetime, team_tags: list[Tag], reader
 ) -> list[InboxRow]:
@@ -255,7 +252,7 @@ def inbox_rows(
                 else "",
                 account_name=account.name if account else "",
                 account_url=f"{inbox}?account={account.pk}" if account else "",
-                assignee_name=_person(item.assignee) if item.assignee_id else "",
+                assignee_name=person_name(item.assignee) if item.assignee_id else "",
                 mine=item.assignee_id is not None and item.assignee_id == reader.pk,
                 status_options=status_options.get(item.status, ""),
                 snippet=snippet(item),

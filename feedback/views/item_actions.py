@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import selectors
-from feedback.models import FeedbackItem, ItemPriority, ItemStatus, MergedItem, Message
+from feedback.models import FeedbackItem, ItemPriority, ItemStatus, Message
 from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.merging import (
     MERGE_ACROSS_TEAMS,
@@ -31,7 +31,7 @@ from feedback.services.merging import (
     merge_customers_notice,
     message_split,
 )
-from feedback.services.triage import PRIORITY_AUTOMATIC, actor_name, item_update
+from feedback.services.triage import PRIORITY_AUTOMATIC, item_update
 from feedback.views.item import (
     INTO_THIS,
     MERGE_DIRECTIONS,
@@ -42,6 +42,7 @@ from feedback.views.item import (
     team_agents,
     writable_item,
 )
+from portal.actors import person_name
 from portal.validation import is_id, parse_id
 from portal.views.common import redirect_after_post, render_page_or_fragment, vary_on_htmx
 
@@ -126,7 +127,7 @@ def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if user is None:
             return _refused(request, item, ASSIGNEE_UNKNOWN)
-    return _update(request, item, ASSIGNED.format(name=actor_name(user)), assignee=user)
+    return _update(request, item, ASSIGNED.format(name=person_name(user)), assignee=user)
 
 
 @login_required
@@ -226,13 +227,13 @@ def follow_merged(view):
         try:
             return view(request, pk, *args, **kwargs)
         except Http404:
-            merged = MergedItem.objects.filter(merged_id=pk).first()
-            if merged is None or request.method not in ("GET", "HEAD"):
+            if request.method not in ("GET", "HEAD"):
                 raise
-            if not selectors.item_list(user=request.user).filter(pk=merged.into_id).exists():
+            into = selectors.merged_item_target(user=request.user, pk=pk)
+            if into is None:
                 raise
-            messages.info(request, MERGED_BEFORE.format(merged=pk, into=merged.into_id))
-            return redirect("feedback:item", pk=merged.into_id)
+            messages.info(request, MERGED_BEFORE.format(merged=pk, into=into))
+            return redirect("feedback:item", pk=into)
 
     return page
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from feedback import selectors
-from feedback.forms import kind_label
+from feedback.channels import kind_label
 from feedback.inbox.choices import TeamChoices
 from feedback.inbox.kept import inbox_kept
 from feedback.inbox.params import API_KIND, SNOOZED_CHOICES, SNOOZED_HIDE
@@ -191,6 +191,7 @@ def inbox_context(
     paging links, the filter form's state and options, saved views."""
     user = request.user
     now = now or timezone.now()
+    active_filters = active_filter_count(params)
     context: dict[str, Any] = {
         "section": "inbox",
         "team": team,
@@ -201,10 +202,10 @@ def inbox_context(
         "text": defaultdict(str, {name: values[0] for name, values in params.items()}),
         "current_url": list_url(params),
         # Narrowed by the reader (a search, or a filter beyond the defaults the form sends).
-        "filtered": bool(params.get("q")) or active_filter_count(params) > 0,
+        "filtered": bool(params.get("q")) or active_filters > 0,
         "has_items": False,
         "all_url": list_url(params, status=ALL_STATUSES),
-        "active_filters": active_filter_count(params),
+        "active_filters": active_filters,
         "customer_clear_url": list_url(params, customer=None),
         "account_clear_url": list_url(params, account=None),
         "export_url": reverse("feedback:inbox_export")

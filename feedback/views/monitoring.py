@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback import selectors, services
-from feedback.forms import QuarantineFilterForm, kind_label
+from feedback.channels import kind_label
+from feedback.forms import QuarantineFilterForm
 from feedback.models import QuarantineStatus
 from feedback.selectors import ChannelHealth, ChannelState
 from feedback.views.downloads import OCTET_STREAM, storage_download

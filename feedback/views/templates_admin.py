@@ -32,6 +32,7 @@ from feedback.services.templates import (
 from feedback.templating import PLACEHOLDERS, template_problems, template_render
 from portal import access
 from portal import selectors as portal_selectors
+from portal.actors import person_name
 from portal.models import Role, Team
 from portal.validation import is_id, parse_id
 from portal.views.common import bound_on_post, form_page, redirect_after_post, vary_on_htmx
@@ -220,7 +221,7 @@ def _preview(request: HttpRequest, team: Team, body: str) -> dict[str, Any]:
     if item is not None:
         text = reply_render(item=item, agent=request.user, body=body)
     else:
-        name = request.user.get_full_name() or request.user.get_username()
+        name = person_name(request.user)
         sample = {
             **SAMPLE_CONTEXT,
             "agent.name": name,
