@@ -12,7 +12,11 @@ an RSS feed of 10,000 review entries and a Discourse forum of 10,000 posts over 
     name>_channels``, migrated) each run, after a warm-up (below);
 (b) the floor: the same documents fetched with ``requests`` and read with ``feedparser.parse``
     (as the connector calls it) or ``json.loads``, nothing stored. The forum's floor walks it
-    the way its API pages: the newest page, then ``before=`` the lowest id seen, to the first.
+    the way its API pages: the newest page, then ``before=`` the lowest id seen, to the first;
+(c) the connector alone: the connector's own ``fetch`` in batches of 100, as the poll asks,
+    and its pure ``parse`` of every entry (the sanitised HTML, the text, the sender), nothing
+    stored and no database: what any pipeline that stores these messages does at least, so
+    ours can be no faster than it.
 
 Warm-up: before each timed run of ours, a feed of 300 entries and a forum of 300 posts (another
 seed, other people) are polled into another team, then ``ANALYZE`` (autovacuum is off on the
@@ -28,6 +32,7 @@ import os
 import platform
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -252,6 +257,28 @@ def floor_discourse(web) -> tuple[float, int, int]:
     return time.perf_counter() - started, count, web.requests
 
 
+# (c) the connector alone ---------------------------------------------------------------------
+
+
+def connector_only(kind: str, web) -> tuple[float, int, int]:
+    from django.utils import timezone
+
+    from feedback.channels import get_connector
+
+    connector = get_connector(kind)
+    config = connector.validate_config(_config(kind, web.url))
+    web.requests = 0
+    started = time.perf_counter()
+    cursor, count, more = None, 0, True
+    while more:
+        result = connector.fetch(config, cursor, limit=100)
+        for item in result.items:
+            connector.parse(item.raw, received_at=timezone.now(), metadata=item.metadata)
+        count += len(result.items)
+        cursor, more = result.cursor, result.more
+    return time.perf_counter() - started, count, web.requests
+
+
 # the run -----------------------------------------------------------------------------------
 
 
@@ -287,26 +314,32 @@ def run_polls(entries: int, reps: int) -> list[tuple]:
         for kind, floor in (("feed", floor_feed), ("discourse", floor_discourse)):
             # Once each, untimed: the server renders its pages, both sides import what they use.
             floor(web)
+            connector_only(kind, web)
             ours = Timing(f"(a) ours: {kind} channel_poll_now", [], entries)
             floor_timing = Timing(f"(b) floor: {kind} fetch + parse", [], entries)
+            alone = Timing(f"(c) {kind} connector alone", [], entries)
             for _ in range(reps):
-                seconds, fetched, requests_made = floor(web)
-                if fetched != entries:
-                    raise RuntimeError(f"the {kind} floor read {fetched} of {entries}")
-                floor_timing.seconds.append(seconds)
-                floor_timing.detail = f"{requests_made} requests"
+                for timing, side in ((floor_timing, floor), (alone, partial(connector_only, kind))):
+                    seconds, fetched, requests_made = side(web)
+                    if fetched != entries:
+                        raise RuntimeError(f"{timing.name} read {fetched} of {entries}")
+                    timing.seconds.append(seconds)
+                    timing.detail = f"{requests_made} requests"
                 seconds, ours.detail = ours_once(kind, web, entries)
                 ours.seconds.append(seconds)
-                print(f"  {kind}: floor {floor_timing.seconds[-1]:.2f} s, ours {seconds:.2f} s")
-            pairs.append((kind, ours, floor_timing))
+                print(
+                    f"  {kind}: floor {floor_timing.seconds[-1]:.2f} s, connector alone "
+                    f"{alone.seconds[-1]:.2f} s, ours {seconds:.2f} s"
+                )
+            pairs.append((kind, ours, floor_timing, alone))
     return pairs
 
 
 def report_polls(pairs: list[tuple]) -> None:
     print()
     print(f"{'reader':<38} {'runs':>4} {'median s':>9} {'msgs/s':>9}")
-    for kind, ours, floor in pairs:
-        for timing in (ours, floor):
+    for kind, ours, floor, alone in pairs:
+        for timing in (ours, floor, alone):
             print(
                 f"{timing.name:<38} {len(timing.seconds):>4} {timing.median:>9.2f} "
                 f"{timing.rate:>9.1f}"
@@ -316,6 +349,10 @@ def report_polls(pairs: list[tuple]) -> None:
         share = ours.rate / floor.rate
         verdict = "met" if share >= FLOOR_SHARE_TARGET else "missed"
         print(f"{kind}: ours / floor {share:.2f}x (target >= {FLOOR_SHARE_TARGET}x): {verdict}")
+        print(
+            f"{kind}: the connector alone / floor {alone.rate / floor.rate:.2f}x (ours can be no "
+            f"faster than it); ours / the connector alone {ours.rate / alone.rate:.2f}x"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
