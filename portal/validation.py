@@ -184,20 +184,19 @@ JSON_TOO_DEEP = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
 
 
 def json_depth_exceeds(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether ``data`` nests lists or objects more than ``limit`` deep (walked without
-    recursion)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
+    """Whether ``data`` nests lists or objects more than ``limit`` deep (walked a level at a
+    time, without recursion; only lists and objects are kept for the next level)."""
+    level = [data] if isinstance(data, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        deeper = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value
+            deeper.extend(child for child in children if isinstance(child, dict | list))
+        level = deeper
     return False
 
 
@@ -208,7 +207,12 @@ def json_loads(text: str | bytes) -> Any:
         data = json.loads(text)
     except RecursionError:
         raise ValueError(JSON_TOO_DEEP) from None
-    if json_depth_exceeds(data):
+    # Each level of nesting opens with a bracket, so a text with no more brackets than the
+    # limit (those inside strings counted too) cannot nest deeper: most stored payloads.
+    opening = (b"[", b"{") if isinstance(text, bytes) else ("[", "{")
+    if sum(text.count(bracket) for bracket in opening) > MAX_JSON_DEPTH and json_depth_exceeds(
+        data
+    ):
         raise ValueError(JSON_TOO_DEEP)
     return data
 

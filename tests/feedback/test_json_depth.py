@@ -27,6 +27,22 @@ def test_the_depth_is_counted_without_recursion_at_any_depth():
             json_loads(nested(depth))
 
 
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_the_line_holds_for_text_and_bytes_whatever_the_brackets_in_strings(as_bytes):
+    def loads(text):
+        return json_loads(text.encode() if as_bytes else text)
+
+    deepest = '{"a": ' * (MAX_JSON_DEPTH - 1) + "[]" + "}" * (MAX_JSON_DEPTH - 1)
+    wide = "[" + ", ".join(['{"x": [1, {"y": "[[[{{{"}]}'] * 200) + "]"
+    assert loads(deepest)
+    assert len(loads(wide)) == 200  # many brackets, three levels
+    assert loads('"' + "[" * 100 + '"') == "[" * 100  # brackets inside a string only
+    with pytest.raises(ValueError, match=JSON_TOO_DEEP):
+        loads('{"a": [' + deepest + "]}")  # one level beyond, inside a wide document
+    with pytest.raises(ValueError, match=JSON_TOO_DEEP):
+        loads("[" + ", ".join(["1"] * 100 + [nested(MAX_JSON_DEPTH)]) + "]")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 50_000])
 @pytest.mark.parametrize(
