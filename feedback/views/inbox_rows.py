@@ -167,9 +167,20 @@ def snippet(item: FeedbackItem) -> str:
             return ""
         text = item.search_document
     if item.subject and text.startswith(item.subject):
-        text = text[len(item.subject) :]
+        text = _after_subject(item.subject, text[len(item.subject) :].lstrip())
     text = " ".join(text[: SNIPPET_LENGTH * 2].split())
     return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1].rstrip() + "…"
+
+
+def _after_subject(subject: str, text: str) -> str:
+    """The conversation's text without its start when the subject was made from it (the
+    widget's and the social channels' subjects are the message's first line, cut with "…"),
+    so that a row does not say it twice: the text goes on where the subject stopped."""
+    head = subject.removesuffix("…").rstrip()
+    if head != subject and text.startswith(head):
+        return "…" + text[len(head) :]
+    first_line, _, rest = text.partition("\n")
+    return rest if first_line.strip() == subject.strip() else text
 
 
 def item_url(item_id: int) -> str:

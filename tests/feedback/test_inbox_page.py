@@ -396,3 +396,29 @@ def test_the_snippet_is_the_text_after_the_subject_cut_to_a_line(world):
     assert len(long) == SNIPPET_LENGTH and long.endswith("…")
     assert deferred == ["", ""]
     assert annotated == "From the annotation"
+
+
+@pytest.mark.parametrize(
+    ("subject", "document", "expected"),
+    [
+        # A subject the widget made from the message's first line, cut: the snippet goes on
+        # where it stopped instead of saying the start again.
+        (
+            "Attaching a PDF fails on the job sh…",
+            "Attaching a PDF fails on the job sh…\nAttaching a PDF fails on the job sheet page.",
+            "…eet page.",
+        ),
+        # A subject that is the message's whole first line: the rest of the message.
+        ("The app crashes", "The app crashes\nThe app crashes\nwhen I open it", "when I open it"),
+        ("The app crashes", "The app crashes\nThe app crashes", ""),
+        # A mail whose text merely begins with the subject's word keeps every word.
+        ("Invoice", "Invoice\nInvoice 123 is wrong", "Invoice 123 is wrong"),
+        ("Invoice…", "Invoice…\nYour invoice is wrong", "Your invoice is wrong"),
+    ],
+)
+def test_the_snippet_does_not_repeat_a_subject_made_from_the_message(
+    world, subject, document, expected
+):
+    FeedbackItemFactory(team=world.team_a, subject=subject, search_document=document)
+
+    assert snippet(FeedbackItem.objects.get()) == expected
