@@ -38,7 +38,6 @@ from feedback.views.widget import (
     HONEYPOT,
     MESSAGE_REQUIRED,
     NO_SUCH_WIDGET,
-    PAGE_URL_INVALID,
     SENT,
     client_ip,
     request_too_large,
@@ -58,8 +57,18 @@ ALLOWED_METHODS = "POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"
 
 
+class MessageField(serializers.CharField):
+    """The message: line breaks counted once, and a text that shows nothing is blank."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = widget.message_text(super().to_internal_value(data))
+        if not widget.visible(value):
+            self.fail("blank")
+        return value
+
+
 class WidgetSubmissionSerializer(serializers.Serializer):
-    message = serializers.CharField(
+    message = MessageField(
         max_length=widget.MAX_MESSAGE_CHARS,
         error_messages={"required": MESSAGE_REQUIRED, "blank": MESSAGE_REQUIRED},
         help_text="What the customer wrote.",
@@ -76,13 +85,16 @@ class WidgetSubmissionSerializer(serializers.Serializer):
     name = serializers.CharField(
         max_length=widget.MAX_NAME_CHARS, required=False, allow_blank=True, default=""
     )
-    page_url = serializers.URLField(
-        max_length=widget.MAX_PAGE_URL_CHARS,
+    page_url = serializers.CharField(
         required=False,
         allow_blank=True,
         default="",
-        error_messages={"invalid": PAGE_URL_INVALID},
-        help_text="The page the customer was on (http or https).",
+        trim_whitespace=True,
+        help_text=(
+            "The page the customer was on. Context only: left out (the message still stored) "
+            f"when it is no http or https address or longer than {widget.MAX_PAGE_URL_CHARS} "
+            "characters."
+        ),
     )
     screenshot = serializers.FileField(
         required=False,
@@ -101,9 +113,7 @@ class WidgetSubmissionSerializer(serializers.Serializer):
     )
 
     def validate_page_url(self, value: str) -> str:
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError(PAGE_URL_INVALID)
-        return value
+        return widget.page_url_or_blank(value)
 
     def validate_screenshot(self, upload: Any) -> bytes | None:
         try:

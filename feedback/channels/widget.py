@@ -22,6 +22,7 @@ import io
 import ipaddress
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,8 @@ MAX_PIXELS = 4096 * 4096
 # The stored copy is scaled down to fit this box, which keeps a screenshot readable and its PNG
 # small; the re-encoded file may still be at most MAX_STORED_SCREENSHOT_BYTES.
 MAX_STORED_SIDE = 2560
+# A photo whose PNG passes the stored cap is scaled down, to this side at the least.
+MIN_STORED_SIDE = 1024
 MAX_STORED_SCREENSHOT_BYTES = 8 * 1024 * 1024
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 SCREENSHOT_FILENAME = "screenshot.png"
@@ -107,7 +110,8 @@ SCREENSHOT_TOO_LARGE = (
     "The screenshot is larger than {limit} MB; send a smaller one or leave it out."
 )
 SCREENSHOT_TOO_MANY_PIXELS = (
-    "The screenshot is larger than 4096 x 4096 pixels; send a smaller one or leave it out."
+    "The screenshot has more pixels than 4096 x 4096 (16.7 million); send a smaller one or "
+    "leave it out."
 )
 
 # Reasons a stored payload is quarantined.
@@ -286,21 +290,65 @@ def reencode_screenshot(data: bytes) -> bytes:
         with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
             image.load()
             upright = ImageOps.exif_transpose(image)
-            upright.thumbnail((MAX_STORED_SIDE, MAX_STORED_SIDE))
             if upright.mode not in ("RGB", "RGBA", "L", "LA"):
                 upright = upright.convert("RGBA")
-            out = io.BytesIO()
-            upright.save(out, format="PNG", optimize=False)
+            return _png_within_cap(upright)
     except ScreenshotRefused:
         raise
-    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as error:
+    except Image.DecompressionBombError as error:
+        # Pillow's own guard, at twice its pixel limit, fires while the header is read.
+        raise ScreenshotRefused(SCREENSHOT_TOO_MANY_PIXELS) from error
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ScreenshotRefused(SCREENSHOT_NOT_IMAGE) from error
-    png = out.getvalue()
-    if len(png) > MAX_STORED_SCREENSHOT_BYTES:
+
+
+def _png_within_cap(image: Any) -> bytes:
+    """``image`` as PNG, scaled into ``MAX_STORED_SIDE``, and smaller again while the PNG
+    passes ``MAX_STORED_SCREENSHOT_BYTES``: a photo of 5 MB as JPEG can be three times that as
+    PNG, and is kept smaller rather than refused."""
+    side = MAX_STORED_SIDE
+    while True:
+        image.thumbnail((side, side))
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=False)
+        if out.tell() <= MAX_STORED_SCREENSHOT_BYTES or side <= MIN_STORED_SIDE:
+            break
+        side = max(MIN_STORED_SIDE, side * 3 // 4)
+    if out.tell() > MAX_STORED_SCREENSHOT_BYTES:
         raise ScreenshotRefused(
             SCREENSHOT_TOO_LARGE.format(limit=MAX_SCREENSHOT_BYTES // (1024 * 1024))
         )
-    return png
+    return out.getvalue()
+
+
+def message_text(text: str) -> str:
+    """A message as the customer typed it: line breaks as one "\\n" each (a browser's form
+    posts "\\r\\n"), so that its length is the one the form counted."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, controls and invisible format
+    characters (zero-width spaces and joiners, direction marks)."""
+    return any(
+        not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") for char in text
+    )
+
+
+def page_url_or_blank(value: str) -> str:
+    """``value`` when it is an http(s) address with a host, within the cap and without spaces
+    or controls, else "". The page address is context the customer cannot correct (the script
+    sends the page's own address), so a strange one is left out, never a reason to refuse."""
+    value = (value or "").strip()
+    if not value or len(value) > MAX_PAGE_URL_CHARS or not value.isprintable() or " " in value:
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return value
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -42,7 +41,6 @@ TOO_LARGE = (
     "Send a smaller screenshot, or none."
 )
 CONTENT_LENGTH_INVALID = "Content-Length must be a whole number of bytes."
-PAGE_URL_INVALID = "The page address must be an http or https URL."
 MESSAGE_REQUIRED = "Write your message."
 EMAIL_REQUIRED = "Enter your e-mail address, so that we can answer you."
 EMAIL_INVALID = "Enter a valid e-mail address, such as name@example.com."
@@ -53,8 +51,6 @@ SENT_MAX_AGE = 3600
 HONEYPOT = "website"
 SCRIPT = "feedback/widget.js"
 SCREENSHOT_ACCEPT = "image/png,image/jpeg,image/gif,image/webp"
-
-_page_url_validator = URLValidator(schemes=["http", "https"], message=PAGE_URL_INVALID)
 
 
 def widget_channel(public_key: str) -> Channel:
@@ -92,17 +88,7 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def page_url_or_blank(value: str) -> str:
-    """``value`` when it is an http(s) address within the cap, else "" (for ``?page=``, which a
-    customer cannot correct on the form)."""
-    value = (value or "").strip()
-    if not value or len(value) > widget.MAX_PAGE_URL_CHARS:
-        return ""
-    try:
-        _page_url_validator(value)
-    except ValidationError:
-        return ""
-    return value
+page_url_or_blank = widget.page_url_or_blank
 
 
 def screenshot_png(upload: Any) -> bytes | None:
@@ -117,8 +103,21 @@ def screenshot_png(upload: Any) -> bytes | None:
     return widget.reencode_screenshot(upload.read())
 
 
+class MessageField(forms.CharField):
+    """The message: line breaks counted once (``widget.message_text``), and a text that shows
+    nothing (zero-width spaces alone) is no message."""
+
+    def to_python(self, value: Any) -> str:
+        return widget.message_text(super().to_python(value))
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if not widget.visible(value):
+            raise ValidationError(MESSAGE_REQUIRED, code="required")
+
+
 class WidgetSubmissionForm(forms.Form):
-    message = forms.CharField(
+    message = MessageField(
         label="Your message",
         max_length=widget.MAX_MESSAGE_CHARS,
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -145,18 +144,17 @@ class WidgetSubmissionForm(forms.Form):
             attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}
         ),
     )
-    page_url = forms.CharField(
-        max_length=widget.MAX_PAGE_URL_CHARS,
-        required=False,
-        widget=forms.HiddenInput,
-        validators=[_page_url_validator],
-    )
+    # Left out when it is no http(s) address or too long: the customer cannot correct it.
+    page_url = forms.CharField(required=False, widget=forms.HiddenInput)
     # Hidden from people (CSS, aria-hidden, out of the tab order); bots fill it in.
     website = forms.CharField(
         label="Leave this field empty",
         required=False,
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+
+    def clean_page_url(self) -> str:
+        return page_url_or_blank(self.cleaned_data.get("page_url") or "")
 
     def clean_screenshot(self) -> bytes | None:
         try:

@@ -7,7 +7,9 @@ stores nothing."""
 import html
 import io
 import json
+import random
 import re
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,9 +19,11 @@ from PIL import Image, PngImagePlugin
 
 from feedback.api.widget import ORIGIN_NOT_ALLOWED, WidgetSubmissionView
 from feedback.channels import get_connector
+from feedback.channels import widget as widget_module
 from feedback.channels.base import ConfigError, unknown_settings_message
 from feedback.channels.widget import (
     ADDRESS_INVALID,
+    MAX_MESSAGE_CHARS,
     MAX_PIXELS,
     MAX_STORED_SIDE,
     ORIGIN_HOST_INVALID,
@@ -49,6 +53,7 @@ from feedback.services.widget import (
 )
 from feedback.views.widget import (
     EMAIL_REQUIRED,
+    MESSAGE_REQUIRED,
     NO_SUCH_WIDGET,
     SENT,
     TOO_LARGE,
@@ -263,6 +268,38 @@ def test_anything_but_a_png_jpeg_gif_or_webp_is_refused(data):
     with pytest.raises(ScreenshotRefused) as refused:
         reencode_screenshot(data)
     assert refused.value.message == SCREENSHOT_NOT_IMAGE
+
+
+def test_an_image_beyond_pillows_own_guard_gets_the_size_message():
+    # A PNG header declaring 30,000 x 30,000 pixels: Pillow refuses it while opening.
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+        )
+
+    header = (30_000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    with pytest.raises(ScreenshotRefused) as refused:
+        reencode_screenshot(bomb)
+    assert refused.value.message == SCREENSHOT_TOO_MANY_PIXELS
+
+
+def test_a_photo_too_big_as_png_is_kept_smaller_instead_of_refused(monkeypatch):
+    noise = Image.frombytes("RGB", (800, 600), random.Random(5).randbytes(800 * 600 * 3))
+    photo = io.BytesIO()
+    noise.save(photo, format="JPEG", quality=95)
+    monkeypatch.setattr(widget_module, "MAX_STORED_SCREENSHOT_BYTES", 400_000)
+    monkeypatch.setattr(widget_module, "MIN_STORED_SIDE", 100)
+
+    stored = reencode_screenshot(photo.getvalue())
+
+    assert len(stored) <= 400_000
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == "PNG" and image.width < 800
+        assert image.width / image.height == pytest.approx(800 / 600, rel=0.02)
+    monkeypatch.setattr(widget_module, "MIN_STORED_SIDE", 800)
+    with pytest.raises(ScreenshotRefused):
+        reencode_screenshot(photo.getvalue())
 
 
 def test_a_decompression_bomb_is_refused_before_it_is_decoded():
@@ -596,11 +633,54 @@ def test_a_non_image_screenshot_is_400_and_stores_nothing(channel):
 
 @pytest.mark.django_db
 def test_missing_fields_are_400_in_words(channel):
-    response = submit(channel, email="", page_url="javascript:alert(1)")
+    response = submit(channel, email="", message="\u200b\u200b \u2060")
     assert response.status_code == 400
-    assert response.json()["email"] == [EMAIL_REQUIRED]
-    assert "page_url" in response.json()
+    assert response.json() == {"email": [EMAIL_REQUIRED], "message": [MESSAGE_REQUIRED]}
     assert nothing_stored()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "page_url",
+    [
+        "javascript:alert(1)",
+        "https://www.kitewire.example/app?q=" + "x" * 2100,
+        "https://exa mple.example/",
+        "https:///no-host",
+    ],
+)
+def test_a_page_address_the_customer_cannot_correct_is_left_out_not_refused(
+    channel, page_url, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(channel, page_url=page_url)
+    assert response.status_code == 201
+    assert Message.objects.get().external_url in ("", None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_url", ["https://intranet/helpdesk/new", "http://my_app.example/x"])
+def test_a_page_on_an_intranet_host_is_kept(channel, page_url, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert submit(channel, page_url=page_url).status_code == 201
+    assert Message.objects.get().external_url == page_url
+
+
+@pytest.mark.django_db
+def test_line_breaks_are_counted_once_as_the_form_counts_them(
+    channel, django_capture_on_commit_callbacks
+):
+    # What a browser posts for 50 lines of 99 characters: 5,000 characters as typed.
+    typed = "\n".join(["y" * 99] * 50) + "y"
+    assert len(typed) == MAX_MESSAGE_CHARS
+    with django_capture_on_commit_callbacks(execute=True):
+        assert submit(channel, message=typed.replace("\n", "\r\n")).status_code == 201
+        form = Client().post(
+            form_url(channel), {"message": typed.replace("\n", "\r\n"), "email": "a@b.example"}
+        )
+    assert form.status_code == 302
+    assert [message.text for message in Message.objects.order_by("pk")] == [typed, typed]
+    assert submit(channel, message="y" * (MAX_MESSAGE_CHARS + 1)).status_code == 400
 
 
 @pytest.mark.django_db
