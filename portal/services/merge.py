@@ -3,8 +3,9 @@ Mastodon handle, without an address, and the customer staff already knew by e-ma
 
 The source keeps its row as a tombstone (``merged_into`` set) so that, after the commit, the
 other apps can carry over what they hold about it (``portal.customers_merged``); its
-addresses, handles and identifying fields move to the target, so that every look-up by address,
-handle or external id finds the target from then on.
+addresses and handles move to the target, so that every look-up by address or handle finds the
+target from then on. A customer has one external id: the target takes the source's only when
+it has none, and otherwise the source's is dropped (docs/directory.md).
 """
 
 from django.contrib.auth.models import AbstractBaseUser
