@@ -313,10 +313,27 @@ class FeedbackItemViewSet(
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        merged = item_merge(
-            actor=request.user, source=source, into=serializer.validated_data["into"]
-        )
+        into = serializer.validated_data["into"]
+        try:
+            merged = item_merge(actor=request.user, source=source, into=into)
+        except FeedbackItem.DoesNotExist:
+            raise self._merged_meanwhile(source.pk, into.pk) from None
         return Response(self._shown(merged))
+
+    def _merged_meanwhile(self, source_pk: int, into_pk: int) -> exceptions.APIException:
+        """What a merge answers when another merge of the same items won the race (a double
+        click, or A into B beside B into A): where the item that is gone went, as a read of it
+        answers; the source gone is a 404, the target gone a 400 on ``into``."""
+        user = self.request.user
+        source_went = selectors.merged_item_target(user=user, pk=source_pk)
+        if source_went is not None:
+            return exceptions.NotFound(ITEM_MERGED.format(merged=source_pk, into=source_went))
+        into_went = selectors.merged_item_target(user=user, pk=into_pk)
+        if into_went is not None:
+            return exceptions.ValidationError(
+                {"into": [ITEM_MERGED.format(merged=into_pk, into=into_went)]}
+            )
+        return exceptions.NotFound(selectors.NO_SUCH_ITEM)
 
     @extend_schema(
         request=FeedbackItemUpdateSerializer,

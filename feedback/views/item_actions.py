@@ -64,6 +64,7 @@ MERGE_OTHER_UNKNOWN = (
 )
 MERGE_OTHER_MISSING = "Give the number of the other item."
 MERGE_DIRECTION_UNKNOWN = "Choose which item to keep."
+MERGE_ITEM_GONE = "One of the two items was deleted meanwhile: nothing was merged."
 SPLIT_DONE = "The message is now item #{id}, of the same customer."
 DUPLICATE_DISMISSED = "Marked as not a duplicate: #{other} is not suggested again."
 
@@ -238,6 +239,18 @@ def follow_merged(view):
     return page
 
 
+def _merged_meanwhile(request: HttpRequest, *pks: int) -> HttpResponse | None:
+    """The redirect to the item that holds the messages of the first of ``pks`` that was merged
+    (with a message saying so), or None when none of them was merged into an item the user may
+    read."""
+    for pk in pks:
+        into = selectors.merged_item_target(user=request.user, pk=pk)
+        if into is not None:
+            messages.info(request, MERGED_BEFORE.format(merged=pk, into=into))
+            return redirect_after_post(request, item_url(into))
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -257,6 +270,11 @@ def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             other = readable_item(request, parse_id(wanted))
         except Http404:
+            confirmed = request.method == "POST" and data.get("confirm")
+            # A second click on the confirmation finds the other item merged already.
+            gone = _merged_meanwhile(request, parse_id(wanted)) if confirmed else None
+            if gone is not None:
+                return gone
             error = MERGE_OTHER_UNKNOWN.format(other=wanted, team=item.team)
     # Refused at the review already, not only once confirmed.
     if other is not None and other.pk == item.pk:
@@ -269,6 +287,12 @@ def item_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
             kept = item_merge(actor=request.user, source=source, into=into)
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
+        except FeedbackItem.DoesNotExist:
+            # Another merge of the same items won the race (a double click on the confirmation).
+            gone = _merged_meanwhile(request, source.pk, into.pk)
+            if gone is not None:
+                return gone
+            error = MERGE_ITEM_GONE
         else:
             messages.success(request, MERGED.format(source=source.pk))
             return redirect_after_post(request, item_url(kept.pk))

@@ -9,9 +9,12 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from feedback.api import viewsets
 from feedback.api.viewsets import ITEM_MERGED
 from feedback.models import FeedbackItem, MergedItem
+from feedback.services import merging
 from feedback.services.merging import item_merge, merge_customers_notice
+from feedback.views import item_actions
 from feedback.views.item_actions import MERGED_BEFORE
 from tests.factories import CustomerFactory
 from tests.feedback.factories import SENT, FeedbackItemFactory, MessageFactory
@@ -168,3 +171,67 @@ def test_the_api_says_where_a_merged_item_went_to_a_reader_of_it(world, pair):
     assert found.status_code == hidden.status_code == 404
     assert found.json() == {"detail": ITEM_MERGED.format(merged=newer.pk, into=older.pk)}
     assert str(older.pk) not in hidden.content.decode()
+
+
+def _losing_the_race(monkeypatch, module, winner) -> None:
+    """``module``'s ``item_merge`` meets what the slower of two simultaneous merges meets: the
+    faster one (``winner``) commits between the loser's reading of the items and its merge."""
+
+    def merge_second(*, actor, source, into):
+        winner()
+        return merging.item_merge(actor=actor, source=source, into=into)
+
+    monkeypatch.setattr(module, "item_merge", merge_second)
+
+
+@pytest.mark.parametrize("twin", ["same", "reverse"])
+def test_the_api_tells_the_slower_of_two_merges_where_the_item_went(monkeypatch, world, pair, twin):
+    older, newer = pair
+    if twin == "same":
+        _losing_the_race(
+            monkeypatch,
+            viewsets,
+            lambda: item_merge(actor=world.agent_a, source=newer, into=older),
+        )
+        expected = (404, {"detail": ITEM_MERGED.format(merged=newer.pk, into=older.pk)})
+    else:
+        _losing_the_race(
+            monkeypatch,
+            viewsets,
+            lambda: item_merge(actor=world.agent_a, source=older, into=newer),
+        )
+        expected = (400, {"into": [ITEM_MERGED.format(merged=older.pk, into=newer.pk)]})
+    client = APIClient()
+    client.force_authenticate(world.agent_a)
+
+    response = client.post(
+        reverse("api:feedback-item-merge", args=[newer.pk]), {"into": older.pk}, format="json"
+    )
+
+    assert (response.status_code, response.json()) == expected
+    assert FeedbackItem.objects.filter(team=world.team_a).count() == 1
+
+
+def test_a_double_click_on_the_merge_confirmation_leads_to_the_kept_item(
+    monkeypatch, client, world, pair
+):
+    older, newer = pair
+    _losing_the_race(
+        monkeypatch,
+        item_actions,
+        lambda: item_merge(actor=world.agent_a, source=newer, into=older),
+    )
+    client.force_login(world.agent_a)
+    confirm = {"other": newer.pk, "direction": "into_this", "confirm": "1"}
+
+    response = client.post(reverse("feedback:item_merge", args=[older.pk]), confirm, follow=True)
+
+    assert response.redirect_chain == [(reverse("feedback:item", args=[older.pk]), 302)]
+    assert MERGED_BEFORE.format(merged=newer.pk, into=older.pk) in response.content.decode()
+    assert older.messages.count() == 2
+
+    # The second click after the first one's answer finds the other item merged already.
+    monkeypatch.setattr(item_actions, "item_merge", merging.item_merge)
+    again = client.post(reverse("feedback:item_merge", args=[older.pk]), confirm, **HTMX)
+
+    assert again["HX-Redirect"] == reverse("feedback:item", args=[older.pk])
