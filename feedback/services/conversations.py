@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from feedback.channels import CONNECTORS
 from feedback.mail import ParsedMessage, plus_tokens
 from feedback.models import Channel, FeedbackItem, Message, ThreadReason
 from feedback.tokens import item_id_from_token
@@ -154,9 +155,13 @@ def thread_for(
 
 
 def is_own_address(channel: Channel | None, address: str) -> bool:
-    """Whether ``address`` is the channel's public address (with or without a plus part):
-    mail from it is a copy of our own, never a customer's."""
+    """Whether ``address`` is the channel's public address (with or without a plus part) on a
+    mail channel: mail from it is a copy of our own, never a customer's. Other channels hold
+    no copies of our mail (a widget's sender is whoever typed the address): never."""
     if channel is None or not channel.address or not address:
+        return False
+    connector = CONNECTORS.get(channel.kind)
+    if connector is not None and not connector.mail:
         return False
     own_local, _, own_domain = channel.address.lower().rpartition("@")
     local, _, domain = address.lower().rpartition("@")

@@ -42,7 +42,15 @@ from feedback.channels.widget import (
 )
 from feedback.channels.widget import CONFIG_FIELDS as WIDGET_FIELDS
 from feedback.mail import UnparseableMessage
-from feedback.models import Attachment, FeedbackItem, Message, PayloadStatus, RawPayload
+from feedback.models import (
+    Attachment,
+    Direction,
+    FeedbackItem,
+    Message,
+    PayloadStatus,
+    RawPayload,
+    ThreadReason,
+)
 from feedback.services import channel_create, channel_update
 from feedback.services.storage import blob_read
 from feedback.services.widget import (
@@ -574,6 +582,41 @@ def test_a_submission_becomes_an_item_of_the_customer_with_the_screenshot_as_png
     assert (attachment.filename, attachment.content_type) == ("screenshot.png", "image/png")
     stored = blob_read(attachment.file.name)
     assert stored.startswith(b"\x89PNG") and b"SpyCam" not in stored
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "email",
+    ["support@kitewire.example", "Support+test@kitewire.example", "SUPPORT@Kitewire.example"],
+)
+def test_a_submission_from_the_channels_own_reply_address_still_opens_an_item(
+    channel, email, django_capture_on_commit_callbacks
+):
+    """The widget holds no copies of our own mail: whoever typed the address is a customer,
+    even when it is the channel's reply address (a colleague testing the widget)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(channel, email=email)
+
+    assert response.status_code == 201, response.content
+    message = Message.objects.get()
+    assert (message.direction, message.thread_reason) == (Direction.IN, ThreadReason.NEW)
+    item = FeedbackItem.objects.get()
+    assert message.item == item and item.channel == channel
+    assert item.customer == Customer.objects.get(email=email.lower())
+
+
+@pytest.mark.django_db
+def test_submissions_from_the_own_reply_address_parsed_in_one_chunk_open_items(channel):
+    from feedback.services import payloads_parse
+
+    submit(channel, email="support@kitewire.example")
+    submit(channel, email="Support+test@kitewire.example")
+    payloads_parse(payload_ids=list(RawPayload.objects.values_list("pk", flat=True)))
+
+    messages = Message.objects.all()
+    assert [message.direction for message in messages] == [Direction.IN, Direction.IN]
+    assert all(message.item_id is not None for message in messages)
+    assert FeedbackItem.objects.count() == 2
 
 
 @pytest.mark.django_db
