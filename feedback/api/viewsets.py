@@ -298,8 +298,9 @@ class FeedbackItemViewSet(
         responses={200: FeedbackItemSerializer},
         description="Merge this item into `into` (an item of the same team; agents and above): "
         "every message moves to `into`, once; tags are united; `into` spans both items' times, "
-        "takes the sentiment of its latest inbound message, and reopens when it was resolved "
-        "and this item was new or open. This item is deleted. The answer is the merged item.",
+        "takes the sentiment of its latest inbound message, and opens when it was resolved and "
+        "this item new or open, or when it was waiting and this item is new or open and not "
+        "snoozed (its snooze ends then). This item is deleted. The answer is the merged item.",
     )
     @action(
         detail=True,

@@ -9,23 +9,34 @@ message time of the two (each item's times already span its messages, so the uni
 merged conversation, including an item whose messages were all erased); the sentiment of its
 latest inbound customer message (``items_sentiment_update``); its own status, except that a
 resolved target takes in a source that is still new or open by becoming open, so that the
-open request is not hidden as resolved. A target without a customer or subject takes the
-source's; a target without an external id takes the source's, so that pushing the source's
-``external_id`` again still finds the conversation.
+open request is not hidden as resolved, and that a source that is new or open and not snoozed
+(the customer waits for an answer now) makes a waiting target open and ends the target's snooze,
+as the customer's new mail on the target would (``feedback.services.parsing.reopen``). A target
+without a customer or subject takes the source's; a target without an external id takes the
+source's, so that pushing the source's ``external_id`` again still finds the conversation.
 
 Splitting is the way back for one message (``message_split``): a message that was threaded into
 the wrong conversation becomes an item of its own.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from feedback.inbox.counts import inbox_counts_changed
-from feedback.models import Direction, FeedbackItem, ItemStatus, MergedItem, Message
+from feedback.models import (
+    CLOSED_STATUSES,
+    Direction,
+    FeedbackItem,
+    ItemStatus,
+    MergedItem,
+    Message,
+)
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
 from portal import access, events
@@ -52,14 +63,18 @@ MERGE_CUSTOMERS_DIFFER = (
     "{kept}'s, and a reply goes to whoever wrote last: merge only if they are one request."
 )
 
-# The target's status when the source still waits for an answer and the target was resolved.
+# The source's statuses that still wait for an answer from us.
 _STILL_OPEN = {ItemStatus.NEW, ItemStatus.OPEN}
 
 
 @transaction.atomic
-def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> FeedbackItem:
+def item_merge(
+    *, actor: Actor, source: FeedbackItem, into: FeedbackItem, now: datetime | None = None
+) -> FeedbackItem:
     """Move everything of ``source`` into ``into`` and delete ``source``; the merged item.
-    Agents of the team. Emits ``feedback.items_merged`` after the commit."""
+    Agents of the team. Emits ``feedback.items_merged`` after the commit, and
+    ``feedback.item_reopened`` when a resolved target opens again."""
+    now = now or timezone.now()
     if source.pk == into.pk:
         raise ValidationError({"into": MERGE_INTO_ITSELF})
     access.require_team_role(actor, source.team, Role.AGENT)
@@ -78,6 +93,7 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
     source, into = locked[source.pk], locked[into.pk]
     before = {
         "status": into.status,
+        "snoozed_until": _plain(into.snoozed_until),
         "first_message_at": into.first_message_at.isoformat(),
         "last_message_at": into.last_message_at.isoformat(),
     }
@@ -86,9 +102,16 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
     into.tags.add(*source.tags.all())
     into.first_message_at = min(into.first_message_at, source.first_message_at)
     into.last_message_at = max(into.last_message_at, source.last_message_at)
-    if into.status == ItemStatus.RESOLVED and source.status in _STILL_OPEN:
+    waits = source.status in _STILL_OPEN
+    # Snoozed by an agent, the source's request is put off: it wakes no waiting target.
+    waits_now = waits and (source.snoozed_until is None or source.snoozed_until <= now)
+    if (into.status == ItemStatus.RESOLVED and waits) or (
+        into.status == ItemStatus.WAITING and waits_now
+    ):
         into.status = ItemStatus.OPEN
         into.resolved_at = None
+    if waits_now:
+        into.snoozed_until = None
     into.customer_id = into.customer_id or source.customer_id
     into.subject = into.subject or source.subject
     source_external_id = source.external_id
@@ -105,6 +128,7 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
             "last_message_at",
             "status",
             "resolved_at",
+            "snoozed_until",
             "customer",
             "subject",
             "external_id",
@@ -132,6 +156,8 @@ def item_merge(*, actor: Actor, source: FeedbackItem, into: FeedbackItem) -> Fee
         },
     )
     events.emit("feedback.items_merged", source_id=source_pk, target_id=into.pk)
+    if before["status"] in CLOSED_STATUSES and into.status not in CLOSED_STATUSES:
+        events.emit("feedback.item_reopened", item_id=into.pk)
     return into
 
 

@@ -18,6 +18,7 @@ from feedback.models import (
 )
 from feedback.services import payload_receive
 from feedback.services.merging import MERGE_ACROSS_TEAMS, MERGE_INTO_ITSELF, item_merge
+from feedback.services.triage import items_bulk_merge
 from portal import events
 from portal.models import AuditEntry
 from tests.factories import CustomerFactory
@@ -122,11 +123,14 @@ def test_the_merged_item_takes_the_sentiment_of_its_latest_inbound_message(world
         (ItemStatus.RESOLVED, ItemStatus.NEW, ItemStatus.OPEN),
         (ItemStatus.RESOLVED, ItemStatus.RESOLVED, ItemStatus.RESOLVED),
         (ItemStatus.RESOLVED, ItemStatus.WAITING, ItemStatus.RESOLVED),
-        (ItemStatus.WAITING, ItemStatus.OPEN, ItemStatus.WAITING),
+        (ItemStatus.WAITING, ItemStatus.OPEN, ItemStatus.OPEN),
+        (ItemStatus.WAITING, ItemStatus.NEW, ItemStatus.OPEN),
+        (ItemStatus.WAITING, ItemStatus.WAITING, ItemStatus.WAITING),
+        (ItemStatus.WAITING, ItemStatus.RESOLVED, ItemStatus.WAITING),
         (ItemStatus.NEW, ItemStatus.RESOLVED, ItemStatus.NEW),
     ],
 )
-def test_the_merged_item_keeps_its_status_unless_it_was_resolved_and_the_source_open(
+def test_the_merged_item_keeps_its_status_unless_the_source_still_waits_for_an_answer(
     world, pair, into_status, source_status, expected
 ):
     source, into = pair
@@ -136,6 +140,57 @@ def test_the_merged_item_keeps_its_status_unless_it_was_resolved_and_the_source_
     merged = item_merge(actor=world.agent_a, source=source, into=into)
 
     assert merged.status == expected
+
+
+def test_a_new_request_merged_into_a_snoozed_waiting_item_brings_it_back_to_the_inbox(world):
+    """The customer's older item waits for them and is snoozed for three days; their new item
+    is merged into it (a bulk merge keeps the oldest): the new message is not hidden."""
+    customer, channel = CustomerFactory(), ChannelFactory(team=world.team_a)
+    older = item_with_messages(
+        world.team_a,
+        channel,
+        [T0],
+        customer=customer,
+        status=ItemStatus.WAITING,
+        snoozed_until=T0 + timedelta(days=3),
+    )
+    newer = item_with_messages(world.team_a, channel, [T0 + timedelta(hours=2)], customer=customer)
+
+    results = items_bulk_merge(actor=world.agent_a, items=[older, newer])
+
+    assert [result.ok for result in results] == [True, True]
+    older.refresh_from_db()
+    assert (older.status, older.snoozed_until) == (ItemStatus.OPEN, None)
+    entry = AuditEntry.objects.get(action="feedback_item.merged")
+    assert entry.changes["status"] == {"before": "waiting", "after": "open"}
+    assert entry.changes["snoozed_until"]["after"] is None
+
+
+def test_a_snoozed_source_wakes_no_waiting_target(world, pair):
+    source, into = pair
+    later = T0 + timedelta(days=1)
+    FeedbackItem.objects.filter(pk=into.pk).update(status=ItemStatus.WAITING, snoozed_until=later)
+    FeedbackItem.objects.filter(pk=source.pk).update(status=ItemStatus.OPEN, snoozed_until=later)
+
+    merged = item_merge(actor=world.agent_a, source=source, into=into, now=T0)
+
+    assert (merged.status, merged.snoozed_until) == (ItemStatus.WAITING, later)
+
+
+def test_a_resolved_target_that_opens_again_is_announced_as_reopened(
+    world, pair, django_capture_on_commit_callbacks
+):
+    source, into = pair
+    FeedbackItem.objects.filter(pk=into.pk).update(status=ItemStatus.RESOLVED, resolved_at=T0)
+    heard = []
+    events.register("feedback.item_reopened", heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            item_merge(actor=world.agent_a, source=source, into=into)
+    finally:
+        events.unregister("feedback.item_reopened", heard.append)
+
+    assert heard == [{"item_id": into.pk}]
 
 
 def test_the_source_likely_duplicate_pairs_go_with_it(world, pair):
