@@ -3,6 +3,7 @@ the answers are cut into lives in ``payloads``, the settings in ``config``."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ from feedback.channels.zendesk.payloads import (
 )
 from feedback.mail import ParsedMessage
 from portal.validation import json_loads
+
+logger = logging.getLogger(__name__)
 
 # The first poll reads the tickets changed this long before it, unless start_time says.
 DEFAULT_START = timedelta(days=30)
@@ -55,26 +58,34 @@ EXPORT_STUCK = (
     "{host}'s ticket export said there is more but gave no new cursor to read it from; "
     "trying again later"
 )
+# Logged, not shown: a ticket deleted since the export listed it is passed over.
+TICKET_GONE = "Zendesk ticket %s at %s is gone (HTTP 404 for its comments); it was skipped"
 TOO_MANY_COMMENT_PAGES = (
     "ticket {ticket} has more than {pages} pages of comments; it was not read (tell the "
     "portal's operators)"
 )
 
 
-def _get_json(
+def _get(
     settings: ZendeskSettings,
     path: str,
     params: dict[str, Any],
     session: requests.Session | None = None,
-) -> dict[str, Any]:
-    """The one network call: GET ``path`` on the instance and read its JSON object."""
-    answer = http.get(
+    ok: tuple[int, ...] = (200,),
+) -> http.Response:
+    """The one network call: GET ``path`` on the instance."""
+    return http.get(
         settings.base_url + path,
         params=params,
         headers=settings.headers(),
         timeout=settings.timeout,
+        ok=ok,
         session=session,
     )
+
+
+def _json_object(settings: ZendeskSettings, path: str, answer: http.Response) -> dict[str, Any]:
+    """The JSON object Zendesk answered ``path`` with; a retryable ConnectorError otherwise."""
     try:
         data = json_loads(answer.body)
     except (UnicodeDecodeError, ValueError) as error:
@@ -90,13 +101,19 @@ def _get_json(
 def _ticket_comments(
     settings: ZendeskSettings, ticket_id: int, session: requests.Session
 ) -> tuple[list[Any], dict[int, dict[str, Any]]]:
-    """Every comment of the ticket, oldest first, and the users Zendesk sideloaded by id."""
+    """Every comment of the ticket, oldest first, and the users Zendesk sideloaded by id.
+    A ticket deleted since the export listed it (Zendesk answers 404) has none: it is
+    logged and passed over, so that it does not hold up the tickets after it."""
     path = COMMENTS_PATH.format(id=ticket_id)
     params: dict[str, Any] = {"include": "users"}
     comments: list[Any] = []
     users: dict[int, dict[str, Any]] = {}
     for _ in range(MAX_COMMENT_PAGES):
-        page = _get_json(settings, path, params, session)
+        answer = _get(settings, path, params, session, ok=(200, 404))
+        if answer.status == 404:
+            logger.info(TICKET_GONE, ticket_id, settings.host)
+            return [], {}
+        page = _json_object(settings, path, answer)
         comments += page.get("comments") if isinstance(page.get("comments"), list) else []
         for user in page.get("users") if isinstance(page.get("users"), list) else []:
             if isinstance(user, dict) and whole_id(user.get("id")) is not None:
@@ -250,7 +267,7 @@ class ZendeskConnector(Connector):
         else:
             start = settings.start_time or datetime.now(UTC) - DEFAULT_START
             params["start_time"] = int(start.timestamp())
-        return _get_json(settings, EXPORT_PATH, params, session)
+        return _json_object(settings, EXPORT_PATH, _get(settings, EXPORT_PATH, params, session))
 
     def parse(
         self, raw: bytes, *, received_at: datetime, metadata: dict[str, Any]

@@ -397,6 +397,20 @@ def test_a_rate_limited_fetch_says_how_long_zendesk_asked_to_wait(site, fake_web
     )
 
 
+def test_a_pending_ticket_that_is_gone_is_passed_over_and_the_next_one_read(site, fake_web):
+    connector = ZendeskConnector()
+    first = connector.fetch(config(fake_web.url), None, limit=1)
+    assert [ticket["id"] for ticket in first.cursor["pending"]] == [101]
+    # Ticket 101 is deleted while it waits in the cursor.
+    gone = Reply.json(fixture_json("zendesk", "error_404.json"), status=404)
+    fake_web.route("GET", COMMENTS_PATH.format(id=101), gone)
+
+    rest, cursor = fetch_all(connector, config(fake_web.url), first.cursor)
+
+    assert [item.source_id for item in rest] == ["comment:5101", "comment:5102", "comment:5103"]
+    assert cursor["pending"] == []
+
+
 def test_an_export_page_that_is_not_json_fails_the_fetch_and_is_retried(site, fake_web):
     fake_web.queue("GET", EXPORT_PATH, Reply(200, b"<html>maintenance</html>"))
 

@@ -17,7 +17,7 @@ from feedback.channels.zendesk.config import (
     START_TIME_TOO_EARLY,
     SUBDOMAIN_REQUIRED,
 )
-from feedback.channels.zendesk.connector import COMMENTS_PATH, EXPORT_PATH
+from feedback.channels.zendesk.connector import COMMENTS_PATH, EXPORT_PATH, TICKET_GONE
 from feedback.models import Channel, FeedbackItem, Message, PayloadStatus, Quarantine, RawPayload
 from feedback.services import channel_create, channel_poll_now
 from feedback.services.storage import blob_read
@@ -201,6 +201,42 @@ def test_a_server_error_backs_off_and_the_next_poll_stores_everything(channel, f
     assert channel.error_streak == 2
     recovered = poll(channel, now=channel.next_poll_at)
     assert (recovered.ok, recovered.stored) == (True, 5)
+
+
+def test_a_ticket_deleted_since_the_export_is_skipped_and_the_tickets_after_it_are_read(
+    channel, fake_web, team, caplog
+):
+    # Ticket 103 is on the export page, but gone by the time its comments are asked for.
+    gone = Reply.json(fixture_json("zendesk", "error_404.json"), status=404)
+    fake_web.route("GET", COMMENTS_PATH.format(id=103), gone)
+
+    report = poll(channel)
+
+    channel.refresh_from_db()
+    assert report.ok, report.error
+    assert (channel.healthy, channel.error_streak) == (True, 0)
+    assert report.stored == 2
+    assert fake_web.requests_to(COMMENTS_PATH.format(id=104))
+    assert channel.cursor == {
+        "after_cursor": "MTc2Mzg4ODQwMC4wfHwxMDR8",
+        "pending": [],
+        "after": None,
+    }
+    assert TICKET_GONE % (103, "acme.zendesk.com") in caplog.text
+    assert not Message.objects.filter(external_id="zendesk-ticket-103@acme.zendesk.com").exists()
+
+
+def test_a_server_error_for_a_tickets_comments_still_fails_the_poll(channel, fake_web):
+    fake_web.queue("GET", COMMENTS_PATH.format(id=103), Reply(502, b"Bad Gateway"))
+
+    report = poll(channel)
+
+    channel.refresh_from_db()
+    assert report.error == channel_http.SERVER_ERROR.format(host="127.0.0.1", status=502)
+    assert channel.error_streak == 1
+    # The export page with ticket 103 is read again by the next poll: 103 is not passed over.
+    assert channel.cursor["after_cursor"] == "MTc2MzcxOTMzMS4wfHwxMDJ8"
+    assert poll(channel, now=channel.next_poll_at).stored == 3
 
 
 def test_refused_credentials_make_the_channel_unhealthy_at_once(channel, fake_web):
