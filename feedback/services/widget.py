@@ -5,14 +5,17 @@ A submission enters through ``payload_receive`` like a pushed mail, as the deter
 bytes ``feedback.channels.widget.submission_payload`` makes; the parse, the customer by e-mail
 address, threading and quarantine are the pipeline's. The rate limit counts in Django's cache
 (Redis with ``REDIS_URL``, the file cache in the embedded default), so every web process of a
-deployment shares it; its clock is a parameter, so tests move time instead of sleeping.
+deployment shares it; the file cache is counted under a lock of the process (``_count``); its
+clock is a parameter, so tests move time instead of sleeping.
 """
 
+import threading
 import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from feedback.channels.widget import Submission, submission_payload
@@ -23,6 +26,7 @@ from portal.links import absolute_url
 # (window in seconds, submissions allowed in it) per IP address and channel.
 RATE_LIMITS = ((60, 10), (86_400, 100))
 CACHE_PREFIX = "feedback:widget:rate"
+_COUNT_LOCK = threading.Lock()
 
 TOO_MANY = (
     "You have sent a lot of feedback in a short time, so this message was not sent. "
@@ -50,6 +54,17 @@ def _wait_in_words(seconds: int) -> str:
 
 
 def _count(key: str, timeout: int) -> int:
+    # Redis counts atomically. Django's file cache increments by reading the count and writing
+    # it back (and reads nothing while another thread replaces the file), so posts at the same
+    # moment would be counted as one: any cache but Redis counts under a lock of this process,
+    # which serves the embedded default's one web process.
+    if isinstance(caches["default"], RedisCache):
+        return _add_and_incr(key, timeout)
+    with _COUNT_LOCK:
+        return _add_and_incr(key, timeout)
+
+
+def _add_and_incr(key: str, timeout: int) -> int:
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)

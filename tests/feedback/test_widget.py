@@ -498,6 +498,35 @@ def test_the_rate_limit_counts_in_the_deployments_cache(backend, settings, tmp_p
             caches["default"].delete(f"{CACHE_PREFIX}:{_Channel.pk}:{ip}:{window}:{start}")
 
 
+def test_the_rate_limit_holds_under_concurrent_posts_with_the_file_cache(settings, tmp_path):
+    """Django's file cache increments by reading the count and writing it back: without a
+    lock, posts at the same moment read the same count and more than the limit got through."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    posts = 40
+    start = Barrier(posts)
+
+    def post(_: int) -> bool:
+        start.wait()
+        try:
+            widget_rate_limit_hit(channel=_Channel, ip="203.0.113.77", now=NOW)
+        except RateLimited:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=posts) as pool:
+        taken = sum(pool.map(post, range(posts)))
+
+    assert taken == 10
+
+
 # --- the JSON endpoint ------------------------------------------------------------------------
 
 
