@@ -524,9 +524,18 @@ class MergedItem(models.Model):
     merged_id = models.BigIntegerField(primary_key=True)
     into = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="+")
     merged_at = models.DateTimeField(auto_now_add=True)
+    # The merged item's external id (empty when it had none): pushing it again finds ``into``.
+    external_id = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = "merged item"
+        indexes = [
+            models.Index(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="merged_item_external_id_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.merged_id} -> #{self.into_id}"

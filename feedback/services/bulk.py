@@ -8,7 +8,8 @@ domains and tags, then one INSERT each for the new customers (through the portal
 ``customers_import_rows``, as the system, audited), tags, items, messages and item tags.
 
 Identity, so that the same file twice stores nothing twice: a row with an ``external_id`` is
-the team's item with that external id (as ``item_ingest`` decides); a row without one is
+the team's item with that external id, or the item it was merged into since (as
+``item_ingest`` decides); a row without one is
 identified by a SHA-256 of its team, customer address, ``received_at`` (as written, or empty),
 subject and text, after the same trimming ``item_ingest`` does. That hash is the identity of
 the item's first message (``Message.identity_hash`` with an empty ``external_id``), so the
@@ -36,6 +37,7 @@ from feedback.models import (
     FeedbackItem,
     ItemStatus,
     Lane,
+    MergedItem,
     Message,
     Tag,
     ThreadReason,
@@ -150,6 +152,11 @@ def _stored_keys(checked: list[_Checked]) -> set[tuple[int, str, str]]:
         found = FeedbackItem.objects.filter(
             team_id__in=team_ids, external_id__in=external_ids
         ).values_list("team_id", "external_id")
+        stored.update((team_id, "external_id", value) for team_id, value in found)
+        # An item merged into another since is stored too: it is that other item now.
+        found = MergedItem.objects.filter(
+            into__team_id__in=team_ids, external_id__in=external_ids
+        ).values_list("into__team_id", "external_id")
         stored.update((team_id, "external_id", value) for team_id, value in found)
     if hashes:
         found = Message.objects.filter(

@@ -2,7 +2,8 @@
 a CSV row), and the team's tags, created on first use.
 
 A push names its item by ``external_id``: the same external id again is the item already
-stored (``(item, False)``), so a client that retries stores nothing twice.
+stored (``(item, False)``), or the item it was merged into since, so a client that retries
+stores nothing twice.
 """
 
 import hashlib
@@ -24,6 +25,7 @@ from feedback.models import (
     FeedbackItem,
     ItemStatus,
     Lane,
+    MergedItem,
     Message,
     Tag,
     ThreadReason,
@@ -173,6 +175,19 @@ def push_identity(item_pk: int, text: str) -> str:
     return hashlib.sha256(f"push:{item_pk}:{text}".encode()).hexdigest()
 
 
+def _item_of_external_id(team: Team, external_id: str) -> FeedbackItem | None:
+    """The team's item pushed with ``external_id``, or the item it was merged into since."""
+    item = FeedbackItem.objects.filter(team=team, external_id=external_id).first()
+    if item is not None:
+        return item
+    merged = (
+        MergedItem.objects.filter(into__team=team, external_id=external_id)
+        .select_related("into")
+        .first()
+    )
+    return merged.into if merged is not None else None
+
+
 @transaction.atomic
 def item_ingest(
     *,
@@ -212,7 +227,7 @@ def item_ingest(
     )
     tag_names = list(pushed.tag_names)
     if external_id:
-        existing = FeedbackItem.objects.filter(team=team, external_id=external_id).first()
+        existing = _item_of_external_id(team, external_id)
         if existing is not None:
             return existing, False
     sent_at = received_at or now

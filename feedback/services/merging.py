@@ -13,7 +13,8 @@ open request is not hidden as resolved, and that a source that is new or open an
 (the customer waits for an answer now) makes a waiting target open and ends the target's snooze,
 as the customer's new mail on the target would (``feedback.services.parsing.reopen``). A target
 without a customer or subject takes the source's; a target without an external id takes the
-source's, so that pushing the source's ``external_id`` again still finds the conversation.
+source's; either way pushing the source's ``external_id`` again finds the conversation (the
+``MergedItem`` keeps it).
 
 Splitting is the way back for one message (``message_split``): a message that was threaded into
 the wrong conversation becomes an item of its own.
@@ -119,7 +120,7 @@ def item_merge(
     # Links to the source, and to the items merged into it before, lead here from now on.
     MergedItem.objects.filter(into_id=source_pk).update(into=into)
     source.delete()
-    MergedItem.objects.create(merged_id=source_pk, into=into)
+    MergedItem.objects.create(merged_id=source_pk, into=into, external_id=source_external_id)
     # The source's external id is free only once the source row is gone (it is unique).
     into.external_id = into.external_id or source_external_id
     into.save(

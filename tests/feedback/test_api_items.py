@@ -23,6 +23,7 @@ from feedback.services import (
     TEXT_REQUIRED,
     TOO_MANY_TAGS,
 )
+from feedback.services.merging import item_merge
 from portal import access
 from tests.factories import MembershipFactory
 from tests.feedback.factories import SENT, ChannelFactory, FeedbackItemFactory, TagFactory
@@ -95,6 +96,25 @@ def test_the_same_external_id_again_answers_200_with_the_stored_item(world):
     assert again.json()["id"] == first.json()["id"]
     assert FeedbackItem.objects.count() == 1
     assert Message.objects.count() == 1
+
+
+def test_the_external_id_of_a_merged_item_again_answers_200_with_the_item_it_went_into(world):
+    first = push(world.agent_a, feedback(world.team_a, external_id="R3-X2"))
+    kept = push(world.agent_a, feedback(world.team_a, external_id="R3-Y2", text="Still leaking"))
+    item_merge(
+        actor=world.agent_a,
+        source=FeedbackItem.objects.get(pk=first.json()["id"]),
+        into=FeedbackItem.objects.get(pk=kept.json()["id"]),
+    )
+
+    again = push(world.agent_a, feedback(world.team_a, external_id="R3-X2"))
+    elsewhere = push(world.superuser, feedback(world.team_b, external_id="R3-X2"))
+
+    assert again.status_code == 200
+    assert (again.json()["id"], again.json()["external_id"]) == (kept.json()["id"], "R3-Y2")
+    assert Message.objects.filter(team=world.team_a).count() == 2
+    # Another team's push of the same external id is its own item still.
+    assert elsewhere.status_code == 201
 
 
 def test_the_same_external_id_in_another_team_is_another_item(world):

@@ -13,6 +13,7 @@ from feedback import imports as feedback_imports
 from feedback import services
 from feedback.models import FeedbackItem, Message, Tag, ThreadReason
 from feedback.services import bulk
+from feedback.services.merging import item_merge
 from portal import access, events, imports
 from portal.access import NEEDS_ROLE
 from portal.models import AccountDomain, AuditEntry, Customer, ImportStatus, Role
@@ -255,6 +256,24 @@ def test_the_same_file_twice_stores_nothing_twice(world):
         stored
     )
     assert stored[0] == 4
+
+
+def test_a_row_of_an_item_merged_since_is_stored_already(world):
+    text = HEADER + (
+        "team-a,ann@example.com,,Export,Slow export,T-1,,\n"
+        "team-a,ann@example.com,,Export,Still slow,T-2,,\n"
+    )
+    run_job(world.agent_a, text)
+    item_merge(
+        actor=world.agent_a,
+        source=FeedbackItem.objects.get(external_id="T-1"),
+        into=FeedbackItem.objects.get(external_id="T-2"),
+    )
+
+    again = run_job(world.agent_a, text)
+
+    assert (again.created_count, again.updated_count) == (0, 2)
+    assert list(FeedbackItem.objects.values_list("external_id", flat=True)) == ["T-2"]
 
 
 def test_the_content_identity_is_per_team_and_includes_the_time(world):
