@@ -49,12 +49,17 @@ _RACE_RETRIES = 3
 
 
 def identity_clean(kind: str, handle: str) -> tuple[str, str]:
-    """A ``(kind, handle)`` checked and trimmed, or a ValidationError a person can act on.
-    Shared by :func:`customer_identities_ensure`, the customer services and the API."""
+    """A ``(kind, handle)`` checked and trimmed (a Mastodon handle also of the "@" of a
+    mention), or a ValidationError a person can act on. Shared by
+    :func:`customer_identities_ensure`, the customer services and the API."""
     kind = (kind or "").strip()
     if kind not in IdentityKind.values:
         raise ValidationError(IDENTITY_KIND_INVALID)
     handle = (handle or "").strip()
+    if kind == IdentityKind.MASTODON:
+        # Written as a mention ("@alice@mastodon.social"), a handle is the account's ``acct``,
+        # which toots come in by ("alice@mastodon.social"), with an "@" before it.
+        handle = handle.lstrip("@").strip()
     if not handle:
         raise ValidationError(
             IDENTITY_HANDLE_EMPTY.format(

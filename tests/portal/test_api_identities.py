@@ -7,6 +7,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from portal import events, services
+from portal.actors import SYSTEM
 from portal.models import Customer, CustomerIdentity
 from tests.factories import CustomerFactory
 
@@ -45,6 +46,30 @@ def test_customer_without_email_with_identities_is_created_and_read_back(world):
     assert detail.json()["identities"] == body["identities"]
     listed = client_for(world.viewer_a).get(reverse("api:customer-list"), {"search": "alice@mast"})
     assert [c["id"] for c in listed.json()["results"]] == [body["id"]]
+
+
+@pytest.mark.django_db
+def test_a_mastodon_handle_typed_as_a_mention_is_the_handle_toots_come_in_by(world):
+    response = client_for(world.agent_a).post(
+        reverse("api:customer-list"),
+        {
+            "name": "Rev",
+            "identities": [{"kind": "mastodon", "handle": " @rev3at2@mastodon.social"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["identities"] == [
+        {"kind": "mastodon", "handle": "rev3at2@mastodon.social"}
+    ]
+
+    # A toot's writer, as the Mastodon connector names it (its account's ``acct``).
+    found = services.customer_identities_ensure(
+        actor=SYSTEM, identities=[("mastodon", "rev3at2@mastodon.social", "Rev")]
+    )
+
+    assert list(found.values()) == [response.json()["id"]]
+    assert Customer.objects.count() == 1
 
 
 @pytest.mark.django_db
