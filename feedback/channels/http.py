@@ -49,7 +49,10 @@ CONNECTION_REFUSED = "nothing answers at {host} port {port}: check the address a
 CERTIFICATE_UNVERIFIED = "the TLS certificate of {host} could not be verified ({reason})"
 TIMED_OUT = "{host} did not answer within {seconds} seconds"
 TOO_LARGE = "{host} answered with more than {limit} MB; the answer was not read"
-RATE_LIMITED = "{host} asks us to slow down (HTTP {status}); trying again in {seconds} seconds"
+# What the remote asked, not when the next try is: a poll waits at least this long but maybe
+# longer (its backoff), and a check tries nothing again.
+RATE_LIMITED = "{host} asks us to slow down (HTTP {status}) and to wait {seconds} seconds"
+RATE_LIMITED_NO_WAIT = "{host} asks us to slow down (HTTP {status})"
 SERVER_ERROR = "{host} answered HTTP {status} (a fault on its side); trying again later"
 UNAUTHORISED = "{host} refused the credentials (HTTP {status}): check the API key or token"
 NOT_FOUND = "{host} has nothing at {path} (HTTP 404): check the address"
@@ -243,8 +246,10 @@ def _error_for(
 ) -> ConnectorError:
     if status in (429, 503):
         wait = retry_after_seconds(headers.get("Retry-After"))
-        seconds = int(wait) if wait is not None else "a few"
-        message = RATE_LIMITED.format(host=host, status=status, seconds=seconds)
+        if wait is None:
+            message = RATE_LIMITED_NO_WAIT.format(host=host, status=status)
+        else:
+            message = RATE_LIMITED.format(host=host, status=status, seconds=int(wait))
         return ConnectorError(message, retry_after=wait)
     if status >= 500:
         return ConnectorError(SERVER_ERROR.format(host=host, status=status))

@@ -227,7 +227,8 @@ def _poll_failed(
         )
         if retry_after is not None:
             # The remote said when it will answer again (HTTP 429/503 ``Retry-After``); asking
-            # sooner only earns another refusal. Its message says so in last_error.
+            # sooner only earns another refusal. last_error says what it asked for, not the
+            # next try, which the backoff may put later (next_poll_at holds that).
             delay = max(delay, retry_after)
         channel.next_poll_at = now + timedelta(seconds=delay)
         turns_unhealthy = channel.healthy and (
@@ -263,7 +264,12 @@ def _poll_failed(
                 now=now,
             )
             events.emit("feedback.channel_unhealthy", channel_id=channel.pk)
-    logger.warning("channel %s: poll failed: %s", channel_id, message[:300])
+    logger.warning(
+        "channel %s: poll failed: %s; next try at %s",
+        channel_id,
+        message[:300],
+        channel.next_poll_at.isoformat(timespec="seconds"),
+    )
 
 
 def _failure_config_updates_store(channel: Channel, error: ConnectorError) -> None:

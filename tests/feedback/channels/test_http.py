@@ -15,6 +15,7 @@ from feedback.channels.http import (
     CONNECTION_REFUSED,
     MAX_REDIRECTS,
     NO_SUCH_HOST,
+    RATE_LIMITED_NO_WAIT,
     REDIRECTED_ELSEWHERE,
     TOO_MANY_REDIRECTS,
     UNREACHABLE,
@@ -90,6 +91,30 @@ def test_a_post_answered_with_see_other_is_read_with_a_get(fake_web):
 
     assert answer.body == b'{"ok": true}'
     assert fake_web.requests_to("/done")[0].body == b""
+
+
+def test_a_429_says_how_long_the_remote_asked_to_wait_without_promising_a_retry(fake_web):
+    fake_web.route("GET", "/posts.json", Reply(429, b"", {"Retry-After": "30"}))
+
+    with pytest.raises(ConnectorError) as refused:
+        get(f"{fake_web.url}/posts.json")
+
+    # The poll may wait longer (its backoff) and a check tries nothing again: no promise.
+    assert refused.value.message == (
+        "127.0.0.1 asks us to slow down (HTTP 429) and to wait 30 seconds"
+    )
+    assert (refused.value.retryable, refused.value.retry_after) == (True, 30)
+
+
+def test_a_503_without_retry_after_names_no_wait(fake_web):
+    fake_web.route("GET", "/posts.json", Reply(503, b"down for maintenance"))
+
+    with pytest.raises(ConnectorError) as refused:
+        get(f"{fake_web.url}/posts.json")
+
+    assert refused.value.message == RATE_LIMITED_NO_WAIT.format(host="127.0.0.1", status=503)
+    assert refused.value.message == "127.0.0.1 asks us to slow down (HTTP 503)"
+    assert (refused.value.retryable, refused.value.retry_after) == (True, None)
 
 
 def test_a_redirect_loop_ends_with_a_message(fake_web):

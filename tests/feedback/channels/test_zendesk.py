@@ -469,3 +469,15 @@ def test_check_says_an_agent_cannot_read_the_export(site, fake_web):
         False,
         CHECK_NOT_ADMIN.format(host="acme.zendesk.com", name="Sam Agent"),
     )
+
+
+def test_check_against_a_busy_zendesk_says_what_it_asked_and_promises_no_retry(site, fake_web):
+    fake_web.queue("GET", ME_PATH, Reply(503, b"", {"Retry-After": "120"}))
+
+    result = ZendeskConnector().check(config(fake_web.url))
+
+    assert not result.ok
+    assert result.message == channel_http.RATE_LIMITED.format(
+        host="127.0.0.1", status=503, seconds=120
+    )
+    assert "trying again" not in result.message

@@ -188,9 +188,7 @@ def test_a_server_error_backs_off_and_the_next_poll_stores_everything(channel, f
     report = poll(channel)
 
     channel.refresh_from_db()
-    assert report.error == channel_http.RATE_LIMITED.format(
-        host="127.0.0.1", status=503, seconds="a few"
-    )
+    assert report.error == channel_http.RATE_LIMITED_NO_WAIT.format(host="127.0.0.1", status=503)
     assert channel.next_poll_at > NOW + timedelta(seconds=channel.poll_interval - 1)
     assert channel.error_streak == 1
     fake_web.queue("GET", EXPORT_PATH, Reply(500, b"oops"))
