@@ -300,7 +300,8 @@ class FeedbackItemViewSet(
         "every message moves to `into`, once; tags are united; `into` spans both items' times, "
         "takes the sentiment of its latest inbound message, and opens when it was resolved and "
         "this item new or open, or when it was waiting and this item is new or open and not "
-        "snoozed (its snooze ends then). This item is deleted. The answer is the merged item.",
+        "snoozed (its snooze ends then); an unassigned `into` takes this item's assignee, and the "
+        "higher priority of the two is kept. This item is deleted. The answer is the merged item.",
     )
     @action(
         detail=True,

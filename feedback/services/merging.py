@@ -11,10 +11,12 @@ latest inbound customer message (``items_sentiment_update``); its own status, ex
 resolved target takes in a source that is still new or open by becoming open, so that the
 open request is not hidden as resolved, and that a source that is new or open and not snoozed
 (the customer waits for an answer now) makes a waiting target open and ends the target's snooze,
-as the customer's new mail on the target would (``feedback.services.parsing.reopen``). A target
-without a customer or subject takes the source's; a target without an external id takes the
-source's; either way pushing the source's ``external_id`` again finds the conversation (the
-``MergedItem`` keeps it).
+as the customer's new mail on the target would (``feedback.services.parsing.reopen``). An
+unassigned target takes the source's assignee while they still work on the team's items; the
+higher priority of the two is kept with its reason (as high, a person's over the rules'), and
+the due times follow it. A target without a customer or subject takes the source's; a target
+without an external id takes the source's; either way pushing the source's ``external_id`` again
+finds the conversation (the ``MergedItem`` keeps it).
 
 Splitting is the way back for one message (``message_split``): a message that was threaded into
 the wrong conversation becomes an item of its own.
@@ -38,6 +40,7 @@ from feedback.models import (
     MergedItem,
     Message,
 )
+from feedback.services import sla
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
 from portal import access, events
@@ -95,6 +98,8 @@ def item_merge(
     before = {
         "status": into.status,
         "snoozed_until": _plain(into.snoozed_until),
+        "assignee_id": into.assignee_id,
+        "priority": into.priority,
         "first_message_at": into.first_message_at.isoformat(),
         "last_message_at": into.last_message_at.isoformat(),
     }
@@ -113,6 +118,20 @@ def item_merge(
         into.resolved_at = None
     if waits_now:
         into.snoozed_until = None
+    if into.assignee_id is None and _works_on_items_of(source.assignee, into.team):
+        into.assignee_id = source.assignee_id
+    previous_priority = into.priority
+    if _outranks(source, into):
+        into.priority = source.priority
+        into.priority_reason = source.priority_reason
+        into.priority_manual = source.priority_manual
+    # The due times follow the priority's SLA policy (its periods keep their start), as when a
+    # person changes the priority.
+    due_fields = (
+        sla.item_sla_apply(into, now, previous_priority=previous_priority)
+        if into.priority != previous_priority
+        else []
+    )
     into.customer_id = into.customer_id or source.customer_id
     into.subject = into.subject or source.subject
     source_external_id = source.external_id
@@ -130,6 +149,11 @@ def item_merge(
             "status",
             "resolved_at",
             "snoozed_until",
+            "assignee",
+            "priority",
+            "priority_reason",
+            "priority_manual",
+            *due_fields,
             "customer",
             "subject",
             "external_id",
@@ -176,6 +200,23 @@ def merge_customers_notice(items: Sequence[FeedbackItem], into: FeedbackItem) ->
     return MERGE_CUSTOMERS_DIFFER.format(
         count=len(customers), names=names, into=into.pk, kept=_customer_name(kept)
     )
+
+
+def _works_on_items_of(user: AbstractBaseUser | None, team) -> bool:
+    """An active agent, lead or admin of ``team`` (whom its items can be assigned to, as
+    triage checks)."""
+    if user is None or not user.is_active:
+        return False
+    role = access.team_roles(user).get(team.pk)
+    return role is not None and role.at_least(Role.AGENT)
+
+
+def _outranks(source: FeedbackItem, into: FeedbackItem) -> bool:
+    """The source's priority is the one to keep: higher than the target's, or as high and set
+    by a person where the target's came from the rules."""
+    if sla.RANK[source.priority] != sla.RANK[into.priority]:
+        return sla.RANK[source.priority] > sla.RANK[into.priority]
+    return source.priority_manual and not into.priority_manual
 
 
 def _customer_name(customer) -> str:

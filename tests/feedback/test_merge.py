@@ -10,15 +10,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from feedback.models import (
     Direction,
     FeedbackItem,
+    ItemPriority,
     ItemStatus,
     LikelyDuplicate,
     Message,
     RawPayload,
     Sentiment,
+    SlaPolicy,
 )
 from feedback.services import payload_receive
 from feedback.services.merging import MERGE_ACROSS_TEAMS, MERGE_INTO_ITSELF, item_merge
-from feedback.services.triage import items_bulk_merge
+from feedback.services.triage import item_update, items_bulk_merge
 from portal import events
 from portal.models import AuditEntry
 from tests.factories import CustomerFactory
@@ -191,6 +193,49 @@ def test_a_resolved_target_that_opens_again_is_announced_as_reopened(
         events.unregister("feedback.item_reopened", heard.append)
 
     assert heard == [{"item_id": into.pk}]
+
+
+def test_an_unassigned_target_takes_the_assignee_and_the_higher_priority_set_by_hand(world, pair):
+    source, into = pair
+    SlaPolicy.objects.create(
+        team=world.team_a, priority=ItemPriority.URGENT, first_response_hours=1, resolution_hours=8
+    )
+    item_update(actor=world.lead_a, item=source, assignee=world.agent_a, priority="urgent")
+    source.refresh_from_db()
+
+    merged = item_merge(actor=world.agent_a, source=source, into=into)
+
+    assert merged.assignee == world.agent_a
+    assert (merged.priority, merged.priority_reason, merged.priority_manual) == (
+        ItemPriority.URGENT,
+        source.priority_reason,
+        True,
+    )
+    # The urgent policy's due times, from the merged conversation's first message.
+    assert merged.first_response_due_at == merged.first_message_at + timedelta(hours=1)
+    assert merged.resolution_due_at == merged.first_message_at + timedelta(hours=8)
+    changes = AuditEntry.objects.get(action="feedback_item.merged").changes
+    assert changes["assignee_id"] == {"before": None, "after": world.agent_a.pk}
+    assert changes["priority"] == {"before": "normal", "after": "urgent"}
+
+
+def test_the_target_keeps_its_own_assignee_and_higher_priority(world, pair):
+    source, into = pair
+    item_update(actor=world.lead_a, item=source, assignee=world.agent_a, priority="high")
+    item_update(actor=world.lead_a, item=into, assignee=world.lead_a, priority="urgent")
+
+    merged = item_merge(actor=world.agent_a, source=source, into=into)
+
+    assert (merged.assignee, merged.priority) == (world.lead_a, ItemPriority.URGENT)
+
+
+def test_an_assignee_who_no_longer_works_on_the_teams_items_is_not_taken_over(world, pair):
+    source, into = pair
+    FeedbackItem.objects.filter(pk=source.pk).update(assignee=world.viewer_a)
+
+    merged = item_merge(actor=world.agent_a, source=source, into=into)
+
+    assert merged.assignee is None
 
 
 def test_the_source_likely_duplicate_pairs_go_with_it(world, pair):
