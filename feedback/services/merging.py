@@ -37,10 +37,12 @@ from feedback.models import (
     Direction,
     FeedbackItem,
     ItemStatus,
+    LikelyDuplicate,
     MergedItem,
     Message,
 )
 from feedback.services import sla
+from feedback.services.duplicates import likely_duplicate_dismiss
 from feedback.services.search_document import item_search_document_refresh
 from feedback.services.sentiment import items_sentiment_update
 from portal import access, events
@@ -233,8 +235,9 @@ def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
     item. Only a message from the customer can be split off, and only that message moves:
     replies threaded to it stay where they are, since the agent chose this one message. Agents
     of the team. Both items' message times, sentiment and search documents follow their
-    messages; both are audited; the new item is announced as created (``feedback.item_created``),
-    so it gets its priority and SLA due times like any new item."""
+    messages; both are audited; the two are recorded as not the same (a dismissed likely
+    duplicate), since the agent separated them; the new item is announced as created
+    (``feedback.item_created``), so it gets its priority and SLA due times like any new item."""
     if message.item_id is None:
         raise ValidationError(SPLIT_NO_ITEM)
     access.require_team_role(actor, message.team, Role.AGENT)
@@ -269,6 +272,16 @@ def message_split(*, actor: Actor, message: Message) -> FeedbackItem:
     item_search_document_refresh([source.pk, item.pk])
     item.refresh_from_db()
     inbox_counts_changed(item.team_id)
+    # The agent separated the two on purpose: the duplicate check that follows the new item's
+    # creation finds the pair dismissed already and does not suggest merging them back. Its
+    # score is 0, as the texts were never compared.
+    low, high = sorted((source.pk, item.pk))
+    likely_duplicate_dismiss(
+        actor=actor,
+        pair=LikelyDuplicate.objects.create(
+            team_id=item.team_id, item_id=low, other_id=high, score=0.0
+        ),
+    )
 
     audit(
         actor=actor,

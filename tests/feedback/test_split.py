@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from feedback.models import Direction, FeedbackItem, ItemStatus, Message
+from feedback.models import Direction, FeedbackItem, ItemStatus, LikelyDuplicate, Message
+from feedback.services.duplicates import item_duplicates_find
 from feedback.services.merging import SPLIT_NOT_CUSTOMERS, SPLIT_ONLY_MESSAGE, message_split
 from portal.models import AuditEntry, Role
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory
@@ -104,3 +105,21 @@ def test_viewers_and_other_teams_may_not_split(item):
         with pytest.raises(PermissionDenied):
             message_split(actor=user, message=message)
     assert item.messages.count() == 2
+
+
+def test_the_split_item_is_not_suggested_as_a_duplicate_of_the_item_it_came_from(item, agent):
+    forum = ChannelFactory(team=item.team, kind="discourse")
+    # From another channel and saying nearly what the item's first message says: the duplicate
+    # check that follows the new item would suggest the pair.
+    message = MessageFactory(
+        item=item, channel=forum, text="The export fails", sent_at=SENT + timedelta(hours=3)
+    )
+
+    new_item = message_split(actor=agent, message=message)
+    found = item_duplicates_find(item_id=new_item.pk, threshold=0.0)
+
+    pair = LikelyDuplicate.objects.get()
+    assert found == [pair]
+    assert (pair.item_id, pair.other_id) == (item.pk, new_item.pk)
+    assert (pair.dismissed_by, pair.dismissed_at is not None) == (agent, True)
+    assert AuditEntry.objects.filter(action="likely_duplicate.dismissed").count() == 1
