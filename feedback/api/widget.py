@@ -5,10 +5,12 @@ Public by design: no login, no token and no session, hence no CSRF token either 
 cookie is never read, so a forged post can do nothing a customer's own post cannot); the
 channel is found by its public key. CORS is answered from the channel's ``allowed_origins``:
 a browser on another site is refused with 403 (the browser would hide the answer from the
-page anyway), a request without ``Origin`` (curl, a server) is taken. The answers, in the order
-they are decided: 404 unknown key or disabled channel, 403 origin not allowed, 413 body over
-the cap (from Content-Length, nothing read), 429 rate limit (``Retry-After``), 400 field
-errors, 201 stored. A filled honeypot is answered 201 like a stored message and stores nothing.
+page anyway), a request without ``Origin`` (curl, a server) is taken. The 404 of an unknown key
+(and its preflight) may be read from any page: it reveals nothing, and the script shows it.
+The answers, in the order they are decided: 404 unknown key or disabled channel, 403 origin
+not allowed, 413 body over the cap (from Content-Length, nothing read), 429 rate limit
+(``Retry-After``), 400 field errors, 201 stored. A filled honeypot is answered 201 like a
+stored message and stores nothing.
 """
 
 from datetime import datetime
@@ -55,6 +57,7 @@ ORIGIN_NOT_ALLOWED = (
 PREFLIGHT_MAX_AGE = 600
 ALLOWED_METHODS = "POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"
+ANY_ORIGIN = "*"
 
 
 class MessageField(serializers.CharField):
@@ -143,6 +146,12 @@ class WidgetSubmissionView(APIView):
         try:
             self.channel: Channel = widget_channel(kwargs.get("public_key", ""))
         except Http404 as error:
+            # Any page may read that no form has this address (it tells nothing about any
+            # channel), so that the script shows it instead of a network error. The preflight
+            # is answered too, or a browser would not send the post that learns it.
+            self.cors_origin = ANY_ORIGIN
+            if request.method == "OPTIONS":
+                return
             raise NotFound(NO_SUCH_WIDGET) from error
         origin = request.headers.get("Origin")
         if origin is None:
@@ -170,7 +179,7 @@ class WidgetSubmissionView(APIView):
     @extend_schema(exclude=True)
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The CORS preflight (sent before a JSON post): reached only for an allowed origin,
-        or without one."""
+        without one, or for a key no enabled channel has (whose post answers 404)."""
         response = Response(status=status.HTTP_204_NO_CONTENT)
         if self.cors_origin:
             response["Access-Control-Allow-Methods"] = ALLOWED_METHODS

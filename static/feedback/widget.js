@@ -75,6 +75,8 @@
   var EMAIL_REQUIRED = "Enter your e-mail address, so that we can answer you.";
   var NOT_SENT =
     "Your message could not be sent. Check your connection and try again, or use the form at ";
+  // A key no enabled channel has: the form at formPage is gone too, so no link to it.
+  var NO_SUCH_FORM = "No feedback form has this address.";
 
   function errorText(answer) {
     if (!answer || typeof answer !== "object") {
@@ -172,6 +174,8 @@
                 done.hidden = false;
                 done.querySelector("p").textContent = (answer && answer.detail) || "Thanks!";
                 done.querySelector("button").focus();
+              } else if (response.status === 404) {
+                status.textContent = errorText(answer) || NO_SUCH_FORM;
               } else {
                 status.textContent = errorText(answer) || NOT_SENT + formPage;
               }

@@ -811,6 +811,31 @@ def test_an_unknown_key_and_a_disabled_channel_are_404(channel):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("origin", [ORIGIN, OTHER_ORIGIN])
+def test_the_404_and_its_preflight_may_be_read_by_the_script_on_any_page(channel, origin):
+    """The script shows why nothing was sent: without the header the browser hides the 404,
+    and the customer saw a network error and a link to a form that is itself a 404."""
+    preflight = Client().options(
+        api_url("no-such-key"),
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    assert preflight["Access-Control-Allow-Headers"].lower() == "content-type"
+    unknown = submit("no-such-key", origin=origin)
+    channel_update(actor=SYSTEM, channel=channel, enabled=False)
+    disabled = submit(channel, origin=origin)
+
+    for answer in (unknown, disabled):
+        assert (answer.status_code, answer.json()) == (404, {"detail": NO_SUCH_WIDGET})
+        assert answer["Access-Control-Allow-Origin"] == "*"
+    assert nothing_stored()
+
+
+@pytest.mark.django_db
 def test_the_endpoint_ignores_a_session_and_needs_no_csrf_token(channel, django_user_model):
     client = Client(enforce_csrf_checks=True)
     client.force_login(django_user_model.objects.create_user("someone", password="x" * 12))

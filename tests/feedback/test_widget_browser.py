@@ -14,7 +14,7 @@ import pytest
 from feedback.channels.widget import MAX_STORED_SIDE
 from feedback.models import Attachment, FeedbackItem, Message
 from feedback.services import channel_create, channel_update
-from feedback.views.widget import SENT
+from feedback.views.widget import NO_SUCH_WIDGET, SENT
 from portal.actors import SYSTEM
 from tests.factories import TeamFactory
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
@@ -159,6 +159,42 @@ def test_a_page_on_an_origin_not_allowed_cannot_send(
     dialog.get_by_label("Your e-mail address").fill("a@b.example")
     dialog.get_by_role("button", name="Send feedback").click()
     dialog.get_by_text("could not be sent").wait_for()
+    context.close()
+    assert not Message.objects.exists()
+
+
+def test_a_page_with_a_wrong_key_shows_that_no_form_has_this_address(
+    browser,  # noqa: F811
+    live_server,
+    site,
+):
+    _widget_channel(["https://www.kitewire.example"])
+    shop = site(live_server.url, "no-such-key")
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{shop.url}/")
+
+    page.get_by_role("button", name="Feedback").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Your message").fill("Hello")
+    dialog.get_by_label("Your e-mail address").fill("a@b.example")
+    dialog.get_by_role("button", name="Send feedback").click()
+    status = dialog.get_by_role("alert")
+    status.get_by_text(NO_SUCH_WIDGET).wait_for()
+    # The server's words, not the network error with a link to the form, itself a 404.
+    assert status.inner_text() == NO_SUCH_WIDGET
+
+    # A 404 without the portal's JSON (a proxy's page) gets the same words, and no link.
+    page.route(
+        "**/api/v1/widget/**",
+        lambda route: route.fulfill(
+            status=404, body="<h1>Not Found</h1>", headers={"Access-Control-Allow-Origin": "*"}
+        ),
+    )
+    with page.expect_response("**/api/v1/widget/**"):
+        dialog.get_by_role("button", name="Send feedback").click()
+    status.get_by_text(NO_SUCH_WIDGET).wait_for()
+    assert status.inner_text() == NO_SUCH_WIDGET
     context.close()
     assert not Message.objects.exists()
 
