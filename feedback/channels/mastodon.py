@@ -6,8 +6,11 @@ Fetching. ``source`` is ``mentions`` (``GET /api/v1/notifications?types[]=mentio
 just newer than the cursor, handed over oldest first. The cursor is the newest notification
 (mentions) or status (hashtag) id looked at (``since_id``; Mastodon's ids are numeric strings,
 compared as numbers). Mentions are read from the account's first one; a hashtag from the time
-the channel is set up (its history is the whole fediverse's). ``more`` says a full page came
-back, so there may be newer ones.
+the channel is set up (its history is the whole fediverse's): its first poll stores nothing and
+only sets the cursor, to the newest status on the tag, or to the id Mastodon would give a
+status posted at that moment when the tag has none yet (Mastodon's ids are the time in
+milliseconds shifted left 16 bits). ``more`` says a full page came back, so there may be newer
+ones.
 
 Own statuses. The team's own account (``verify_credentials``, asked once and kept in the
 cursor) writes the answers; its statuses are not customer messages and are skipped.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from feedback.channels import social
@@ -45,6 +48,8 @@ SUBJECT_LENGTH = 80
 WHAT = "Mastodon status"
 SERVICE = "Mastodon"
 HASHTAG_PATTERN = re.compile(r"^\w{1,100}$")
+# Mastodon's ids are milliseconds since 1970 shifted left by this many bits, plus a sequence.
+ID_TIME_SHIFT = 16
 
 SOURCE_INVALID = "source must be mentions or hashtag"
 HASHTAG_REQUIRED = "hashtag is required when source is hashtag"
@@ -171,6 +176,13 @@ class MastodonConnector(social.SocialConnector):
         since = str(cursor.get("since_id") or "")
         page_size = max(1, min(limit, PAGE_SIZE))
         entries = reader.page(config, since=since, size=page_size)
+        if config["source"] == "hashtag" and not since:
+            # The first look at a hashtag: what it carried before the channel existed is not
+            # the team's feedback; from here on, it is.
+            newest = max((social.item_id(entry) for entry in entries), default=None)
+            start = str(newest) if newest is not None else status_id_at(datetime.now(UTC))
+            first = {"since_id": start, "account_id": account_id, "account_acct": account_acct}
+            return FetchResult(items=[], cursor=first, more=False)
         batch = social.Batch(limit=limit, max_bytes=max_bytes)
         position, full = int(since or 0), False
         for entry in entries:
@@ -194,9 +206,7 @@ class MastodonConnector(social.SocialConnector):
             "account_id": account_id,
             "account_acct": account_acct,
         }
-        # A first hashtag page is the newest one: there is nothing newer to ask for yet.
-        paging = bool(since) or config["source"] == "mentions"
-        more = full or (paging and len(entries) >= page_size)
+        more = full or len(entries) >= page_size
         return FetchResult(items=batch.items, cursor=next_cursor, more=more)
 
     def parse(
@@ -208,6 +218,11 @@ class MastodonConnector(social.SocialConnector):
             own_acct=str(metadata.get("account") or ""),
             thread=[str(i) for i in metadata.get("thread") or []],
         )
+
+
+def status_id_at(when: datetime) -> str:
+    """Pure: the lowest id Mastodon gives a status posted at ``when``."""
+    return str(int(when.timestamp() * 1000) << ID_TIME_SHIFT)
 
 
 def status_item(

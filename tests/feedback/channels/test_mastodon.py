@@ -20,6 +20,7 @@ from feedback.channels.mastodon import (
     SOURCE_INVALID,
     MastodonConnector,
     parse_status,
+    status_id_at,
     status_item,
 )
 from feedback.channels.social import CHECK_NOT_THERE, CHECK_REFUSED, item_bytes
@@ -311,18 +312,67 @@ def test_mentions_come_in_pages_of_at_most_the_limit(fake_web):
     assert not rest.more
 
 
-def test_a_hashtag_is_read_from_now_on_without_our_own_statuses(fake_web):
+def tagged(status_id: str, *, author: str = "alice@mastodon.social") -> dict[str, Any]:
+    """A status on #acmeapp as the recorded ones, by ``author`` (acct) with another id."""
+    recorded = {
+        entry["account"]["acct"]: entry for entry in fixture_json("mastodon", "tag_acmeapp.json")
+    }
+    return {**recorded[author], "id": status_id}
+
+
+def test_the_first_poll_of_a_hashtag_stores_nothing_and_starts_from_its_newest_status(fake_web):
     serve_instance(fake_web)
     config = config_for(fake_web, source="hashtag", hashtag="acmeapp")
 
-    result = MastodonConnector().fetch(config, None)
+    first = MastodonConnector().fetch(config, None)
 
-    assert [item.source_id for item in result.items] == [
-        "status:113500000000000201",
-        "status:113500000000000203",
-    ]
-    assert result.cursor["since_id"] == "113500000000000203"
+    assert (first.items, first.more) == ([], False)
+    assert first.cursor["since_id"] == "113500000000000203"
     assert "min_id" not in fake_web.requests_to("/api/v1/timelines/tag/acmeapp")[0].query
+
+
+def test_a_hashtag_is_read_from_then_on_without_our_own_statuses(fake_web):
+    serve_instance(fake_web)
+    config = config_for(fake_web, source="hashtag", hashtag="acmeapp")
+    first = MastodonConnector().fetch(config, None)
+    later = [
+        *fixture_json("mastodon", "tag_acmeapp.json"),
+        tagged("113500000000000204"),
+        tagged("113500000000000205", author="acmesupport"),
+    ]
+    fake_web.route("GET", "/api/v1/timelines/tag/acmeapp", mastodon_page(later))
+
+    result = MastodonConnector().fetch(config, first.cursor)
+
+    assert [item.source_id for item in result.items] == ["status:113500000000000204"]
+    assert result.cursor["since_id"] == "113500000000000205"
+    assert fake_web.requests_to("/api/v1/timelines/tag/acmeapp")[-1].arg("min_id") == (
+        "113500000000000203"
+    )
+
+
+def test_a_hashtag_nobody_used_yet_starts_from_the_time_of_its_first_poll(fake_web):
+    serve_instance(fake_web)
+    fake_web.route("GET", "/api/v1/timelines/tag/acmeapp", mastodon_page([]))
+    config = config_for(fake_web, source="hashtag", hashtag="acmeapp")
+
+    before = int(status_id_at(datetime.now(UTC)))
+    first = MastodonConnector().fetch(config, None)
+    after = int(status_id_at(datetime.now(UTC)))
+    # The first status ever tagged, posted after the channel was set up, is read.
+    posted = status_id_at(datetime.now(UTC) + timedelta(minutes=1))
+    fake_web.route("GET", "/api/v1/timelines/tag/acmeapp", mastodon_page([tagged(posted)]))
+    result = MastodonConnector().fetch(config, first.cursor)
+
+    assert first.items == [] and before <= int(first.cursor["since_id"]) <= after
+    assert [item.source_id for item in result.items] == [f"status:{posted}"]
+
+
+def test_a_status_id_is_that_of_its_time():
+    # 113500000000000101, a status of 17 November 2024, 19:42:38.593 UTC.
+    when = datetime(2024, 11, 17, 19, 42, 38, 593000, tzinfo=UTC)
+
+    assert int(status_id_at(when)) >> 16 == 113500000000000101 >> 16
 
 
 def test_a_status_id_is_compared_as_a_number(fake_web):
