@@ -11,6 +11,7 @@ import random
 import re
 import zlib
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -927,6 +928,51 @@ def test_the_form_shows_field_errors_and_keeps_what_was_typed(channel):
     assert EMAIL_REQUIRED in page_text(response)
     assert b"Keep me" in response.content
     assert nothing_stored()
+
+
+class _Descriptions(HTMLParser):
+    """Every element id of a page, and every id its aria-describedby attributes name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.described_by: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(found["id"])
+        if found.get("aria-describedby"):
+            self.described_by[found.get("name") or tag] = found["aria-describedby"].split()
+
+
+def descriptions(response) -> _Descriptions:
+    parsed = _Descriptions()
+    parsed.feed(response.content.decode())
+    return parsed
+
+
+@pytest.mark.django_db
+def test_every_description_a_field_names_exists_once_errors_included(channel):
+    """A screen reader reads the help text and the error named by aria-describedby: a name
+    with no element behind it is read as nothing."""
+    blank = descriptions(Client().get(form_url(channel)))
+    refused = descriptions(
+        Client().post(form_url(channel), {"message": "", "email": "not an address"})
+    )
+
+    assert blank.described_by == {
+        "email": ["id_email_helptext"],
+        "screenshot": ["id_screenshot_helptext"],
+    }
+    assert refused.described_by == {
+        "message": ["id_message_error"],
+        "email": ["id_email_helptext", "id_email_error"],
+        "screenshot": ["id_screenshot_helptext"],
+    }
+    for page in (blank, refused):
+        named = [name for names in page.described_by.values() for name in names]
+        assert all(page.ids.count(name) == 1 for name in named), (named, page.ids)
 
 
 @pytest.mark.django_db
