@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from feedback.channels import social
@@ -62,6 +63,9 @@ CHECK_OK = (
 )
 MENTIONS = "mentions of @{acct}"
 HASHTAG = "statuses tagged #{hashtag}"
+# A status's media, noted on its message: "[image: screenshot of error]", "[video]".
+MEDIA_DESCRIBED = "[{kind}: {description}]"
+MEDIA = "[{kind}]"
 
 
 def _source(config: Mapping[str, Any]) -> tuple[str, str]:
@@ -261,14 +265,33 @@ def _wanted(status: Any, account_id: str) -> bool:
 
 
 def _without_own_mentions(text: str, own_acct: str) -> str:
-    """The text without the leading ``@team`` mentions that addressed it to us."""
+    """The text without the leading ``@team`` mentions that addressed it to us ("" when they
+    were all of it)."""
     if not own_acct:
         return text
     own = own_acct.split("@")[0].casefold()
     words = text.split(" ")
     while words and words[0].startswith("@") and words[0][1:].split("@")[0].casefold() == own:
         words.pop(0)
-    return " ".join(words).strip() or text
+    return " ".join(words).strip()
+
+
+def _media_lines(status: Mapping[str, Any]) -> list[str]:
+    """One line per attached medium: ``[image: <its description>]``, or its type alone when
+    it has no description; the media stay on Mastodon."""
+    media = status.get("media_attachments")
+    lines = []
+    for medium in media if isinstance(media, list) else []:
+        if not isinstance(medium, dict):
+            continue
+        kind = str(medium.get("type") or "media").strip() or "media"
+        description = " ".join(str(medium.get("description") or "").split())
+        lines.append(
+            MEDIA_DESCRIBED.format(kind=kind, description=description)
+            if description
+            else MEDIA.format(kind=kind)
+        )
+    return lines
 
 
 def parse_status(
@@ -284,8 +307,13 @@ def parse_status(
         raise UnparseableMessage(social.ITEM_FIELD_MISSING.format(what=WHAT, field="account"))
     acct = str(social.required(account, "acct", what=f"{WHAT}'s account"))
     host = social.host_of(base_url)
-    html, text = social.html_and_text(str(status.get("content") or ""))
-    text = _without_own_mentions(text, own_acct)
+    html, content = social.html_and_text(str(status.get("content") or ""))
+    media = _media_lines(status)
+    said = _without_own_mentions(content, own_acct)
+    # A status that is only our own mention (and nothing else) keeps it, rather than no text.
+    text = "\n".join(part for part in (said, *media) if part) or content
+    if html and media:
+        html += "".join(f"<p>{escape(line)}</p>" for line in media)
     parent = status.get("in_reply_to_id")
     ancestors = list(thread or ([str(parent)] if parent else []))
     return social.social_message(

@@ -134,6 +134,34 @@ def test_a_long_status_is_shortened_for_the_subject():
     assert len(message.subject) == 80 and message.subject.endswith("…")
 
 
+def test_media_are_noted_on_the_message_so_a_status_of_media_alone_is_not_empty():
+    image_only, mention_and_video = fixture_json("mastodon", "statuses_media.json")
+
+    image = parse_status(item_bytes(image_only), base_url=BASE, own_acct="acmesupport")
+    video = parse_status(item_bytes(mention_and_video), base_url=BASE, own_acct="acmesupport")
+
+    assert (image.subject, image.text) == ("[image: screenshot of error]",) * 2
+    # A medium without a description is named by its type; our own mention is not the text.
+    assert (video.subject, video.text) == ("[video]",) * 2
+    assert video.html.endswith("<p>[video]</p>") and "acmesupport" in video.html
+
+
+def test_media_follow_the_text_of_a_status():
+    entry = {
+        **status(FIRST),
+        "media_attachments": fixture_json("mastodon", "statuses_media.json")[0][
+            "media_attachments"
+        ],
+    }
+
+    message = parse_status(item_bytes(entry), base_url=BASE, own_acct="acmesupport")
+
+    assert message.text == (
+        "the CSV export times out after 30 seconds, any idea?\n[image: screenshot of error]"
+    )
+    assert message.subject == "the CSV export times out after 30 seconds, any idea?"
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
