@@ -308,18 +308,21 @@ def parse_status(
     acct = str(social.required(account, "acct", what=f"{WHAT}'s account"))
     host = social.host_of(base_url)
     html, content = social.html_and_text(str(status.get("content") or ""))
+    # A content warning says what the status is about: it is the first line and the subject.
+    warning = " ".join(str(status.get("spoiler_text") or "").split())
     media = _media_lines(status)
     said = _without_own_mentions(content, own_acct)
     # A status that is only our own mention (and nothing else) keeps it, rather than no text.
-    text = "\n".join(part for part in (said, *media) if part) or content
-    if html and media:
-        html += "".join(f"<p>{escape(line)}</p>" for line in media)
+    text = "\n".join(part for part in (warning, said, *media) if part) or content
+    if html and (warning or media):
+        before = f"<p>{escape(warning)}</p>" if warning else ""
+        html = before + html + "".join(f"<p>{escape(line)}</p>" for line in media)
     parent = status.get("in_reply_to_id")
     ancestors = list(thread or ([str(parent)] if parent else []))
     return social.social_message(
         message_id=f"mastodon-{status_id}@{host}",
         thread=[f"mastodon-{ancestor}@{host}" for ancestor in ancestors],
-        subject=_subject(text),
+        subject=_subject(warning or text),
         html=html,
         text=text,
         from_name=str(account.get("display_name") or account.get("username") or acct),

@@ -162,6 +162,19 @@ def test_media_follow_the_text_of_a_status():
     assert message.subject == "the CSV export times out after 30 seconds, any idea?"
 
 
+def test_a_content_warning_is_the_first_line_and_the_subject():
+    warned = fixture_json("mastodon", "status_content_warning.json")
+
+    message = parse_status(item_bytes(warned), base_url=BASE, own_acct="acmesupport")
+
+    assert message.subject == "Billing: charged twice for my subscription, furious"
+    assert message.text == (
+        "Billing: charged twice for my subscription, furious\n"
+        "two payments of 49 EUR on 1 December, please refund one."
+    )
+    assert message.html.startswith("<p>Billing: charged twice for my subscription, furious</p>")
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
