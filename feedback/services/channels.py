@@ -7,7 +7,7 @@ log records only that a secret is set, never its value.
 """
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -176,7 +176,8 @@ def channel_update(
 
     ``config`` is merged into the stored one: keys left out keep their values, a secret left
     out or empty keeps the stored secret, and a key set to null or "" clears an optional
-    setting. A changed config or a channel enabled again is due for a poll at once."""
+    setting. A changed config or a channel enabled again is due for a poll at once; a shorter
+    ``poll_interval`` brings the next poll forward to at most that interval from now."""
     access.require_team_role(actor, channel.team, Role.ADMIN)
     unknown = set(fields) - set(_UPDATABLE)
     if unknown:
@@ -186,11 +187,17 @@ def channel_update(
     stored = channel.read_config()
     before = _snapshot(channel, stored, connector)
     named = channel.name
+    now = now or timezone.now()
     poll_soon = False
     if "name" in fields:
         channel.name = _clean_name(fields["name"])
     if "poll_interval" in fields:
         channel.poll_interval = _clean_poll_interval(fields["poll_interval"])
+        # The next poll was planned with the old interval: a channel set from a day to a
+        # minute should not wait out the day.
+        sooner = now + timedelta(seconds=channel.poll_interval)
+        if channel.next_poll_at is not None and sooner < channel.next_poll_at:
+            channel.next_poll_at = sooner
     if "enabled" in fields:
         enabled = _clean_enabled(fields["enabled"])
         poll_soon = enabled and not channel.enabled
@@ -208,7 +215,7 @@ def channel_update(
         poll_soon = poll_soon or config != stored
         _store_config(channel, config)
     if poll_soon and not connector.push:
-        channel.next_poll_at = now or timezone.now()
+        channel.next_poll_at = now
     _save(channel)
     if channel.name != named:
         team_choices_changed(channel.team_id)

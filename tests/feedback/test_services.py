@@ -184,6 +184,37 @@ def test_a_channel_enabled_again_is_due_at_once(world):
     assert channel.next_poll_at == NOW + timedelta(days=2)
 
 
+def test_a_shorter_poll_interval_brings_the_next_poll_forward(world):
+    channel = imap(world)
+    Channel.objects.filter(pk=channel.pk).update(
+        poll_interval=86400, next_poll_at=NOW + timedelta(days=1)
+    )
+
+    channel = channel_update(
+        actor=world.admin_a,
+        channel=Channel.objects.get(pk=channel.pk),
+        poll_interval=60,
+        now=NOW + timedelta(hours=1),
+    )
+
+    assert channel.next_poll_at == NOW + timedelta(hours=1, seconds=60)
+    assert Channel.objects.get(pk=channel.pk).next_poll_at == channel.next_poll_at
+
+
+def test_a_longer_poll_interval_keeps_the_next_poll_planned(world):
+    channel = imap(world)
+    Channel.objects.filter(pk=channel.pk).update(next_poll_at=NOW + timedelta(seconds=30))
+
+    channel = channel_update(
+        actor=world.admin_a,
+        channel=Channel.objects.get(pk=channel.pk),
+        poll_interval=3600,
+        now=NOW,
+    )
+
+    assert channel.next_poll_at == NOW + timedelta(seconds=30)
+
+
 # --- storage --------------------------------------------------------------------------------
 
 
