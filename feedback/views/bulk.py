@@ -28,7 +28,7 @@ from feedback.services.triage import (
     items_bulk_merge,
     items_bulk_update,
 )
-from feedback.views.items import NO_TEAM, _params_from_url, inbox_context
+from feedback.views.items import NO_TEAM, _cursor_from_url, _params_from_url, inbox_context
 from portal import access
 from portal.jinja2 import render_fragment
 from portal.models import Role
@@ -191,7 +191,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
             if not ok:
                 messages.error(request, f"#{item_id}: {text}" if item_id else text)
         return redirect_after_post(request, back)
-    context = inbox_context(request, team, _params_from_url(back))
+    context = inbox_context(request, team, _params_from_url(back), cursor=_cursor_from_url(back))
     context.update(bulk_errors=errors, bulk_summary=summary, bulk_lines=lines)
     results_html = render_fragment("feedback/partials/inbox_results.html", context, request)
     return vary_on_htmx(HttpResponse(results_html))

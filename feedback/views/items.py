@@ -139,6 +139,11 @@ def _params_from_url(url: str) -> dict[str, list[str]]:
     return filter_params(QueryDict(urlsplit(url).query))
 
 
+def _cursor_from_url(url: str) -> str | None:
+    """The page of the list ``url`` is on (its ``cursor``), None for the first."""
+    return QueryDict(urlsplit(url).query).get("cursor") or None
+
+
 # The list ---------------------------------------------------------------------------------------
 
 
@@ -252,10 +257,13 @@ def inbox_context(
         )
     except selectors.CursorInvalid:
         context["notices"].append(CURSOR_STALE)
+        cursor = None
         page = selectors.inbox_page(
             user=user, team=team, query=query, cursor=None, size=PAGE_SIZE, now=now
         )
     context.update(
+        # The page the reader is on: where a row's or the bulk bar's action comes back to.
+        current_url=list_url(params, cursor=[cursor]) if cursor else context["current_url"],
         query=query,
         rows=inbox_rows(page.items, now=now, team_tags=context["tags"], reader=user),
         next_url=list_url(params, cursor=[page.next_cursor]) if page.next_cursor else None,

@@ -364,3 +364,25 @@ def test_a_view_gone_or_of_another_team_shows_the_whole_inbox_and_says_so(client
     for view in ("99999", str(theirs.pk), "abc"):
         page = html.unescape(client.get(INBOX, {"view": view}).content.decode())
         assert SAVED_VIEW_GONE in page, view
+
+
+def test_a_bulk_action_on_a_later_page_comes_back_to_that_page(client, world, data):
+    FeedbackItemFactory.create_batch(30, team=world.team_a, status=ItemStatus.NEW)
+    client.force_login(world.agent_a)
+    first = client.get(INBOX).content.decode()
+    later_url = html.unescape(re.search(r'href="(/inbox/\?[^"]*cursor=[^"]+)"', first).group(1))
+    later = client.get(later_url).content.decode()
+    on_first = set(re.findall(r'id="item-(\d+)"', first))
+    on_later = set(re.findall(r'id="item-(\d+)"', later))
+    assert on_later and not on_first & on_later
+    # Every action on the later page names that page as the place to come back to.
+    nexts = {html.unescape(value) for value in re.findall(r'name="next" value="([^"]*)"', later)}
+    assert nexts == {later_url}
+
+    picked = sorted(on_later)[0]
+    response = client.post(
+        BULK, {"items": [picked], "action": "status", "status": "open", "next": later_url}, **HTMX
+    )
+
+    shown = set(re.findall(r'id="item-(\d+)"', response.content.decode()))
+    assert shown == on_later
