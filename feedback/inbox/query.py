@@ -64,19 +64,38 @@ class _FullTextMatch(Func):
 
 def _fallback_terms(search: str) -> tuple[list[str], list[str]]:
     """Words to find and words to leave out (``-word``), quoted phrases kept whole, a plural
-    "s" dropped so that "invoices" finds "invoice"."""
+    "s" dropped so that "invoices" finds "invoice"; a word to find also loses a common ending
+    ("crashes", "crashed" and "crashing" find "crash"), which a word left out keeps, so that it
+    hides no more than it names."""
     wanted, unwanted = [], []
     for raw in smart_split(search):
         excluded = raw.startswith("-") and len(raw) > 1
         word = raw[1:] if excluded else raw
-        if word[:1] in "\"'" and word[-1:] == word[:1] and len(word) > 1:
+        quoted = word[:1] in "\"'" and word[-1:] == word[:1] and len(word) > 1
+        if quoted:
             word = unescape_string_literal(word)
         word = word.strip()
         if re.fullmatch(r"\w{4,}s", word) and not word.endswith("ss"):
             word = word[:-1]
+        if not excluded and not quoted:
+            word = _without_ending(word)
         if word:
             (unwanted if excluded else wanted).append(word)
     return wanted, unwanted
+
+
+# Endings taken off a searched word when at least four letters stay ("es" after the plural
+# "s" above has left an "e": "crashes" -> "crashe" -> "crash").
+_ENDINGS = ("ing", "ed", "e")
+
+
+def _without_ending(word: str) -> str:
+    if not re.fullmatch(r"\w+", word):
+        return word
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            return word[: -len(ending)]
+    return word
 
 
 def _addresses(search: str) -> tuple[list[str], str]:

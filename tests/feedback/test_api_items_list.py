@@ -135,3 +135,15 @@ def test_a_page_takes_the_same_few_queries_whatever_its_size_and_depth(world):
 
     assert len(set(counts.values())) == 1, counts
     assert max(counts.values()) <= MAX_QUERIES_PER_PAGE
+
+
+@pytest.mark.parametrize("search", ["crash", "crashes", "crashed", "crashing", "Crashes photo"])
+def test_search_finds_word_forms_on_every_database(world, search):
+    found = FeedbackItemFactory(team=world.team_a, status=ItemStatus.OPEN)
+    MessageFactory(item=found, text="The photo crash is gone since the update.")
+    other = FeedbackItemFactory(team=world.team_a, status=ItemStatus.OPEN)
+    MessageFactory(item=other, text="Uploading a photo takes a minute.")
+    item_search_document_refresh([found.pk, other.pk])
+
+    assert listed(world.agent_a, search=search) == [found.pk]
+    assert listed(world.agent_a, search="photo -crash") == [other.pk]
