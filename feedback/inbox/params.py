@@ -334,27 +334,31 @@ def inbox_query_from_params(
 
 
 def _tags(read: _Reader, teams: QuerySet, where: str) -> tuple[int, ...]:
-    """Tags by id or by name, of the team (or the user's teams); one query for all."""
+    """Tags by id or by name, of the team (or the user's teams); one query for all. A number
+    is a tag's id, or the name of a tag when none of the teams' tags has that id (a tag a
+    push or an import named "2027")."""
     values = read.values("tag")
     if not values:
         return ()
     ids = [int(value) for value in values if value.isascii() and value.isdigit()]
     ids = [pk for pk in ids if pk <= MAX_ID]
-    names = [value for value in values if not (value.isascii() and value.isdigit())]
-    keys = {normalised_key(name): name for name in names}
-    found = Tag.objects.filter(team__in=teams).filter(Q(pk__in=ids) | Q(name_key__in=list(keys)))
+    keys = [normalised_key(value) for value in values]
+    found = Tag.objects.filter(team__in=teams).filter(Q(pk__in=ids) | Q(name_key__in=keys))
     rows = list(found.values_list("pk", "name_key"))
-    found_ids = {pk for pk, _ in rows}
-    found_keys = {key for _, key in rows}
+    by_id = {pk for pk, _ in rows}
+    by_key: dict[str, set[int]] = {}
+    for pk, key in rows:
+        by_key.setdefault(key, set()).add(pk)  # one name may be a tag in each team
+    chosen: set[int] = set()
     for value in values:
-        known = (
-            int(value) in found_ids
-            if value.isascii() and value.isdigit() and int(value) <= MAX_ID
-            else normalised_key(value) in found_keys
-        )
-        if not known:
+        number = int(value) if value.isascii() and value.isdigit() else None
+        if number is not None and number in by_id:
+            chosen.add(number)
+        elif normalised_key(value) in by_key:
+            chosen |= by_key[normalised_key(value)]
+        else:
             read.refuse("tag", NO_SUCH_TAG.format(value=value[:60], where=where))
-    return tuple(sorted(found_ids))
+    return tuple(sorted(chosen))
 
 
 def _channels(

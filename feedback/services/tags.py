@@ -27,6 +27,10 @@ Actor = AbstractBaseUser | SystemActor
 
 TAG_NAME_TAKEN = "{team} already has a tag named {name!r}: pick another name, or merge the two."
 TAG_COLOUR_INVALID = "A colour is written as # and six hexadecimal digits, such as #1d4ed8."
+TAG_NAME_DIGITS = (
+    "A tag's name needs something besides digits, since a number alone names a tag by its id "
+    'in the inbox\'s filters: write "{name} plan" or "v{name}", for example.'
+)
 TAG_MERGE_ITSELF = "A tag cannot be merged into itself: pick another tag."
 TAG_MERGE_ACROSS_TEAMS = "Both tags must belong to the same team: pick a tag of {team}."
 
@@ -41,6 +45,8 @@ def _clean_name(name: str) -> str:
         raise ValidationError({"name": TAG_EMPTY})
     if len(name) > _TAG_MAX:
         raise ValidationError({"name": TAG_TOO_LONG.format(limit=_TAG_MAX)})
+    if name.isascii() and name.isdigit():
+        raise ValidationError({"name": TAG_NAME_DIGITS.format(name=name)})
     return name
 
 

@@ -147,3 +147,17 @@ def test_search_finds_word_forms_on_every_database(world, search):
 
     assert listed(world.agent_a, search=search) == [found.pk]
     assert listed(world.agent_a, search="photo -crash") == [other.pk]
+
+
+def test_a_tag_named_with_digits_by_an_import_is_found_by_its_name_unless_an_id_is_meant(world):
+    imported = TagFactory(team=world.team_a, name="2027")  # as a push or an import makes it
+    tagged = FeedbackItemFactory(team=world.team_a)
+    tagged.tags.add(imported)
+    other_tag = TagFactory(team=world.team_a, name="Billing")
+    other = FeedbackItemFactory(team=world.team_a)
+    other.tags.add(other_tag)
+
+    assert listed(world.agent_a, tag="2027") == [tagged.pk]
+    assert listed(world.agent_a, tag=str(other_tag.pk)) == [other.pk]  # an id first
+    response = client_for(world.agent_a).get(reverse(LIST), {"tag": "99999"})
+    assert response.status_code == 400

@@ -10,6 +10,7 @@ from feedback.services.tags import (
     TAG_COLOUR_INVALID,
     TAG_MERGE_ACROSS_TEAMS,
     TAG_MERGE_ITSELF,
+    TAG_NAME_DIGITS,
     TAG_NAME_TAKEN,
 )
 from portal.models import AuditEntry
@@ -118,3 +119,12 @@ def test_a_tag_is_not_merged_into_itself_nor_across_teams(world):
     assert itself.value.message_dict == {"into": [TAG_MERGE_ITSELF]}
     assert across.value.message_dict == {"into": [TAG_MERGE_ACROSS_TEAMS.format(team=world.team_a)]}
     assert Tag.objects.filter(pk=tag.pk).exists()
+
+
+def test_a_name_of_digits_only_is_refused_since_filters_read_it_as_an_id(world):
+    with pytest.raises(ValidationError) as refused:
+        tag_create(actor=world.agent_a, team=world.team_a, name=" 2027 ")
+    assert refused.value.message_dict == {"name": [TAG_NAME_DIGITS.format(name="2027")]}
+    tag = tag_create(actor=world.agent_a, team=world.team_a, name="2027 plan")
+    with pytest.raises(ValidationError):
+        tag_rename(actor=world.lead_a, tag=tag, name="3")
