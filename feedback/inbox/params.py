@@ -71,6 +71,7 @@ TOO_MANY_VALUES = f"Give at most {MAX_VALUES} values."
 UNKNOWN_CHOICE = "{value!r} is not a {what}; choose from: {choices}."
 NOT_AN_ID = "{value!r} is not an id: an id is a whole number from 1 to " + str(MAX_ID) + "."
 NO_SUCH_TAG = "No tag {value!r} in {where}."
+NO_SUCH_TEAM = "You are not a member of a team {value!r}; give the id of one of your teams."
 NO_SUCH_CHANNEL = "No channel {value!r} in {where}: give a channel's id or a kind ({kinds})."
 NO_SUCH_ASSIGNEE = "{value!r} is no member of {where}; give me, none or a member's id."
 NOT_AN_ASSIGNEE = "{value!r} is not an assignee; give me, none or a member's id."
@@ -267,6 +268,8 @@ def inbox_query_from_params(
         teams = Team.objects.filter(team_scope(user, field=""))
         if team_id is not None:
             teams = teams.filter(pk=team_id)
+            if not teams.exists():
+                read.refuse("team", NO_SUCH_TEAM.format(value=str(team_id)))
     where = THIS_TEAM if team is not None else YOUR_TEAMS
 
     assignee_me = read.flag("mine")

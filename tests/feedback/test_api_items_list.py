@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from feedback.inbox.params import NO_SUCH_ASSIGNEE, NO_SUCH_TAG
+from feedback.inbox.params import NO_SUCH_ASSIGNEE, NO_SUCH_TAG, NO_SUCH_TEAM
 from feedback.models import ItemPriority, ItemStatus
 from feedback.services import item_search_document_refresh
 from tests.feedback.factories import SENT, FeedbackItemFactory, MessageFactory, TagFactory
@@ -161,3 +161,11 @@ def test_a_tag_named_with_digits_by_an_import_is_found_by_its_name_unless_an_id_
     assert listed(world.agent_a, tag=str(other_tag.pk)) == [other.pk]  # an id first
     response = client_for(world.agent_a).get(reverse(LIST), {"tag": "99999"})
     assert response.status_code == 400
+
+
+def test_a_team_the_reader_is_not_in_answers_400_naming_it(world):
+    response = client_for(world.agent_a).get(reverse(LIST), {"team": world.team_b.pk})
+
+    assert response.status_code == 400
+    assert response.json() == {"team": [NO_SUCH_TEAM.format(value=str(world.team_b.pk))]}
+    assert listed(world.agent_a, team=world.team_a.pk) == listed(world.agent_a)
