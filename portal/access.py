@@ -69,6 +69,16 @@ def has_team_role(user: User, team: Team, minimum: Role) -> bool:
     return role is not None and role.at_least(minimum)
 
 
+def works_on_items_of(user: User | None, team: Team) -> bool:
+    """An active member of ``team`` as an agent, lead or admin: the people its items can be
+    assigned to. A superuser who is no member is not one (the inbox could neither filter nor
+    show them as an assignee)."""
+    if user is None or not user.is_active:
+        return False
+    role = team_roles(user).get(team.pk)
+    return role is not None and role.at_least(Role.AGENT)
+
+
 def require_team_role(user: User, team: Team, minimum: Role) -> None:
     if not has_team_role(user, team, minimum):
         raise PermissionDenied(NEEDS_ROLE.format(role=Role(minimum).label.lower(), team=team))

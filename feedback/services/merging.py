@@ -120,7 +120,7 @@ def item_merge(
         into.resolved_at = None
     if waits_now:
         into.snoozed_until = None
-    if into.assignee_id is None and _works_on_items_of(source.assignee, into.team):
+    if into.assignee_id is None and access.works_on_items_of(source.assignee, into.team):
         into.assignee_id = source.assignee_id
     previous_priority = into.priority
     if _outranks(source, into):
@@ -202,15 +202,6 @@ def merge_customers_notice(items: Sequence[FeedbackItem], into: FeedbackItem) ->
     return MERGE_CUSTOMERS_DIFFER.format(
         count=len(customers), names=names, into=into.pk, kept=_customer_name(kept)
     )
-
-
-def _works_on_items_of(user: AbstractBaseUser | None, team) -> bool:
-    """An active agent, lead or admin of ``team`` (whom its items can be assigned to, as
-    triage checks)."""
-    if user is None or not user.is_active:
-        return False
-    role = access.team_roles(user).get(team.pk)
-    return role is not None and role.at_least(Role.AGENT)
 
 
 def _outranks(source: FeedbackItem, into: FeedbackItem) -> bool:

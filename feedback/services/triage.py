@@ -129,7 +129,7 @@ def _check(
         else:
             wanted.values["status"] = ItemStatus(status)
     if assignee is not UNSET:
-        if assignee is not None and not _works_on_items_of(assignee, team):
+        if assignee is not None and not access.works_on_items_of(assignee, team):
             wanted.refuse(
                 "assignee", ASSIGNEE_NOT_AGENT.format(user=_named_in(assignee, team), team=team)
             )
@@ -177,14 +177,6 @@ def _named_in(user: AbstractBaseUser, team: Team) -> str:
     if team.pk in access.team_roles(user):
         return str(user)
     return f"User #{user.pk}"
-
-
-def _works_on_items_of(user: AbstractBaseUser, team: Team) -> bool:
-    """An active member of ``team`` as an agent, lead or admin: the people its items can be
-    assigned to. A superuser who is no member is not one (the list could neither filter nor
-    show them as an assignee)."""
-    role = access.team_roles(user).get(team.pk) if user.is_active else None
-    return role is not None and role.at_least(Role.AGENT)
 
 
 def _when(value: datetime | None) -> str | None:

@@ -88,9 +88,6 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-page_url_or_blank = widget.page_url_or_blank
-
-
 def screenshot_png(upload: Any) -> bytes | None:
     """The uploaded screenshot re-encoded as PNG, None without one; ScreenshotRefused for a
     file that is too large or no image. The size is checked before the file is read."""
@@ -154,7 +151,7 @@ class WidgetSubmissionForm(forms.Form):
     )
 
     def clean_page_url(self) -> str:
-        return page_url_or_blank(self.cleaned_data.get("page_url") or "")
+        return widget.page_url_or_blank(self.cleaned_data.get("page_url") or "")
 
     def clean_screenshot(self) -> bytes | None:
         try:
@@ -226,7 +223,7 @@ def _widget_form(request: HttpRequest, channel: Channel, now: datetime | None) -
         email = _sent_email(token) if token else None
         if email is not None:
             return render(request, "feedback/widget/sent.html", {"sent": SENT.format(email=email)})
-        initial = {"page_url": page_url_or_blank(request.GET.get("page", ""))}
+        initial = {"page_url": widget.page_url_or_blank(request.GET.get("page", ""))}
         return _form_page(request, channel, WidgetSubmissionForm(initial=initial))
     form = WidgetSubmissionForm(request.POST, request.FILES)
     try:

@@ -97,9 +97,7 @@ def _new_item(
         customer_id = customer.pk if customer is not None else None
     item = FeedbackItem(
         team=payload.channel.team,
-        subject=_clean(
-            one_line(parsed.subject), FeedbackItem._meta.get_field("subject").max_length
-        ),
+        subject=_clean(one_line(parsed.subject), _ITEM_SUBJECT_MAX),
         customer_id=customer_id,
         channel=payload.channel,
         status=ItemStatus.NEW,
