@@ -43,6 +43,7 @@ from tests.feedback.factories import (
     FeedbackItemFactory,
     MessageFactory,
 )
+from tests.feedback.inbox_browser import leave_search
 from tests.feedback.smtp import SmtpServer
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     DESKTOP,
@@ -206,21 +207,6 @@ def _filter_open_invoices(page, base: str, inbox: Inbox) -> None:
     _wait_for_rows(page, inbox)
 
 
-def _leave_search(page) -> None:
-    """Blur the search box and wait until the list it thereby asks for again (the form
-    listens to "change") is swapped in and settled: a key pressed before that would mark a
-    row that the swap replaces, and Enter would then reach the page, not the row."""
-    page.evaluate(
-        "document.querySelectorAll('#inbox-items tr.inbox-row').forEach(r => r.dataset.old = '1')"
-    )
-    page.locator("#inbox-search").blur()
-    page.wait_for_function(
-        """() => document.querySelector('#inbox-items tr.inbox-row')
-            && !document.querySelector('#inbox-items tr[data-old]')
-            && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"""
-    )
-
-
 def _reply_with_the_template(page, inbox: Inbox) -> str:
     """Choose the template (the composer comes back personalised), check it, add a line, send.
     Returns the text sent."""
@@ -297,7 +283,7 @@ def test_an_agent_filters_opens_with_the_keyboard_and_replies_with_a_template(
     _shot(page, screenshot_dir, "desktop-1-filtered")
 
     # Keys wait while the search box has the focus; leave it, then walk the list.
-    _leave_search(page)
+    leave_search(page)
     page.keyboard.press("j")
     assert _current(page) == f"item-{inbox.item.pk}"
     page.keyboard.press("j")

@@ -13,6 +13,7 @@ from feedback.models import FeedbackItem, ItemStatus
 from portal.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.feedback.factories import FeedbackItemFactory, TagFactory
+from tests.feedback.inbox_browser import leave_search
 from tests.feedback.inbox_page_data import inbox_data
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     DESKTOP,
@@ -108,6 +109,7 @@ def test_keyboard_through_the_list_on_a_desktop(
     page.screenshot(path=str(screenshot_dir / "inbox-search.png"))
 
     # A status tab swaps the list and the filter form, which then shows the status asked.
+    leave_search(page)
     page.locator(".inbox-tabs").get_by_role("link", name="Open 1").click()
     page.wait_for_url(f"{live_server.url}/inbox/?q=invoices&status=open")
     assert page.locator("input[name=status][value=open]").is_checked()
